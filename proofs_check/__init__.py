@@ -1,0 +1,40 @@
+"""Symbolic (SymPy) checks of the proof steps behind the theorems that ``mlitheory`` verifies numerically.
+
+Each module here holds the steps of one theorem family and exposes ``checks() -> list[Check]``; the modules
+are listed in :data:`MODULES`. ``python -m proofs_check`` runs them all and prints a table (step, status).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+__all__ = ["MODULES", "Check", "run_all"]
+
+#: modules holding proof steps, in the order the table shows them
+MODULES: list[str] = []
+
+
+@dataclass(frozen=True)
+class Check:
+    """One proof step checked symbolically.
+
+    Attributes:
+        family: the theorem family (e.g. ``"Theorem 3 (Gauss length)"``).
+        step: the statement of the step, in words or a formula.
+        holds: whether SymPy confirmed it (a simplification to zero, an identity, a sign).
+        detail: how it was confirmed, or the residual when it was not.
+    """
+
+    family: str
+    step: str
+    holds: bool
+    detail: str = ""
+
+
+def run_all() -> list[Check]:
+    """Run the checks of every module in :data:`MODULES`."""
+    out: list[Check] = []
+    for name in MODULES:
+        out.extend(importlib.import_module(name).checks())
+    return out

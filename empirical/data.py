@@ -300,12 +300,14 @@ def _reshape_images(x: torch.Tensor, pad_to: int | None, channels: int | None) -
 class _ArrayUnpickler(pickle.Unpickler):
     """Unpickles NumPy arrays, dicts, lists and bytes only: any other global is refused."""
 
-    _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-    }
+    _ALLOWED = frozenset(
+        {
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+        }
+    )
 
     def find_class(self, module: str, name: str):
         if (module, name) in self._ALLOWED:

@@ -1,0 +1,432 @@
+"""Sweeps: grids (or lists) of run configurations, executed locally, on a process pool or on Ray; resumable.
+
+A sweep file is TOML::
+
+    name = "mnist_mlp"
+    description = "MLP on MNIST: SGD vs Adam, with and without batch norm"
+
+    [base]                      # a RunConfig (see empirical.runs.RunConfig)
+    dataset = "mnist"
+    model = "mlp"
+    model_options = { hidden = [128] }
+
+    [grid]                      # cartesian product; dotted keys reach into option tables
+    optimizer = ["sgd", "adam"]
+    lr = [0.1, 0.01]
+    "model_options.batchnorm" = [false, true]
+
+    [[runs]]                    # optional list; each entry is combined with every grid point
+    seed = 0
+
+    [scales.smoke]              # overrides of `base` for `--scale smoke` ...
+    n_train = 500
+    [scales.smoke.grid]         # ... and replacements of grid entries
+    lr = [0.1]
+
+Each configuration is ``base ⊕ scales.<scale> ⊕ runs[i] ⊕ grid point``. :func:`run_sweep` runs every
+configuration that is not finished in the root folder, with one of three backends:
+
+- ``local``: one after another in this process;
+- ``process``: a pool of worker processes on this machine (``spawn``; each worker uses one thread unless
+  told otherwise);
+- ``ray``: Ray tasks (one CPU each). Ray is started locally (``ray.init(num_cpus=workers)``) unless
+  ``address`` names a running cluster, whose nodes must see ``root`` on a shared file system and have this
+  package installed.
+
+Re-running a sweep resumes it: finished runs are skipped, failed or killed ones are run again, and the
+summary counts done / skipped / failed / diverged. A lock file ``ROOT/.sweep.lock`` keeps two sweeps from
+running into the same root at once.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import itertools
+import multiprocessing
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from empirical.runs import RunConfig, RunOutcome, check_folder, execute_run, is_finished, run_folder
+from mlitheory._results import Result
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+__all__ = [
+    "BACKENDS",
+    "SCALES",
+    "SweepSpec",
+    "SweepSummary",
+    "expand",
+    "load_sweep",
+    "merge_values",
+    "run_sweep",
+    "sweep_files",
+]
+
+BACKENDS: tuple[str, ...] = ("local", "process", "ray")
+SCALES: tuple[str, ...] = ("smoke", "small", "paper")
+_BUNDLED = Path(__file__).parent / "sweeps"
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    """A sweep file read at one scale: its name, description and the (deduplicated) configurations."""
+
+    name: str
+    description: str
+    scale: str
+    configs: list[RunConfig]
+    path: str
+    duplicates: int = 0
+
+
+def sweep_files() -> dict[str, Path]:
+    """The sweep files shipped with the package (name → path)."""
+    return {p.stem: p for p in sorted(_BUNDLED.glob("*.toml"))}
+
+
+def _set_dotted(d: dict, key: str, value: Any) -> None:
+    head, _, rest = key.partition(".")
+    if rest:
+        sub = d.setdefault(head, {})
+        if not isinstance(sub, dict):
+            raise ValueError(f"key {key!r}: {head!r} is not a table")
+        _set_dotted(sub, rest, value)
+    else:
+        d[head] = value
+
+
+def merge_values(base: dict, over: dict) -> dict:
+    """``base`` updated by ``over``; option tables merge, dotted keys reach into them."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for k, v in over.items():
+        if "." in k:
+            _set_dotted(out, k, v)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge_values(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def expand(base: dict, grid: dict[str, Sequence] | None = None, runs: Iterable[dict] | None = None) -> list[RunConfig]:
+    """All configurations ``base ⊕ run ⊕ grid point`` (grid in the order given; later keys vary fastest).
+
+    Raises:
+        ValueError: a grid entry that is not a non-empty list, or an invalid configuration (names the key).
+    """
+    grid = dict(grid or {})
+    for k, v in grid.items():
+        if not isinstance(v, (list, tuple)) or not v:
+            raise ValueError(f"grid entry {k!r} must be a non-empty list of values, got {v!r}")
+    keys = list(grid)
+    out = []
+    for run in list(runs) if runs else [{}]:
+        for values in itertools.product(*(grid[k] for k in keys)):
+            cfg = merge_values(merge_values(base, run), dict(zip(keys, values)))
+            out.append(RunConfig.from_dict(cfg))
+    return out
+
+
+def load_sweep(path: str | os.PathLike, *, scale: str = "small", overrides: dict | None = None) -> SweepSpec:
+    """Read a sweep file (a path, or the name of a bundled sweep) at ``scale``.
+
+    Args:
+        path: a TOML file, or a name from :func:`sweep_files`.
+        scale: one of :data:`SCALES` (must be defined in the file when it has a ``[scales]`` table).
+        overrides: values applied on top of every configuration (e.g. ``{"seed": 3}``), before the grid.
+
+    Raises:
+        FileNotFoundError: no such file or bundled sweep (lists the bundled ones).
+        ValueError: an unknown scale or key, or a bad value (names it).
+    """
+    p = Path(path)
+    if not p.is_file():
+        bundled = sweep_files()
+        if str(path) in bundled:
+            p = bundled[str(path)]
+        else:
+            raise FileNotFoundError(f"no sweep file {path}; bundled sweeps: {', '.join(bundled) or 'none'}")
+    try:
+        doc = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"{p} is not valid TOML: {e}") from e
+    known = {"name", "description", "base", "grid", "runs", "scales"}
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise ValueError(f"{p}: unknown top-level key(s) {unknown}; valid: {sorted(known)}")
+    if scale not in SCALES:
+        raise ValueError(f"scale={scale!r}; valid: {', '.join(SCALES)}")
+    base, grid = dict(doc.get("base", {})), dict(doc.get("grid", {}))
+    scales = doc.get("scales", {})
+    if scales:
+        if scale not in scales:
+            raise ValueError(f"{p} defines no scale {scale!r}; it defines: {', '.join(scales)}")
+        over = dict(scales[scale])
+        grid.update(over.pop("grid", {}))
+        base = merge_values(base, over)
+    base = merge_values(base, overrides or {})
+    try:
+        configs = expand(base, grid, doc.get("runs"))
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{p} (scale {scale}): {e}") from e
+    unique: dict[str, RunConfig] = {}
+    for c in configs:
+        unique.setdefault(c.hash, c)
+    return SweepSpec(
+        name=str(doc.get("name", p.stem)),
+        description=str(doc.get("description", "")),
+        scale=scale,
+        configs=list(unique.values()),
+        path=str(p),
+        duplicates=len(configs) - len(unique),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSummary(Result):
+    """The outcome of :func:`run_sweep`.
+
+    Attributes:
+        root: the runs' folder.
+        backend: backend used.
+        total: configurations in the sweep.
+        done: runs that finished in this call (including diverged and stopped ones).
+        skipped: runs already finished before this call.
+        failed: runs that raised (or whose worker died); a re-run retries them.
+        diverged: runs (done or skipped) whose training loss became non-finite.
+        seconds: wall-clock time.
+        rows: one dict per run (``hash``, ``status``, ``seconds``, ``error``, ``describe``).
+    """
+
+    root: str
+    backend: str
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    diverged: int
+    seconds: float
+    rows: list
+
+    def summary(self) -> str:
+        lines = [
+            f"sweep into {self.root} on backend {self.backend}: {self.total} runs — {self.done} done, "
+            f"{self.skipped} skipped (already finished), {self.failed} failed, {self.diverged} diverged; "
+            f"{self.seconds:.1f} s"
+        ]
+        for r in self.rows:
+            if r["status"] == "failed":
+                lines.append(f"  FAILED {r['hash']} ({r['describe']}): {r['error']}")
+        return "\n".join(lines)
+
+
+class _RootLock:
+    """``ROOT/.sweep.lock`` (host, pid): taken over when its process is gone, an error when it is alive."""
+
+    def __init__(self, root: Path):
+        self.path = root / ".sweep.lock"
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        me = f"{socket.gethostname()} {os.getpid()}"
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                host, _, pid = self.path.read_text().strip().partition(" ")
+                if host == socket.gethostname() and not _pid_alive(pid):
+                    self.path.unlink(missing_ok=True)
+                    continue
+                raise RuntimeError(
+                    f"{self.path} is held by process {pid} on {host}: another sweep is running into this root. "
+                    "Wait for it, or delete the lock file if that process is gone."
+                ) from None
+            with os.fdopen(fd, "w") as f:
+                f.write(me)
+            return self
+        raise RuntimeError(f"could not take {self.path}")
+
+    def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _worker_init(threads: int, path: list[str]) -> None:
+    sys.path[:] = list(dict.fromkeys([*path, *sys.path]))
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _execute_dict(config: dict, root: str, device: str | None, threads: int | None) -> RunOutcome:
+    return execute_run(config, root, device=device, threads=threads)
+
+
+def run_sweep(
+    configs: Sequence[RunConfig],
+    root: str | os.PathLike,
+    *,
+    backend: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    device: str | None = None,
+    progress: bool = True,
+) -> SweepSummary:
+    """Run every configuration not yet finished under ``root``.
+
+    Args:
+        configs: the configurations (duplicates by hash are run once).
+        root: folder of run folders.
+        backend: one of :data:`BACKENDS`.
+        workers: parallel runs for ``process``/``ray`` (default: the CPU count; Ray started locally gets
+            this many CPUs).
+        address: Ray cluster address (``"auto"`` or ``host:port``); default starts Ray locally.
+        device: device of every run (e.g. ``"cuda"``).
+        progress: show a progress bar over runs (and the training bar with the local backend).
+
+    Returns:
+        A :class:`SweepSummary`. Failed runs do not stop the sweep; they are counted and listed.
+
+    Raises:
+        ValueError: unknown backend.
+        ConfigMismatch: a run folder holds a different configuration (checked before any run starts).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    root = Path(root)
+    t0 = time.perf_counter()
+    unique: dict[str, RunConfig] = {}
+    for c in configs:
+        unique.setdefault(c.hash, c)
+    rows: dict[str, dict] = {}
+    todo: list[RunConfig] = []
+    for h, c in unique.items():
+        folder = run_folder(root, c)
+        check_folder(folder, c)
+        if is_finished(folder):
+            outcome = execute_run(c, root)  # reads the stored status, touches nothing
+            rows[h] = _row(c, outcome)
+        else:
+            todo.append(c)
+    workers = max(1, int(workers or os.cpu_count() or 1))
+    with _RootLock(root):
+        if todo:
+            runner = {"local": _run_local, "process": _run_process, "ray": _run_ray}[backend]
+            for c, outcome in runner(todo, root, workers=workers, address=address, device=device, progress=progress):
+                rows[c.hash] = _row(c, outcome)
+    ordered = [rows[h] for h in unique]
+    count = lambda s: sum(r["status"] == s for r in ordered)
+    return SweepSummary(
+        root=str(root),
+        backend=backend,
+        total=len(ordered),
+        done=sum(r["status"] in ("finished", "diverged", "stopped") for r in ordered),
+        skipped=count("skipped"),
+        failed=count("failed"),
+        diverged=sum("diverged" in (r["status"], r["result"]) for r in ordered),
+        seconds=time.perf_counter() - t0,
+        rows=ordered,
+    )
+
+
+def _row(config: RunConfig, o: RunOutcome) -> dict:
+    return {
+        "hash": o.hash,
+        "status": o.status,
+        "result": o.result,
+        "seconds": o.seconds,
+        "error": o.error,
+        "describe": config.describe(),
+    }
+
+
+def _bar(total: int, progress: bool, desc: str):
+    return tqdm(total=total, disable=not progress, desc=desc, unit="run", dynamic_ncols=True)
+
+
+def _run_local(todo, root, *, workers, address, device, progress):
+    with _bar(len(todo), progress, "sweep (local)") as bar:
+        for c in todo:
+            yield c, execute_run(c, root, device=device, progress=progress)
+            bar.update(1)
+
+
+def _run_process(todo, root, *, workers, address, device, progress):
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    ctx = multiprocessing.get_context("spawn")
+    pool = cf.ProcessPoolExecutor(
+        max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_worker_init, initargs=(threads, sys.path)
+    )
+    with pool, _bar(len(todo), progress, f"sweep (process ×{min(workers, len(todo))})") as bar:
+        futures = {pool.submit(_execute_dict, c.to_dict(), str(root), device, threads): c for c in todo}
+        for fut in cf.as_completed(futures):
+            c = futures[fut]
+            try:
+                outcome = fut.result()
+            except Exception as e:  # a worker died (killed, out of memory): the run is retried next time
+                outcome = RunOutcome(c.hash, str(run_folder(root, c)), "failed", 0.0, error=f"{type(e).__name__}: {e}")
+            bar.update(1)
+            yield c, outcome
+
+
+def _run_ray(todo, root, *, workers, address, device, progress):
+    try:
+        import ray
+    except ImportError as e:
+        raise ImportError(
+            "the ray backend needs Ray: pip install 'ray>=2.9' (or the project's extra: pip install -e '.[ray]')"
+        ) from e
+    started = not ray.is_initialized()
+    if started:
+        env = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        if address is None:
+            ray.init(
+                num_cpus=workers,
+                include_dashboard=False,
+                log_to_driver=False,
+                runtime_env={"env_vars": env},
+                configure_logging=False,
+            )
+        else:
+            ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": env}, configure_logging=False)
+    try:
+        task = ray.remote(num_cpus=1, max_retries=0)(_execute_dict)
+        refs = {task.remote(c.to_dict(), str(Path(root).resolve()), device, 1): c for c in todo}
+        pending = list(refs)
+        with _bar(len(todo), progress, "sweep (ray)") as bar:
+            while pending:
+                ready, pending = ray.wait(pending, num_returns=1)
+                for ref in ready:
+                    c = refs[ref]
+                    try:
+                        outcome = ray.get(ref)
+                    except Exception as e:  # worker died or task error outside execute_run
+                        err = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+                        outcome = RunOutcome(c.hash, str(run_folder(root, c)), "failed", 0.0, error=err)
+                    bar.update(1)
+                    yield c, outcome
+    finally:
+        if started:
+            ray.shutdown()

@@ -227,9 +227,7 @@ def _cmd_sweep(args) -> int:
     rows = collect(root)
     csv_path = write_csv(rows, root / "runs.csv")
     show = [r for r in rows if r["hash"] in {c.hash for c in spec.configs}]
-    print(
-        _table(show, ["hash", "status", "optimizer", "lr", "final_loss", "min_delta", "gauss_length", "norm_distance"])
-    )
+    print(_table(show, ["hash", "status", *_varying(show), *_MEASURES]))
     print(summary.summary())
     print(f"wrote {csv_path}; {time.perf_counter() - t0:.1f} s end to end")
     return 1 if summary.failed else 0
@@ -243,12 +241,7 @@ def _cmd_collect(args) -> int:
         print(f"no run folders under {args.dir}")
         return 1
     path = write_csv(rows, args.out or args.dir / "runs.csv")
-    print(
-        _table(
-            rows,
-            ["hash", "status", "dataset", "model", "optimizer", "lr", "min_delta", "gauss_length", "norm_distance"],
-        )
-    )
+    print(_table(rows, ["hash", "status", *_varying(rows), *_MEASURES]))
     print(f"\n{len(rows)} runs; wrote {path}")
     return 0
 

@@ -84,7 +84,7 @@ class RunConfig:
 
     Measurement: ``alphas`` (points on [0, 1]), ``bn`` (batch-norm policy), ``measure_split``
     (``"train"``/``"test"``) and ``n_measure`` (examples for the loss curve, ``None``: the whole split),
-    ``gauss_length`` (compute it or not), ``n_gauss`` examples of ``gauss_split`` for it.
+    ``compute_gauss_length`` (whether to measure it), ``n_gauss`` examples of ``gauss_split`` for it.
     """
 
     dataset: str = "digits"
@@ -119,7 +119,7 @@ class RunConfig:
     bn: str = "recompute"
     measure_split: str = "train"
     n_measure: int | None = None
-    gauss_length: bool = True
+    compute_gauss_length: bool = True
     n_gauss: int = 100
     gauss_split: str = "train"
 
@@ -457,7 +457,7 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
     )  # fmt: skip
     _write_json(folder / "curve.json", curve.to_json())
     gl = math.nan
-    if config.gauss_length:
+    if config.compute_gauss_length:
         gx, _ = _subset(*split[config.gauss_split], config.n_gauss, config.data_seed + 2)
         gl = measure.logit_gauss_length(
             model, start, end, gx.to(device), alphas=config.alphas, bn=config.bn, bn_data=bn_data, device=device

@@ -298,7 +298,12 @@ def _reshape_images(x: torch.Tensor, pad_to: int | None, channels: int | None) -
 
 
 class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickles NumPy arrays, dicts, lists and bytes only: any other global is refused."""
+    """Unpickles NumPy arrays, dicts, lists and bytes only: any other global is refused.
+
+    The allowed globals are those that pickles of NumPy arrays reference under protocols 2 to 5 (in Python 2
+    and 3, NumPy 1 and 2): the array and scalar reconstructors, ``ndarray``, ``dtype`` and ``_codecs.encode``
+    (bytes).
+    """
 
     _ALLOWED = frozenset(
         {
@@ -306,6 +311,11 @@ class _ArrayUnpickler(pickle.Unpickler):
             ("numpy._core.multiarray", "_reconstruct"),
             ("numpy", "ndarray"),
             ("numpy", "dtype"),
+            ("numpy.core.numeric", "_frombuffer"),
+            ("numpy._core.numeric", "_frombuffer"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "scalar"),
+            ("_codecs", "encode"),
         }
     )
 

@@ -149,7 +149,7 @@ def test_registry_errors_list_valid_names():
         build_model("resnet18", input_shape=(3, 32, 32))
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['widht'\].*valid options: hidden, depth, width"):
         build_model("mlp", input_shape=(4,), widht=3)
-    with pytest.raises(ValueError, match="unknown ResNet variant 'nbn'.*bn, bn-i, nbn-i, nbn-f"):
+    with pytest.raises(ValueError, match=r"unknown ResNet variant 'nbn'.*bn, bn-i, nbn-i, nbn-f"):
         build_model("resnet20", input_shape=(3, 32, 32), variant="nbn")
     with pytest.raises(ValueError, match="unknown activation 'gelu'; valid: relu, tanh, sigmoid"):
         build_model("mlp", input_shape=(4,), activation="gelu")

@@ -145,15 +145,15 @@ def test_checkpoint_errors_name_the_file(tmp_path):
     truncated = tmp_path / "init.pt"
     save_checkpoint(truncated, {"w": torch.ones(100)})
     truncated.write_bytes(truncated.read_bytes()[:50])
-    with pytest.raises(ValueError, match="init.pt is corrupt"):
+    with pytest.raises(ValueError, match=r"init\.pt is corrupt"):
         load_checkpoint(truncated)
     other = tmp_path / "list.pt"
     torch.save([torch.ones(1)], other)
-    with pytest.raises(ValueError, match="list.pt does not hold a state dict"):
+    with pytest.raises(ValueError, match=r"list\.pt does not hold a state dict"):
         load_checkpoint(other)
     evil = tmp_path / "evil.pt"
     evil.write_bytes(pickle.dumps(print))
-    with pytest.raises(ValueError, match="evil.pt is corrupt or not a torch state dict"):  # weights_only refuses it
+    with pytest.raises(ValueError, match=r"evil\.pt is corrupt or not a torch state dict"):  # weights_only refuses it
         load_checkpoint(evil)
-    with pytest.raises(FileNotFoundError, match="missing.pt does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.pt does not exist"):
         load_checkpoint(tmp_path / "missing.pt")

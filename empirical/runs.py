@@ -258,10 +258,9 @@ def check_folder(folder: Path, config: RunConfig) -> None:
         other = RunConfig.from_dict(stored["config"])
     except (KeyError, TypeError, ValueError) as e:
         raise ConfigMismatch(f"{path} does not hold a readable run configuration ({e}); move the folder away") from e
-    a, b = other.non_default(), config.non_default()
-    if a != b:
-        keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-        diff = "; ".join(f"{k}: stored {a.get(k, '(default)')!r} vs {b.get(k, '(default)')!r}" for k in keys)
+    if other.non_default() != config.non_default():
+        a, b = other.to_dict(), config.to_dict()
+        diff = "; ".join(f"{k}: stored {a[k]!r}, this run {b[k]!r}" for k in a if a[k] != b[k])
         raise ConfigMismatch(
             f"{path} holds a different configuration for hash {config.hash} ({diff}). Either the folder was edited "
             "or the configuration format changed: move the folder away, or run into another root."
@@ -372,9 +371,13 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
     log_path = folder / "train_log.json"
     log: list[dict] = []
 
-    def on_epoch(entry: dict) -> None:
+    last_write = [-math.inf]
+
+    def on_epoch(entry: dict) -> None:  # the log on disk shows progress; rewritten at most once a second
         log.append(entry)
-        _write_json(log_path, log)
+        if time.perf_counter() - last_write[0] >= 1.0:
+            _write_json(log_path, log)
+            last_write[0] = time.perf_counter()
 
     t_train = time.perf_counter()
     result: TrainResult = train(
@@ -408,6 +411,7 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
         on_epoch=on_epoch,
     )
     train_s = time.perf_counter() - t_train
+    _write_json(log_path, result.log)
     last = result.log[-1] if result.log else {}
     metrics: dict[str, Any] = {
         "status": result.status,

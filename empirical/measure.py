@@ -212,7 +212,9 @@ def logit_gauss_length(
     """
     fn = _lib("logit_gauss_length")
     if fn is not None:
-        res = _call(fn, model, start, end, inputs, bn=bn, bn_data=bn_data, device=device, progress=False)
+        res = _call(
+            fn, model, start, end, inputs, bn=bn, bn_data=bn_data, device=device, concatenated=False, progress=False
+        )
         for name in ("mean", "mean_per_example", "value"):
             val = getattr(res, name, None)
             if val is not None:
@@ -225,22 +227,16 @@ def logit_gauss_length(
 
 
 def _from_engine_curve(curve, metrics: Sequence[str]) -> Curve:
-    grid = next((getattr(curve, n) for n in ("alphas", "alpha") if hasattr(curve, n)), None)
-    extra = getattr(curve, "metrics", None) or {}
-    values = {}
-    for m in metrics:
-        val = getattr(curve, m, None)
-        if val is None:
-            val = extra.get(m)
-        if val is None or grid is None:
-            raise TypeError(
-                f"mlitheory.interpolate returned a {type(curve).__name__} without alphas or {m!r}; "
-                "update empirical.measure._from_engine_curve to its field names"
-            )
-        values[m] = np.asarray(torch.as_tensor(val).detach().cpu().double().numpy())
-    md = getattr(curve, "min_delta", None)
-    md = curve_min_delta(values["loss"]) if md is None else float(md)
-    return Curve(np.asarray(grid, dtype=np.float64), values, md, "mlitheory")
+    """Our :class:`Curve` from a :class:`mlitheory.InterpolationCurve` (``alphas`` and a ``values`` dict)."""
+    try:
+        values = {m: np.asarray(curve.values[m], dtype=np.float64) for m in metrics}
+        grid = np.asarray(curve.alphas, dtype=np.float64)
+    except (AttributeError, KeyError) as e:
+        raise TypeError(
+            f"mlitheory.interpolate returned a {type(curve).__name__} without alphas or values[{e}]; "
+            "update empirical.measure._from_engine_curve to its fields"
+        ) from e
+    return Curve(grid, values, curve_min_delta(values["loss"]), "mlitheory")
 
 
 # ---------------------------------------------------------------------------------------------- fallback

@@ -107,7 +107,7 @@ def test_logit_gauss_length_of_circular_arcs():
     gl = measure.logit_gauss_length(model, start, end, x, alphas=51)
     arcs = T * x[:, 0].mean().item()
     if measure.uses_mlitheory()["logit_gauss_length"]:
-        assert gl == pytest.approx(arcs, rel=1e-6)
+        assert gl == pytest.approx(arcs, abs=1e-5)  # adaptive quadrature, tolerance 1e-6 per example
     else:
         assert gl == pytest.approx(arcs * 49 / 50, rel=1e-12)
 

@@ -204,23 +204,28 @@ def logit_gauss_length(
     bn: str = "recompute",
     bn_data: Batches | None = None,
     device: str | torch.device | None = None,
+    tol: float = 1e-5,
+    dtype: torch.dtype | None = torch.float64,
 ) -> float:
     """Mean over examples of the Gauss length of each logit path :math:`\\alpha \\mapsto f(x_n;\\theta_\\alpha)`.
 
-    With :mod:`mlitheory` this is its adaptive quadrature with exact derivatives; the fallback sums the turning
-    angles of the polygon through the logits at ``alphas`` (a lower bound that converges as the grid refines).
+    With :mod:`mlitheory` this is its adaptive quadrature with exact derivatives, to absolute error ``tol`` per
+    example; the fallback sums the turning angles of the polygon through the logits at ``alphas`` (a lower
+    bound that converges as the grid refines). Computed in ``dtype`` (float64 by default: in float32 the
+    quadrature's round-off floor sits near 1e-5 and a tight ``tol`` is never reached).
     """
     fn = _lib("logit_gauss_length")
     if fn is not None:
         res = _call(
-            fn, model, start, end, inputs, bn=bn, bn_data=bn_data, device=device, concatenated=False, progress=False
-        )
+            fn, model, start, end, inputs, bn=bn, bn_data=bn_data, device=device, concatenated=False, tol=tol,
+            dtype=dtype, progress=False,
+        )  # fmt: skip
         for name in ("mean", "mean_per_example", "value"):
             val = getattr(res, name, None)
             if val is not None:
                 return float(torch.as_tensor(val).double().mean())
         return float(res)
-    return _fallback_gauss_length(model, start, end, inputs, _grid(alphas), bn, bn_data, device)
+    return _fallback_gauss_length(model, start, end, inputs, _grid(alphas), bn, bn_data, device, dtype)
 
 
 # ---------------------------------------------------------------------------------------------- engine results
@@ -249,7 +254,7 @@ def _bn_modules(model: nn.Module) -> dict[str, nn.modules.batchnorm._BatchNorm]:
 class _Path:
     """θ_α on a private copy of ``model``: ``functional_call`` with fresh BN statistics when asked."""
 
-    def __init__(self, model, start, end, bn, bn_data, device):
+    def __init__(self, model, start, end, bn, bn_data, device, dtype=None):
         if bn not in ("recompute", "interpolate"):
             raise ValueError(f"bn={bn!r}: the internal interpolation supports 'recompute' and 'interpolate'")
         if device is None:
@@ -259,6 +264,11 @@ class _Path:
             raise ValueError(f"start and end states differ in keys: {missing[:5]}")
         self.device = torch.device(device)
         self.work = copy.deepcopy(model).to(self.device)
+        self.dtype = dtype
+        if dtype is not None:
+            self.work.to(dtype)
+            start = {k: v.to(dtype) if v.is_floating_point() else v for k, v in start.items()}
+            end = {k: v.to(dtype) if v.is_floating_point() else v for k, v in end.items()}
         self.bns = _bn_modules(self.work)
         for m in self.bns.values():
             m.momentum = None  # exact cumulative average
@@ -281,12 +291,15 @@ class _Path:
             self.work.train()
             with torch.no_grad():
                 for x, _ in self.bn_data if self.bn_data is not None else data:
-                    torch.func.functional_call(self.work, st, (x.to(self.device),))
+                    self(st, x)
         self.work.eval()
         return st
 
     def __call__(self, st, x):
-        return torch.func.functional_call(self.work, st, (x.to(self.device),))
+        x = x.to(self.device)
+        if self.dtype is not None and x.is_floating_point():
+            x = x.to(self.dtype)
+        return torch.func.functional_call(self.work, st, (x,))
 
 
 def _fallback_curve(model, start, end, data, grid, loss_fn, metrics, bn, bn_data, device) -> dict[str, np.ndarray]:
@@ -315,8 +328,8 @@ def _fallback_curve(model, start, end, data, grid, loss_fn, metrics, bn, bn_data
     return out
 
 
-def _fallback_gauss_length(model, start, end, inputs, grid, bn, bn_data, device) -> float:
-    path = _Path(model, start, end, bn, bn_data, device)
+def _fallback_gauss_length(model, start, end, inputs, grid, bn, bn_data, device, dtype) -> float:
+    path = _Path(model, start, end, bn, bn_data, device, dtype)
     data = [(inputs, inputs)]
     with torch.no_grad():
         z = torch.stack([path(path.state(float(a), data), inputs).flatten(1).double() for a in grid])  # (m, N, K)

@@ -84,7 +84,8 @@ class RunConfig:
 
     Measurement: ``alphas`` (points on [0, 1]), ``bn`` (batch-norm policy), ``measure_split``
     (``"train"``/``"test"``) and ``n_measure`` (examples for the loss curve, ``None``: the whole split),
-    ``compute_gauss_length`` (whether to measure it), ``n_gauss`` examples of ``gauss_split`` for it.
+    ``compute_gauss_length`` (whether to measure it), ``n_gauss`` examples of ``gauss_split`` for it,
+    in float64 to absolute error ``gauss_tol`` per example.
     """
 
     dataset: str = "digits"
@@ -122,6 +123,7 @@ class RunConfig:
     compute_gauss_length: bool = True
     n_gauss: int = 100
     gauss_split: str = "train"
+    gauss_tol: float = 1e-5
 
     def __post_init__(self) -> None:
         canonical_name(self.dataset)
@@ -464,7 +466,15 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
     if config.compute_gauss_length:
         gx, _ = _subset(*split[config.gauss_split], config.n_gauss, config.data_seed + 2)
         gl = measure.logit_gauss_length(
-            model, start, end, gx.to(device), alphas=config.alphas, bn=config.bn, bn_data=bn_data, device=device
+            model,
+            start,
+            end,
+            gx.to(device),
+            alphas=config.alphas,
+            bn=config.bn,
+            bn_data=bn_data,
+            device=device,
+            tol=config.gauss_tol,
         )
     values = curve.values
     metrics["measures"] = {

@@ -23,7 +23,9 @@ import copy
 import dataclasses
 import inspect
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -31,6 +33,7 @@ from torch import nn
 
 __all__ = [
     "Curve",
+    "GaussLength",
     "batches",
     "curve_min_delta",
     "interpolation_curve",
@@ -71,6 +74,16 @@ class Curve:
             "min_delta": self.min_delta,
             "engine": self.engine,
         }
+
+
+class GaussLength(NamedTuple):
+    """Mean per-example logit Gauss length (radians), whether the quadrature converged to its tolerance (always
+    ``False`` for the fallback's polygon estimate), the values of α used, and the engine."""
+
+    value: float
+    converged: bool
+    evaluations: int
+    engine: str
 
 
 def _lib(name: str):
@@ -205,27 +218,31 @@ def logit_gauss_length(
     bn_data: Batches | None = None,
     device: str | torch.device | None = None,
     tol: float = 1e-5,
+    max_evaluations: int = 1000,
     dtype: torch.dtype | None = torch.float64,
-) -> float:
+) -> GaussLength:
     """Mean over examples of the Gauss length of each logit path :math:`\\alpha \\mapsto f(x_n;\\theta_\\alpha)`.
 
     With :mod:`mlitheory` this is its adaptive quadrature with exact derivatives, to absolute error ``tol`` per
-    example; the fallback sums the turning angles of the polygon through the logits at ``alphas`` (a lower
-    bound that converges as the grid refines). Computed in ``dtype`` (float64 by default: in float32 the
-    quadrature's round-off floor sits near 1e-5 and a tight ``tol`` is never reached).
+    example within ``max_evaluations`` values of α (``converged`` says whether it got there; a ReLU network's
+    logit path has kinks, where it may not); the fallback sums the turning angles of the polygon through the
+    logits at ``alphas`` (a lower bound that converges as the grid refines). Computed in ``dtype`` (float64 by
+    default: in float32 the quadrature's round-off floor sits near 1e-5 and a tight ``tol`` is never reached).
     """
     fn = _lib("logit_gauss_length")
     if fn is not None:
-        res = _call(
-            fn, model, start, end, inputs, bn=bn, bn_data=bn_data, device=device, concatenated=False, tol=tol,
-            dtype=dtype, progress=False,
-        )  # fmt: skip
-        for name in ("mean", "mean_per_example", "value"):
-            val = getattr(res, name, None)
-            if val is not None:
-                return float(torch.as_tensor(val).double().mean())
-        return float(res)
-    return _fallback_gauss_length(model, start, end, inputs, _grid(alphas), bn, bn_data, device, dtype)
+        from mlitheory.geometry import ConvergenceWarning
+
+        with warnings.catch_warnings():  # non-convergence is reported in the result, not as a warning
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = _call(
+                fn, model, start, end, inputs, bn=bn, bn_data=bn_data, device=device, concatenated=False, tol=tol,
+                max_evaluations=max_evaluations, dtype=dtype, progress=False,
+            )  # fmt: skip
+        return GaussLength(float(res.mean), bool(res.converged), int(res.evaluations), "mlitheory")
+    grid = _grid(alphas)
+    value = _fallback_gauss_length(model, start, end, inputs, grid, bn, bn_data, device, dtype)
+    return GaussLength(value, False, len(grid), "fallback")
 
 
 # ---------------------------------------------------------------------------------------------- engine results

@@ -85,7 +85,7 @@ class RunConfig:
     Measurement: ``alphas`` (points on [0, 1]), ``bn`` (batch-norm policy), ``measure_split``
     (``"train"``/``"test"``) and ``n_measure`` (examples for the loss curve, ``None``: the whole split),
     ``compute_gauss_length`` (whether to measure it), ``n_gauss`` examples of ``gauss_split`` for it,
-    in float64 to absolute error ``gauss_tol`` per example.
+    in float64 to absolute error ``gauss_tol`` per example within ``gauss_max_evaluations`` values of α.
     """
 
     dataset: str = "digits"
@@ -124,6 +124,7 @@ class RunConfig:
     n_gauss: int = 100
     gauss_split: str = "train"
     gauss_tol: float = 1e-5
+    gauss_max_evaluations: int = 1000
 
     def __post_init__(self) -> None:
         canonical_name(self.dataset)
@@ -462,7 +463,7 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
         bn_data=bn_data, device=device,
     )  # fmt: skip
     _write_json(folder / "curve.json", curve.to_json())
-    gl = math.nan
+    gl = measure.GaussLength(math.nan, False, 0, "")
     if config.compute_gauss_length:
         gx, _ = _subset(*split[config.gauss_split], config.n_gauss, config.data_seed + 2)
         gl = measure.logit_gauss_length(
@@ -475,6 +476,7 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
             bn_data=bn_data,
             device=device,
             tol=config.gauss_tol,
+            max_evaluations=config.gauss_max_evaluations,
         )
     values = curve.values
     metrics["measures"] = {
@@ -484,7 +486,10 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
         "curve_loss_final": float(values["loss"][-1]),
         "curve_max_loss": float(max(values["loss"])),
         "curve_accuracy_final": float(values["accuracy"][-1]) if "accuracy" in values else math.nan,
-        "gauss_length": gl,
+        "gauss_length": gl.value,
+        "gauss_converged": gl.converged,
+        "gauss_evaluations": gl.evaluations,
+        "gauss_engine": gl.engine,
         "distance": measure.weight_distance(start, end),
         "norm_distance": measure.weight_distance(start, end, normalize="start"),
         "norm_distance_end": measure.weight_distance(start, end, normalize="end"),

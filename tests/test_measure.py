@@ -104,7 +104,7 @@ def test_logit_gauss_length_of_circular_arcs():
     model, T = _Circle(), 2.0
     start, end = {"t": torch.tensor(0.0, dtype=torch.float64)}, {"t": torch.tensor(T, dtype=torch.float64)}
     x = torch.tensor([[1.0], [0.5], [0.25]], dtype=torch.float64)
-    gl = measure.logit_gauss_length(model, start, end, x, alphas=51)
+    gl = measure.logit_gauss_length(model, start, end, x, alphas=51).value
     arcs = T * x[:, 0].mean().item()
     if measure.uses_mlitheory()["logit_gauss_length"]:
         assert gl == pytest.approx(arcs, abs=1e-5)  # adaptive quadrature, tolerance 1e-6 per example
@@ -115,7 +115,7 @@ def test_logit_gauss_length_of_circular_arcs():
 def test_logit_gauss_length_of_a_linear_model_is_zero():
     model, start, end = _linear_model_states(seed=3)
     x = torch.randn(20, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    assert measure.logit_gauss_length(model, start, end, x, alphas=21) == pytest.approx(0.0, abs=1e-6)
+    assert measure.logit_gauss_length(model, start, end, x, alphas=21).value == pytest.approx(0.0, abs=1e-6)
 
 
 def test_weight_distance_excludes_running_statistics():

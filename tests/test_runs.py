@@ -18,7 +18,8 @@ def tiny(**kw) -> RunConfig:
     """A run of about a second: Gaussian classes, a small MLP."""
     base = dict(
         dataset="gaussian", n_train=64, n_test=32, data_options={"dim": 6, "num_classes": 3}, model="mlp",
-        model_options={"hidden": [8]}, epochs=2, batch_size=16, alphas=6, n_gauss=8,
+        model_options={"hidden": [8]}, epochs=2, batch_size=16, alphas=6, n_gauss=8, gauss_tol=1e-3,
+        gauss_max_evaluations=200,
     )  # fmt: skip
     return RunConfig.from_dict({**base, **kw})
 

@@ -35,6 +35,8 @@ epochs = 2
 batch_size = 16
 alphas = 6
 n_gauss = 8
+gauss_tol = 1e-3
+gauss_max_evaluations = 200
 [grid]
 optimizer = ["sgd", "adam"]
 "model_options.batchnorm" = [false, true]

@@ -1,0 +1,50 @@
+"""empirical: data, the papers' models, training with checkpoints, and resumable sweeps of runs.
+
+Data (:mod:`empirical.data`)
+    load_dataset      -- mnist, fashion-mnist, digits, gaussian, cifar10, cifar100: offline tensors in memory
+    DATASETS          -- the data set names
+
+Models (:mod:`empirical.models`)
+    build_model       -- mlp, autoencoder, cnn, resnet20/32/44/56 (variants bn, bn-i, nbn-i, nbn-f), seeded
+    MODELS            -- the model names
+
+Training (:mod:`empirical.train`)
+    train             -- SGD/Adam/RMSProp, optimiser switch, schedules, full batch, checkpoints, per-epoch log
+    load_checkpoint   -- a state dict saved by a run (weights_only=True)
+
+Runs, sweeps, tables (:mod:`empirical.runs`, :mod:`empirical.sweep`, :mod:`empirical.collect`)
+    RunConfig         -- everything that determines a run's numbers; hashed into its folder name
+    execute_run       -- train and measure one configuration into ROOT/<hash>, unless finished there
+    load_run          -- read a run folder back (config, metrics, log, curve, checkpoints)
+    load_sweep        -- a TOML sweep file at a scale (smoke, small, paper) → configurations
+    run_sweep         -- run the unfinished configurations on the local, process or ray backend
+    collect           -- every run under a folder as rows (``python -m empirical collect DIR`` → CSV)
+
+Measurement (:mod:`empirical.measure`)
+    the single adapter between runs and :mod:`mlitheory`'s interpolation engine (min Δ, Gauss length, distance)
+
+Command line
+    python -m empirical train | sweep | collect | info
+"""
+
+from empirical.collect import collect
+from empirical.data import DATASETS, load_dataset
+from empirical.models import MODELS, build_model
+from empirical.runs import RunConfig, execute_run, load_run
+from empirical.sweep import load_sweep, run_sweep
+from empirical.train import load_checkpoint, train
+
+__all__ = [
+    "DATASETS",
+    "MODELS",
+    "RunConfig",
+    "build_model",
+    "collect",
+    "execute_run",
+    "load_checkpoint",
+    "load_dataset",
+    "load_run",
+    "load_sweep",
+    "run_sweep",
+    "train",
+]

@@ -49,6 +49,9 @@ __all__ = [
     "MNIST_MD5",
     "Dataset",
     "DatasetUnavailable",
+    "available",
+    "canonical_name",
+    "dataset_options",
     "fashion_mnist_dir",
     "load_dataset",
     "read_cifar",
@@ -188,7 +191,7 @@ def load_dataset(
     for key, val in (("n_train", n_train), ("n_test", n_test)):
         if val is not None and (not isinstance(val, (int, np.integer)) or val < 1):
             raise ValueError(f"{key}={val!r}; use a positive integer or None for all")
-    allowed = {"gaussian": {"dim", "num_classes", "separation"}, "digits": {"test_fraction"}}.get(canon, set())
+    allowed = set(dataset_options(canon))
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise ValueError(
@@ -245,6 +248,11 @@ def load_dataset(
         std=std,
         info=info,
     )
+
+
+def dataset_options(name: str) -> list[str]:
+    """Options of :func:`load_dataset` particular to data set ``name`` (besides the common ones)."""
+    return {"gaussian": ["dim", "num_classes", "separation"], "digits": ["test_fraction"]}.get(canonical_name(name), [])
 
 
 def available(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, str]:

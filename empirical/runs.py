@@ -41,8 +41,8 @@ from typing import Any
 import torch
 
 from empirical import measure
-from empirical.data import canonical_name, load_dataset
-from empirical.models import build_model, model_task
+from empirical.data import canonical_name, dataset_options, load_dataset
+from empirical.models import build_model, model_options, model_task
 from empirical.train import OPTIMIZERS, SCHEDULES, TrainResult, load_checkpoint, loss_function, train
 from mlitheory._results import atomic_write_text
 
@@ -129,6 +129,14 @@ class RunConfig:
     def __post_init__(self) -> None:
         canonical_name(self.dataset)
         model_task(self.model)
+        valid = model_options(self.model)
+        bad = sorted(set(self.model_options) - set(valid))
+        if bad:
+            raise ValueError(f"model_options {bad} unknown for model {self.model!r}; valid: {', '.join(valid)}")
+        valid = ["pad_to", "channels", *dataset_options(self.dataset)]
+        bad = sorted(set(self.data_options) - set(valid))
+        if bad:
+            raise ValueError(f"data_options {bad} unknown for data set {self.dataset!r}; valid: {', '.join(valid)}")
         for key, value, valid in (
             ("optimizer", self.optimizer, OPTIMIZERS),
             ("switch_optimizer", self.switch_optimizer, (None, *OPTIMIZERS)),
@@ -321,6 +329,15 @@ def execute_run(
     if is_finished(folder):
         stored = _read_json(folder / "metrics.json")
         return RunOutcome(config.hash, str(folder), "skipped", 0.0, result=stored.get("status", ""))
+    if (folder / "status.json").exists():
+        status = _read_json(folder / "status.json")
+        same_host = status.get("host") == socket.gethostname()
+        if status.get("state") == "running" and status.get("pid") != os.getpid() and same_host and _alive(status):
+            err = (
+                f"run {config.hash} is in progress in process {status.get('pid')} ({folder / 'status.json'}); "
+                "not started twice. If that process is not this run, delete the status file and rerun."
+            )
+            return RunOutcome(config.hash, str(folder), "failed", 0.0, error=err)
     folder.mkdir(parents=True, exist_ok=True)
     for stale in ("checkpoints", "train_log.json", "curve.json"):
         p = folder / stale

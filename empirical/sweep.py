@@ -47,6 +47,7 @@ import multiprocessing
 import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -278,6 +279,14 @@ def _worker_init(threads: int, path: list[str]) -> None:
     import torch
 
     torch.set_num_threads(threads)
+    parent = os.getppid()
+
+    def watchdog() -> None:  # a worker whose sweep process died (killed) stops too, leaving a run to redo
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watchdog, daemon=True).start()
 
 
 def _execute_dict(config: dict, root: str, device: str | None, threads: int | None) -> RunOutcome:

@@ -283,6 +283,8 @@ def train(
     device = torch.device(device)
     model.to(device)
     x, y = x.to(device), y.to(device)
+    if eval_data is not None:
+        eval_data = tuple(t.to(device) for t in eval_data)
     loss_fn = loss_function(loss) if isinstance(loss, str) else loss
     classify = not y.is_floating_point()
     n = len(x)
@@ -370,7 +372,7 @@ def train(
             "seconds": time.perf_counter() - t0,
         }
         if eval_data is not None:
-            ex, ey = (t.to(device) for t in eval_data)
+            ex, ey = eval_data
             entry["test_loss"], entry["test_accuracy"] = _evaluate(model, ex, ey, loss_fn, max(bs, 1024), classify)
         log.append(entry)
         bar.set_postfix(epoch=epoch, loss=f"{final_loss:.4g}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import gzip
 import hashlib
 import pickle
@@ -28,6 +29,10 @@ def test_unknown_name_lists_valid_names():
         load_dataset("mnits")
     for name in DATASETS:
         assert name in str(e.value)
+
+
+def test_docstring_example():
+    assert doctest.testmod(D, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
 
 
 def test_aliases_resolve():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import subprocess
 import sys
 
@@ -50,6 +51,10 @@ def test_bad_config_values_are_named():
         RunConfig(model="vgg")
     with pytest.raises(ValueError, match="optimizer='lion'; valid: sgd, adam, adamw, rmsprop"):
         RunConfig(optimizer="lion")
+    with pytest.raises(ValueError, match=r"model_options \['widht'\] unknown for model 'mlp'; valid: hidden"):
+        RunConfig(model_options={"widht": 3})
+    with pytest.raises(ValueError, match=r"data_options \['dim'\] unknown for data set 'mnist'; valid: pad_to"):
+        RunConfig(dataset="mnist", data_options={"dim": 3})
 
 
 # ---------------------------------------------------------------------------------------------- executing
@@ -103,6 +108,24 @@ def test_killed_run_is_redone_from_scratch(tmp_path):
     assert not (folder / "checkpoints" / "epoch_0001.pt").exists()
     redone = json.loads((folder / "metrics.json").read_text())
     assert redone["measures"] == finished["measures"]  # same seed, same numbers
+
+
+def test_a_run_in_progress_elsewhere_is_not_started_twice(tmp_path):
+    cfg = tiny()
+    folder = run_folder(tmp_path, cfg)
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"hash": cfg.hash, "config": cfg.to_dict()}))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        status = {"state": "running", "host": socket.gethostname(), "pid": other.pid}
+        (folder / "status.json").write_text(json.dumps(status))
+        out = execute_run(cfg, tmp_path)
+        assert out.status == "failed" and f"in progress in process {other.pid}" in out.error
+        assert load_run(folder).state == "running"
+    finally:
+        other.kill()
+        other.wait()
+    assert execute_run(cfg, tmp_path).status == "finished"  # the process is gone: the run is redone
 
 
 def test_failed_run_is_recorded_and_retried(tmp_path, monkeypatch):

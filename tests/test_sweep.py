@@ -217,6 +217,45 @@ def test_resume_after_the_sweep_is_killed_mid_run(tmp_path):
     assert len(load_run(second).log) == 1500
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the pool's worker processes")
+def test_pool_workers_stop_when_the_sweep_is_killed(tmp_path):
+    """A killed process-backend sweep leaves no worker running on (and later writing into) its runs."""
+    sweep = tmp_path / "pool.toml"
+    sweep.write_text(TINY.split("[grid]")[0] + "[[runs]]\nseed = 1\nepochs = 1500\n")
+    configs = load_sweep(sweep).configs
+    root = tmp_path / "runs"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "empirical", "sweep", str(sweep), "--out", str(root), "--no-progress"]
+    proc = subprocess.Popen([*cmd, "--backend", "process", "--workers", "1"], cwd=ROOT, env=env, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not (run_folder(root, configs[0]) / "status.json").exists():
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.time() < deadline, "the sweep never started its run"
+        time.sleep(0.05)
+    workers = [c for c in _children(proc.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+    assert workers
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 10
+    while any(Path(f"/proc/{w}").exists() for w in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{w}").exists() for w in workers), "a pool worker outlived its sweep"
+    assert not is_finished(run_folder(root, configs[0]))
+    assert run_sweep(configs, root, progress=False).done == 1
+
+
 # ---------------------------------------------------------------------------------------------- command line
 
 

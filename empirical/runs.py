@@ -43,7 +43,7 @@ import torch
 from empirical import measure
 from empirical.data import canonical_name, dataset_options, load_dataset
 from empirical.models import build_model, model_options, model_task
-from empirical.train import OPTIMIZERS, SCHEDULES, TrainResult, load_checkpoint, loss_function, train
+from empirical.train import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, TrainResult, load_checkpoint, loss_function, train
 from mlitheory._results import atomic_write_text
 
 __all__ = [
@@ -80,12 +80,15 @@ class RunConfig:
     Training (see :func:`empirical.train.train`): ``optimizer``, ``lr``, ``momentum``, ``betas``, ``eps``,
     ``weight_decay``, ``epochs``, ``batch_size`` (``None``: full batch), ``schedule``, ``milestones``,
     ``gamma``, ``warmup_epochs``, ``switch_epoch``/``switch_optimizer``/``switch_lr``, ``checkpoint_epochs``,
-    ``checkpoint_steps``, ``stop_if`` (``[epoch, loss]``), ``amp``, ``seed`` (initialisation and batch order).
+    ``checkpoint_steps``, ``stop_if`` (``[epoch, loss]``), ``augment`` (``"none"`` or ``"crop-flip"``), ``amp``,
+    ``seed`` (initialisation, batch order, augmentation).
 
     Measurement: ``alphas`` (points on [0, 1]), ``bn`` (batch-norm policy), ``measure_split``
     (``"train"``/``"test"``) and ``n_measure`` (examples for the loss curve, ``None``: the whole split),
     ``compute_gauss_length`` (whether to measure it), ``n_gauss`` examples of ``gauss_split`` for it,
-    in float64 to absolute error ``gauss_tol`` per example within ``gauss_max_evaluations`` values of α.
+    in float64 to absolute error ``gauss_tol`` per example within ``gauss_max_evaluations`` values of α;
+    batch-norm statistics re-estimated at each α on the curve's examples (the first ``n_gauss_bn`` of them,
+    rounded up to whole batches of 1000, for the Gauss length, whose quadrature visits many more α).
     """
 
     dataset: str = "digits"
@@ -125,6 +128,8 @@ class RunConfig:
     gauss_split: str = "train"
     gauss_tol: float = 1e-5
     gauss_max_evaluations: int = 1000
+    n_gauss_bn: int | None = 1000
+    augment: str = "none"
 
     def __post_init__(self) -> None:
         canonical_name(self.dataset)
@@ -145,6 +150,7 @@ class RunConfig:
             ("measure_split", self.measure_split, ("train", "test")),
             ("gauss_split", self.gauss_split, ("train", "test")),
             ("normalize", self.normalize, ("channel", "none")),
+            ("augment", self.augment, AUGMENTATIONS),
         ):
             if value not in valid:
                 raise ValueError(f"{key}={value!r}; valid: {', '.join(map(str, valid))}")
@@ -425,6 +431,7 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
         checkpoint_steps=config.checkpoint_steps,
         eval_data=(ds.x_test, _targets(config, ds.x_test, ds.y_test)),
         stop_if=tuple(config.stop_if) if config.stop_if else None,
+        augment=config.augment,
         device=device,
         amp=config.amp,
         progress=progress,
@@ -490,7 +497,7 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
             gx.to(device),
             alphas=config.alphas,
             bn=config.bn,
-            bn_data=bn_data,
+            bn_data=bn_data[: -(-config.n_gauss_bn // _EVAL_BATCH)] if config.n_gauss_bn else bn_data,
             device=device,
             tol=config.gauss_tol,
             max_evaluations=config.gauss_max_evaluations,

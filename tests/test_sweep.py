@@ -189,7 +189,7 @@ def test_resume_after_the_sweep_is_killed_mid_run(tmp_path):
     sweep = tmp_path / "kill.toml"
     sweep.write_text(
         TINY.split("[grid]")[0]
-        + '[[runs]]\nseed = 0\n[[runs]]\nseed = 1\nepochs = 1500\n[[runs]]\nseed = 2\n'
+        + '[[runs]]\nseed = 0\n[[runs]]\nseed = 1\nepochs = 800\n[[runs]]\nseed = 2\n'
     )  # fmt: skip
     configs = load_sweep(sweep).configs
     root = tmp_path / "runs"
@@ -214,7 +214,7 @@ def test_resume_after_the_sweep_is_killed_mid_run(tmp_path):
     assert (summary.skipped, summary.done, summary.failed) == (1, 2, 0)
     assert kept == {p: p.read_bytes() for p in first.rglob("*") if p.is_file()}
     assert all(is_finished(run_folder(root, c)) for c in configs)
-    assert len(load_run(second).log) == 1500
+    assert len(load_run(second).log) == 800
 
 
 def _children(pid: int) -> list[int]:
@@ -233,7 +233,7 @@ def _children(pid: int) -> list[int]:
 def test_pool_workers_stop_when_the_sweep_is_killed(tmp_path):
     """A killed process-backend sweep leaves no worker running on (and later writing into) its runs."""
     sweep = tmp_path / "pool.toml"
-    sweep.write_text(TINY.split("[grid]")[0] + "[[runs]]\nseed = 1\nepochs = 1500\n")
+    sweep.write_text(TINY.split("[grid]")[0] + "[[runs]]\nseed = 1\nepochs = 800\n")
     configs = load_sweep(sweep).configs
     root = tmp_path / "runs"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -11,7 +11,7 @@ from torch import nn
 
 from empirical.measure import weight_distance
 from empirical.models import build_model
-from empirical.train import load_checkpoint, lr_multiplier, make_optimizer, save_checkpoint, train
+from empirical.train import crop_flip, load_checkpoint, lr_multiplier, make_optimizer, save_checkpoint, train
 
 
 def _problem(n=40, d=5, k=3, seed=0):
@@ -157,3 +157,28 @@ def test_checkpoint_errors_name_the_file(tmp_path):
         load_checkpoint(evil)
     with pytest.raises(FileNotFoundError, match=r"missing\.pt does not exist"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_crop_flip_equals_a_per_example_crop_and_flip():
+    x = torch.randn(6, 2, 5, 7, generator=torch.Generator().manual_seed(0))
+    out = crop_flip(x, torch.Generator().manual_seed(3), pad=2)
+    g = torch.Generator().manual_seed(3)  # the same draws, in the same order
+    i, j = torch.randint(0, 5, (6,), generator=g), torch.randint(0, 5, (6,), generator=g)
+    flip = torch.rand(6, generator=g) < 0.5
+    xp = nn.functional.pad(x, (2, 2, 2, 2))
+    for k in range(6):
+        crop = xp[k, :, i[k] : i[k] + 5, j[k] : j[k] + 7]
+        assert torch.equal(out[k], crop.flip(-1) if flip[k] else crop)
+
+
+def test_augmented_training_runs_and_rejects_non_images():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(16, 3, 8, 8, generator=g), torch.randint(0, 4, (16,), generator=g)
+    model = build_model("cnn", input_shape=(3, 8, 8), num_classes=4, channels=[4], hidden=0, seed=0)
+    res = train(model, (x, y), lr=0.01, epochs=2, batch_size=8, augment="crop-flip", progress=False)
+    assert res.status == "finished" and res.steps == 4
+    with pytest.raises(ValueError, match="needs image inputs"):
+        train(build_model("mlp", input_shape=(5,)), (torch.randn(4, 5), torch.zeros(4, dtype=torch.long)),
+              augment="crop-flip", progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match="unknown augmentation 'mixup'"):
+        train(model, (x, y), augment="mixup", progress=False)

@@ -85,7 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None, help="override the base seed of every run")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a base value; repeatable")
     s.add_argument("--device", default=None, help="device of every run (cpu default, cuda)")
-    s.add_argument("--threads", type=int, default=None, help="torch threads per run (default: cores / workers)")
+    s.add_argument(
+        "--threads", type=int, default=None, help="torch threads per run (default 1; cores / workers for process)"
+    )
     s.add_argument("--data-dir", type=Path, default=None, help="folder with CIFAR batches (sets $MLITHEORY_DATA_DIR)")
     s.add_argument("--out", type=Path, default=None, help="root of the runs (default runs/<sweep name>)")
     s.add_argument("--dry-run", action="store_true", help="list the configurations and what is finished; run nothing")

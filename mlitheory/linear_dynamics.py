@@ -290,7 +290,8 @@ def mode_closed_form(a0, b0, s, t, *, tau: float = 1.0) -> tuple[np.ndarray, np.
         p_alt = np.where(q_from_Q != 0, c / q_from_Q, 0.0)
     p = np.where(use_p, p_from_P, p_alt)
     q = np.where(use_p, q_alt, q_from_Q)
-    return (p + q) / 2, (p - q) / 2
+    at_zero = tt == 0  # exact initial values (the p, q round trip would cost an ulp)
+    return np.where(at_zero, a0, (p + q) / 2), np.where(at_zero, b0, (p - q) / 2)
 
 
 def balanced_mode_strength(u0, s, t, *, tau: float = 1.0) -> np.ndarray:

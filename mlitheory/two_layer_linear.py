@@ -178,8 +178,10 @@ def path_loss(problem: TwoLayerLinearProblem, W1_0, W2_0, W1_T, W2_T, alphas) ->
     return 0.5 * np.sum(E * E, axis=(1, 2)) + problem.loss_offset
 
 
-def loss_polynomial(problem: TwoLayerLinearProblem, W1_0, W2_0, W1_T, W2_T) -> tuple[np.polynomial.Polynomial, float]:
-    """The interpolated loss as an exact quartic in α, with a bound on the rounding of its coefficients.
+def loss_polynomial(
+    problem: TwoLayerLinearProblem, W1_0, W2_0, W1_T, W2_T, *, weight_rtol: float = 4 * _EPS
+) -> tuple[np.polynomial.Polynomial, float]:
+    """The interpolated loss as an exact quartic in α, with a bound on the rounding of its slope.
 
     With :math:`E_0 = \\Sigma_{yx} - W_2(0)W_1(0)` and :math:`W(\\alpha) = W(0) + \\alpha A_1 + \\alpha^2A_2`,
 
@@ -188,10 +190,17 @@ def loss_polynomial(problem: TwoLayerLinearProblem, W1_0, W2_0, W1_T, W2_T) -> t
         2\\ell(\\alpha) - 2\\,\\text{offset} = \\|E_0\\|^2 - 2\\alpha\\langle E_0, A_1\\rangle
         + \\alpha^2(\\|A_1\\|^2 - 2\\langle E_0, A_2\\rangle) + 2\\alpha^3\\langle A_1, A_2\\rangle + \\alpha^4\\|A_2\\|^2.
 
+    Args:
+        weight_rtol: relative accuracy (Frobenius) of the given weights; the default covers weights computed
+            to a few ulps, such as :func:`mlitheory.linear_dynamics.mode_closed_form`.
+
     Returns:
-        ``(poly, slope_tol)``: ``numpy.polynomial.Polynomial`` in α, and a bound on the rounding error of
-        ``poly.deriv()`` on ``[0, 1]``: each coefficient is an inner product of ``n = m·d`` terms, with error at
-        most ``(n + 2)·eps`` times the product of the norms.
+        ``(poly, slope_tol)``: ``numpy.polynomial.Polynomial`` in α, and a bound on the error of
+        ``poly.deriv()`` on ``[0, 1]``. Two parts: (i) each coefficient is an inner product of ``n = m·d``
+        terms, with error at most ``(n + 2)·eps`` times the product of the norms; (ii) weights off by
+        ``ρ = weight_rtol`` move :math:`\\ell' = -\\langle E, W'\\rangle` by at most
+        :math:`\\rho N_1N_2(14N_1N_2 + 6\\|\\Sigma_{yx}\\|)` with :math:`N_j = \\max(\\|W_j(0)\\|, \\|W_j(T)\\|)`
+        (since :math:`\\|\\delta W\\| \\le 2\\rho N_1N_2`, :math:`\\|\\delta W'\\| \\le 6\\rho N_1N_2`, :math:`\\|W'\\| \\le 4N_1N_2`).
     """
     W1_0, W2_0, W1_T, W2_T = _weights(W1_0, W2_0, W1_T, W2_T)
     W0, A1, A2 = _product_coefficients(W1_0, W2_0, W1_T, W2_T)
@@ -206,7 +215,10 @@ def loss_polynomial(problem: TwoLayerLinearProblem, W1_0, W2_0, W1_T, W2_T) -> t
     ]
     nE, n1, n2 = (float(np.linalg.norm(X)) for X in (E0, A1, A2))
     scale = nE * n1 + n1 * n1 + 2 * nE * n2 + 3 * n1 * n2 + 2 * n2 * n2
-    slope_tol = 2 * (E0.size + 2) * _EPS * scale
+    N1 = max(float(np.linalg.norm(W1_0)), float(np.linalg.norm(W1_T)))
+    N2 = max(float(np.linalg.norm(W2_0)), float(np.linalg.norm(W2_T)))
+    weights = weight_rtol * N1 * N2 * (14 * N1 * N2 + 6 * float(np.linalg.norm(problem.sigma_yx)))
+    slope_tol = 2 * (E0.size + 2) * _EPS * scale + weights
     return np.polynomial.Polynomial(coef), slope_tol
 
 
@@ -304,6 +316,7 @@ def check_interpolation(
     numeric_gauss: bool = True,
     gauss_tol: float = 1e-9,
     grid: int = 101,
+    weight_rtol: float = 4 * _EPS,
 ) -> InterpolationCheck:
     """MLI (exact, and on a grid) and Gauss length (formula, and by quadrature) of any two-layer interpolation.
 
@@ -313,11 +326,12 @@ def check_interpolation(
         numeric_gauss: also compute :func:`mlitheory.gauss_length` of the product path.
         gauss_tol: its tolerance.
         grid: number of equally spaced α (ends included) for the grid check.
+        weight_rtol: relative accuracy of the given weights (see :func:`loss_polynomial`).
     """
     W1_0, W2_0, W1_T, W2_T = _weights(W1_0, W2_0, W1_T, W2_T)
     _, A1, A2 = _product_coefficients(W1_0, W2_0, W1_T, W2_T)
     G = velocity_angle(A1, A1 + 2 * A2)
-    poly, slope_tol = loss_polynomial(problem, W1_0, W2_0, W1_T, W2_T)
+    poly, slope_tol = loss_polynomial(problem, W1_0, W2_0, W1_T, W2_T, weight_rtol=weight_rtol)
     max_slope, argmax = polynomial_max_on_unit_interval(poly.deriv())
     alphas = np.linspace(0.0, 1.0, grid)
     losses = path_loss(problem, W1_0, W2_0, W1_T, W2_T, alphas)

@@ -294,7 +294,9 @@ def random_smooth_perturbation(n: int, eps: float, *, seed=0, kind: str = "fouri
         return SmoothPerturbation(np.zeros(n), C[None], D[None], w, float(eps), kind)
     if kind == "constant":
         c = rng.standard_normal(n)
-        return SmoothPerturbation(eps * c / np.linalg.norm(c), np.zeros((0, n)), np.zeros((0, n)), np.zeros(0), eps, kind)
+        return SmoothPerturbation(
+            eps * c / np.linalg.norm(c), np.zeros((0, n)), np.zeros((0, n)), np.zeros(0), eps, kind
+        )
     if kind != "fourier":
         raise ValueError(f"kind must be 'fourier', 'rotating' or 'constant', got {kind!r}")
     c0 = rng.standard_normal(n) * rng.uniform(0, 1)

@@ -36,8 +36,8 @@ from torch.func import functional_call, jacrev, jvp
 from mlitheory._results import Result
 
 __all__ = [
-    "GDResult",
     "NTKMLP",
+    "GDResult",
     "empirical_ntk",
     "gd_residuals",
     "gradient_flow_residuals",
@@ -193,8 +193,20 @@ def model_outputs(model: nn.Module, params: dict[str, torch.Tensor], X: torch.Te
 def jacobian(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """:math:`J = \\partial\\,\\mathrm{vec} f(X) / \\partial\\theta`, shape ``(N·k, P)`` (parameters in ``named_parameters`` order)."""
     params = param_dict(model) if params is None else params
-    jac = jacrev(lambda p: model_outputs(model, p, X).reshape(-1))(params)
-    return torch.cat([jac[k].reshape(jac[k].shape[0], -1) for k in params], dim=1)
+    n_out = model_outputs(model, params, X[:1]).numel() * X.shape[0]
+    if n_out > 512:  # many outputs: one vectorised reverse pass per output row (vmap)
+        jac = jacrev(lambda p: model_outputs(model, p, X).reshape(-1))(params)
+        return torch.cat([jac[k].reshape(jac[k].shape[0], -1) for k in params], dim=1)
+    # few outputs (the usual small training sets): one backward pass per output, no vmap overhead
+    leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
+    out = model_outputs(model, leaves, X).reshape(-1)
+    rows = []
+    for i in range(out.numel()):
+        grads = torch.autograd.grad(out[i], list(leaves.values()), retain_graph=True, allow_unused=True)
+        rows.append(
+            torch.cat([(torch.zeros_like(v) if g is None else g).reshape(-1) for g, v in zip(grads, leaves.values())])
+        )
+    return torch.stack(rows)
 
 
 def empirical_ntk(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:

@@ -120,7 +120,7 @@ def test_loss_polynomial_matches_direct_evaluation(seed, h):
     assert np.allclose(poly(alphas), direct, rtol=1e-12, atol=1e-12)
     # slope by central differences of the direct loss (quartic: error h²/6·|ℓ'''| + eps·|ℓ|/h)
     step = 1e-4
-    fd = (path_loss(prob, W1_0, W2_0, W1_T, W2_T, alphas + step) - path_loss(prob, W1_0, W2_0, W1_T, W2_T, alphas - step))
+    fd = path_loss(prob, W1_0, W2_0, W1_T, W2_T, alphas + step) - path_loss(prob, W1_0, W2_0, W1_T, W2_T, alphas - step)
     fd /= 2 * step
     d3 = np.max(np.abs(poly.deriv(3)(alphas)))
     assert np.allclose(poly.deriv()(alphas), fd, atol=step**2 / 6 * (d3 + 24 * abs(poly.coef[-1])) + 1e-11)

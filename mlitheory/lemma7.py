@@ -24,7 +24,8 @@ linearised model, :math:`r_T = M r_0` with :math:`M = (I - \eta\Theta)^T`, and
     L'(\alpha) \le -2(1-\alpha)\big(\|v\|^2 - 2\varepsilon\|v\| - \varepsilon^2\big),
 
 so :math:`L` is strictly decreasing if :math:`\varepsilon < (\sqrt2 - 1)\|v\|`. (Write
-:math:`\int_\alpha^1 z' = (1-\alpha)v + e_1` and :math:`z'(\alpha) = v + e_2` in :math:`L' = -2\langle\int_\alpha^1 z', z'(\alpha)\rangle`.)
+:math:`\int_\alpha^1 z' = (1-\alpha)v + e_1` and :math:`z'(\alpha) = v + e_2` in
+:math:`L' = -2\langle\int_\alpha^1 z', z'(\alpha)\rangle`.)
 
 References:
     Lucas, Bae, Zhang, Fort, Zemel, Grosse, *Analyzing Monotonic Linear Interpolation in Neural Network Loss
@@ -72,7 +73,7 @@ def _np(x, name: str) -> np.ndarray:
 
 
 def quadratic_path_loss(r0, r1, alphas) -> np.ndarray:
-    """:math:`q(\\alpha) = \\tfrac12\\|r_0 + \\alpha(r_1 - r_0)\\|^2`; ``r0, r1`` shape ``(n,)``, result ``(len(alphas),)``."""
+    """:math:`q(\\alpha) = \\tfrac12\\|r_0 + \\alpha(r_1 - r_0)\\|^2`; ``r0, r1`` ``(n,)``; result ``(m,)``."""
     r0, r1 = _np(r0, "r0").ravel(), _np(r1, "r1").ravel()
     al = np.asarray(alphas, dtype=np.float64)[:, None]
     r = r0 + al * (r1 - r0)
@@ -80,7 +81,7 @@ def quadratic_path_loss(r0, r1, alphas) -> np.ndarray:
 
 
 def lemma7a_margin(r0, r1) -> float:
-    """:math:`\\langle r_0, r_1\\rangle - \\|r_1\\|^2 = -q'(1)`: ``>= 0`` exactly when :math:`q` is non-increasing on [0, 1]."""
+    """:math:`\\langle r_0, r_1\\rangle - \\|r_1\\|^2 = -q'(1)`: ``>= 0`` exactly when :math:`q` is non-increasing."""
     r0, r1 = _np(r0, "r0").ravel(), _np(r1, "r1").ravel()
     return float(r0 @ r1 - r1 @ r1)
 
@@ -96,8 +97,8 @@ class Lemma7aCheck(Result):
             time: flow time (``nan`` for GD).
         spectrum_min, spectrum_max: extreme eigenvalues of :math:`M`; hypotheses_hold: :math:`\\mathrm{spec}(M)
             \\subset [0, 1]` (within rounding).
-        margin: :math:`(\\langle r_0, r_T\\rangle - \\|r_T\\|^2)/\\|r_0\\|^2`; criterion_holds: margin within rounding of
-            ``>= 0``; margin_tol: the rounding allowance of ``margin`` (``16·n·eps``).
+        margin: :math:`(\\langle r_0, r_T\\rangle - \\|r_T\\|^2)/\\|r_0\\|^2`; criterion_holds: margin within
+            rounding of ``>= 0``; margin_tol: the rounding allowance of ``margin`` (``16·n·eps``).
         monotone_truth: :math:`q` evaluated on a grid plus its exact minimiser shows no rise (independent of the
             criterion); max_rise: the largest rise found there; rise_tol: its rounding allowance.
         predicted_rise: the rise the criterion predicts for the convex quadratic: 0 when the margin is
@@ -238,7 +239,7 @@ def check_lemma7a(
 
 @dataclass(frozen=True)
 class SmoothPerturbation(Result):
-    """A smooth perturbation :math:`e(\\alpha) = c_0 + \\sum_j C_j\\cos(\\omega_j\\alpha) + D_j\\sin(\\omega_j\\alpha)` in ℝⁿ.
+    """Smooth perturbation :math:`e(\\alpha) = c_0 + \\sum_j C_j\\cos\\omega_j\\alpha + D_j\\sin\\omega_j\\alpha` in ℝⁿ.
 
     Attributes:
         c0: ``(n,)``; C, D: ``(J, n)``; omega: ``(J,)`` positive frequencies.
@@ -318,8 +319,8 @@ class Lemma7bCheck(Result):
     Attributes:
         ratio: :math:`\\varepsilon/\\|v\\|` with ε the certified sup of ``‖e‖``; hypotheses_hold: ratio < √2 − 1.
         max_slope: largest :math:`L'(\\alpha)` over the grid points with α < 1 (negative: decreasing).
-        bound_margin: smallest :math:`[-2(1-\\alpha)(\\|v\\|^2 - 2\\varepsilon\\|v\\| - \\varepsilon^2)] - L'(\\alpha)` over the grid,
-            divided by :math:`\\|v\\|^2` (``>= 0``: the lemma's bound holds there).
+        bound_margin: smallest :math:`-2(1-\\alpha)(\\|v\\|^2 - 2\\varepsilon\\|v\\| - \\varepsilon^2) - L'(\\alpha)`
+            over the grid (plus a rounding allowance), divided by :math:`\\|v\\|^2` (``>= 0``: the bound holds there).
         strictly_decreasing: :math:`L' < 0` at every grid point with α < 1 and the sampled L strictly decreasing.
         min_delta: of the sampled L.
     """
@@ -344,7 +345,7 @@ class Lemma7bCheck(Result):
 
 
 def lemma7b_curve(v, perturbation: SmoothPerturbation, alphas, z_star=None):
-    """``(z, z′, L, L′)`` at ``alphas`` for :math:`z'(\\alpha) = v + e(\\alpha)`, :math:`z(1) = z^*` (default 0), closed form."""
+    """``(z, z′, L, L′)`` at ``alphas`` for :math:`z' = v + e(\\alpha)`, :math:`z(1) = z^*` (default 0); closed form."""
     v = _np(v, "v").ravel()
     zs = np.zeros_like(v) if z_star is None else _np(z_star, "z_star").ravel()
     al = np.asarray(alphas, dtype=np.float64)

@@ -226,7 +226,7 @@ def random_problem(
 
 
 def linear_loss(problem: TwoLayerLinearProblem, W1, W2) -> float:
-    """Training loss :math:`\\tfrac12\\|\\Sigma_{yx} - W_2W_1\\|_F^2 + \\text{offset}` (the data MSE/2 when whitened)."""
+    """Loss :math:`\\tfrac12\\|\\Sigma_{yx} - W_2W_1\\|_F^2 + \\text{offset}` (the data MSE/2 when whitened)."""
     E = problem.sigma_yx - _as_float64(W2, "W2", 2) @ _as_float64(W1, "W1", 2)
     return 0.5 * float(np.sum(E * E)) + problem.loss_offset
 
@@ -320,7 +320,7 @@ def balanced_mode_strength(u0, s, t, *, tau: float = 1.0) -> np.ndarray:
 
 
 def decoupled_init(problem: TwoLayerLinearProblem, a0, b0, *, h: int | None = None, R=None, seed=None):
-    """Weights of a decoupled initialisation :math:`W_1 = R\\,\\mathrm{diag}(a)V_k^\\top`, :math:`W_2 = U_k\\,\\mathrm{diag}(b)R^\\top`.
+    """Decoupled init :math:`W_1 = R\\,\\mathrm{diag}(a)V_k^\\top`, :math:`W_2 = U_k\\,\\mathrm{diag}(b)R^\\top`.
 
     Args:
         problem: the task; its first ``k = len(a0)`` singular triples are used.

@@ -8,13 +8,15 @@ An :class:`NTKMLP` of depth :math:`L` (hidden layers) and widths :math:`n_1,\dot
     h^{l+1} = \frac{\sigma_w}{\sqrt{n_l}} W^l \phi(h^l) + \sigma_b b^l,\qquad f(x) = h^{L+1},
 
 with every entry of :math:`W^l, b^l` drawn i.i.d. :math:`\mathcal N(0, 1)` (Jacot et al. 2018; Lee et al. 2019).
-The empirical NTK on inputs :math:`X` is :math:`\hat\Theta = JJ^\top` with :math:`J = \partial\,\mathrm{vec} f(X)/\partial\theta`
-(outputs ordered example-major). The linearised model is :math:`f^{\rm lin}(\theta) = f(\theta_0) + J_0(\theta - \theta_0)`;
+The empirical NTK on inputs :math:`X` is :math:`\hat\Theta = JJ^\top` with
+:math:`J = \partial\,\mathrm{vec} f(X)/\partial\theta` (outputs ordered example-major). The linearised model is
+:math:`f^{\rm lin}(\theta) = f(\theta_0) + J_0(\theta - \theta_0)`;
 full-batch gradient descent on :math:`\tfrac12\|f^{\rm lin}(\theta) - y\|^2` with step :math:`\eta` has residuals
 
 .. math::  r_T = (I - \eta\hat\Theta_0)^T r_0, \qquad\text{and under gradient flow}\quad r_t = e^{-\hat\Theta_0 t} r_0 .
 
-Training here always minimises :math:`\tfrac12\|f(\theta)(X) - Y\|_F^2` (a sum over examples), so :math:`\eta = 1/\lambda_{\max}(\hat\Theta_0)`
+Training here always minimises :math:`\tfrac12\|f(\theta)(X) - Y\|_F^2` (a sum over examples), so
+:math:`\eta = 1/\lambda_{\max}(\hat\Theta_0)`
 is the natural step and :math:`\eta > 2/\lambda_{\max}` diverges on the linearised model.
 
 References:
@@ -69,7 +71,7 @@ def _positive_int(value, name: str) -> int:
 
 
 class NTKMLP(nn.Module):
-    """Fully connected network in NTK parameterisation (standard-normal weights, :math:`1/\\sqrt{\\text{fan-in}}` in the forward pass).
+    """Fully connected network in NTK parameterisation: N(0, 1) weights, :math:`1/\\sqrt{\\text{fan-in}}` in forward.
 
     Args:
         in_dim: input dimension :math:`n_0`.
@@ -191,7 +193,7 @@ def model_outputs(model: nn.Module, params: dict[str, torch.Tensor], X: torch.Te
 
 
 def jacobian(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-    """:math:`J = \\partial\\,\\mathrm{vec} f(X) / \\partial\\theta`, shape ``(N·k, P)`` (parameters in ``named_parameters`` order)."""
+    """:math:`J = \\partial\\,\\mathrm{vec} f(X) / \\partial\\theta`, shape ``(N·k, P)`` (named_parameters order)."""
     params = param_dict(model) if params is None else params
     n_out = model_outputs(model, params, X[:1]).numel() * X.shape[0]
     if n_out > 512:  # many outputs: one vectorised reverse pass per output row (vmap)
@@ -218,7 +220,7 @@ def empirical_ntk(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Ten
 def linearized_outputs(
     model: nn.Module, params0: dict[str, torch.Tensor], params: dict[str, torch.Tensor], X: torch.Tensor
 ) -> torch.Tensor:
-    """Linearised model :math:`f(\\theta_0)(X) + J_0(\\theta - \\theta_0)` by one forward-mode ``jvp``; shape ``(N, k)``."""
+    """Linearised model :math:`f(\\theta_0)(X) + J_0(\\theta - \\theta_0)` by one forward-mode ``jvp``; ``(N, k)``."""
     tangent = {k: params[k] - params0[k] for k in params0}
     f0, df = jvp(lambda p: model_outputs(model, p, X), (params0,), (tangent,))
     return f0 + df
@@ -414,7 +416,8 @@ def train_gd_many(
 ) -> list[GDResult]:
     """:func:`train_gd` for ``S`` initialisations of one :class:`NTKMLP` architecture at once (same data).
 
-    Each run has its own step :math:`\\eta_s = \\text{eta\\_scale}/\\lambda_{\\max}(\\hat\\Theta_{0,s})` and stops on its own
+    Each run has its own step :math:`\\eta_s = \\text{eta\\_scale}/\\lambda_{\\max}(\\hat\\Theta_{0,s})` and stops on
+    its own
     (converged, diverged, or ``max_steps``); the others go on. The forward pass is batched over runs
     (:meth:`NTKMLP.forward_stacked`), so ``S`` runs cost about as much as one when the network is small.
 
@@ -474,7 +477,7 @@ def train_gd_many(
         active = torch.as_tensor(act, device=device)
         scale = eta * active.to(dtype)
         with torch.no_grad():
-            for (k, v), g in zip(params.items(), grads):
+            for v, g in zip(params.values(), grads):
                 v -= scale.view(-1, *([1] * (v.ndim - 1))) * g
         step += 1
         if bar is not None:

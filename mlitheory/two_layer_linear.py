@@ -173,7 +173,7 @@ def interpolated_product(W1_0, W2_0, W1_T, W2_T, alphas) -> np.ndarray:
 
 
 def path_loss(problem: TwoLayerLinearProblem, W1_0, W2_0, W1_T, W2_T, alphas) -> np.ndarray:
-    """Training loss :math:`\\ell(\\alpha) = \\tfrac12\\|\\Sigma_{yx} - W(\\alpha)\\|_F^2 + \\text{offset}`, shape ``(n,)``."""
+    """Loss :math:`\\ell(\\alpha) = \\tfrac12\\|\\Sigma_{yx} - W(\\alpha)\\|_F^2 + \\text{offset}`, shape ``(n,)``."""
     E = problem.sigma_yx[None] - interpolated_product(W1_0, W2_0, W1_T, W2_T, alphas)
     return 0.5 * np.sum(E * E, axis=(1, 2)) + problem.loss_offset
 
@@ -188,7 +188,8 @@ def loss_polynomial(
     .. math::
 
         2\\ell(\\alpha) - 2\\,\\text{offset} = \\|E_0\\|^2 - 2\\alpha\\langle E_0, A_1\\rangle
-        + \\alpha^2(\\|A_1\\|^2 - 2\\langle E_0, A_2\\rangle) + 2\\alpha^3\\langle A_1, A_2\\rangle + \\alpha^4\\|A_2\\|^2.
+        + \\alpha^2(\\|A_1\\|^2 - 2\\langle E_0, A_2\\rangle)
+        + 2\\alpha^3\\langle A_1, A_2\\rangle + \\alpha^4\\|A_2\\|^2.
 
     Args:
         weight_rtol: relative accuracy (Frobenius) of the given weights; the default covers weights computed
@@ -200,7 +201,8 @@ def loss_polynomial(
         terms, with error at most ``(n + 2)·eps`` times the product of the norms; (ii) weights off by
         ``ρ = weight_rtol`` move :math:`\\ell' = -\\langle E, W'\\rangle` by at most
         :math:`\\rho N_1N_2(14N_1N_2 + 6\\|\\Sigma_{yx}\\|)` with :math:`N_j = \\max(\\|W_j(0)\\|, \\|W_j(T)\\|)`
-        (since :math:`\\|\\delta W\\| \\le 2\\rho N_1N_2`, :math:`\\|\\delta W'\\| \\le 6\\rho N_1N_2`, :math:`\\|W'\\| \\le 4N_1N_2`).
+        (since :math:`\\|\\delta W\\| \\le 2\\rho N_1N_2`, :math:`\\|\\delta W'\\| \\le 6\\rho N_1N_2`,
+        :math:`\\|W'\\| \\le 4N_1N_2`).
     """
     W1_0, W2_0, W1_T, W2_T = _weights(W1_0, W2_0, W1_T, W2_T)
     W0, A1, A2 = _product_coefficients(W1_0, W2_0, W1_T, W2_T)

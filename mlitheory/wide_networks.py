@@ -5,12 +5,14 @@ fully connected network of depth :math:`L` and hidden width :math:`n` in NTK par
 (:class:`mlitheory.ntk.NTKMLP`) with a smooth activation (:math:`|\phi(0)|`, :math:`\|\phi'\|_\infty`,
 :math:`\mathrm{Lip}(\phi')` finite), trained on a finite data set with :math:`\lambda_{\min}(\Theta) > 0` by full-batch
 gradient descent on the MSE with :math:`\eta < 2/(\lambda_{\min} + \lambda_{\max})` (or gradient flow). Then for every
-:math:`\delta > 0` there is :math:`n_0` such that for :math:`n \ge n_0`, with probability at least :math:`1 - \delta`, the
+:math:`\delta > 0` there is :math:`n_0` such that for :math:`n \ge n_0`, with probability at least
+:math:`1 - \delta`, the
 network trained to convergence satisfies MLI on the training MSE.
 
 *Proof sketch.* With high probability (Lee et al. 2019, Thm 2.1) :math:`\|\theta_t - \theta_0\| = O(1)` and the
 Jacobian moves by :math:`O(n^{-1/2})` on that ball. Along :math:`\theta_\alpha` the output curve
-:math:`z(\alpha) = f(\theta_\alpha)(X)` has :math:`z' = J_0\Delta + O(n^{-1/2})` with :math:`\|J_0\Delta\| = \Theta(1)` and
+:math:`z(\alpha) = f(\theta_\alpha)(X)` has :math:`z' = J_0\Delta + O(n^{-1/2})` with
+:math:`\|J_0\Delta\| = \Theta(1)` and
 :math:`z'' = O(n^{-1/2})`, so its Gauss length is
 
 .. math::  G \le \int_0^1 \frac{\|z''\|}{\|z'\|}\,d\alpha = O(n^{-1/2}) < \pi/2 ,
@@ -20,7 +22,8 @@ and Theorem 3 with :math:`z(1) = y` gives MLI (alternatively Lemma 7b with :math
 
 **What is measured.** :func:`width_scan` trains NTK MLPs of several widths from several seeds
 (η = 1/λ_max(Θ̂₀), to a small loss), and reports per width the Gauss length of the concatenated output curve
-(:func:`mlitheory.gauss_length`), the MLI rate, and the relative weight distance :math:`\|\theta_T - \theta_0\|/\|\theta_0\|`;
+(:func:`mlitheory.gauss_length`), the MLI rate, and the relative weight distance
+:math:`\|\theta_T - \theta_0\|/\|\theta_0\|`;
 it fits :math:`\log G` against :math:`\log n` (slope expected near :math:`-1/2` for :math:`n \ge 128`, reference table:
 mean G 0.33, 0.168, 0.080 at n = 128, 512, 2048). ``python -m mlitheory.ntk_width`` runs it and draws the figure.
 
@@ -206,7 +209,7 @@ def check_wide_network(
 
 @dataclass(frozen=True)
 class PowerLawFit(Result):
-    """Least-squares fit :math:`\\log G = \\text{intercept} + \\text{slope}\\cdot\\log n` over runs with :math:`n \\ge` ``min_width``.
+    """Least-squares fit :math:`\\log G = a + b\\log n` (intercept a, slope b) over runs with width ``>= min_width``.
 
     Attributes:
         slope, intercept: fitted values; stderr: standard error of the slope.
@@ -326,15 +329,17 @@ class WidthScanResult(Result):
         return self._stat(self.rel_distance, np.mean)
 
     def summary(self) -> str:
-        head = f"{'width':>7} | {'runs':>5} | {'mean G':>8} | {'sd G':>7} | {'range G':>15} | {'MLI':>5} | {'‖Δθ‖/‖θ₀‖':>10}"
+        cols = ("width", "runs", "mean G", "sd G", "range G", "MLI", "‖Δθ‖/‖θ₀‖")
+        head = " | ".join(c.rjust(w) for c, w in zip(cols, (7, 5, 8, 7, 15, 5, 10)))
         lines = ["Width scan: Gauss length of the output path (Theorem 8)", head, "-" * len(head)]
         conv = self.converged
         for i, w in enumerate(self.widths):
             nc = int(conv[i].sum())
             n_mli = int(self.mli[i][conv[i]].sum())
             lines.append(
-                f"{int(w):>7} | {nc:>2}/{len(self.seeds):<2} | {self.gauss_mean[i]:>8.4f} | {self.gauss_std[i]:>7.4f} | "
-                f"{self.gauss_min[i]:>6.3f} – {self.gauss_max[i]:<6.3f} | {n_mli:>2}/{nc:<2} | {self.rel_distance_mean[i]:>10.4f}"
+                f"{int(w):>7} | {nc:>2}/{len(self.seeds):<2} | {self.gauss_mean[i]:>8.4f} | "
+                f"{self.gauss_std[i]:>7.4f} | {self.gauss_min[i]:>6.3f} – {self.gauss_max[i]:<6.3f} | "
+                f"{n_mli:>2}/{nc:<2} | {self.rel_distance_mean[i]:>10.4f}"
             )
         bad = [f"{s}: {sum(st == s for row in self.status for st in row)}" for s in ("diverged", "max_steps")]
         bad = [b for b in bad if not b.endswith(": 0")]

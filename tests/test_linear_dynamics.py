@@ -65,7 +65,7 @@ def test_balanced_closed_form_is_saxe_sigmoid(scale, s, T):
 @given(decoupled_runs())
 def test_conserved_quantity_and_no_overshoot(run):
     """a² − b² is conserved and u = ab moves monotonically towards s without crossing it."""
-    d, m, k, scale, kind, T, seed = run
+    _, _, k, scale, kind, T, seed = run
     rng = np.random.default_rng(seed)
     a0, b0 = _factors(kind, k, scale, rng)
     s = rng.uniform(0.5, 3.0, k)

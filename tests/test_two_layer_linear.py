@@ -87,7 +87,7 @@ def test_c1_at_every_time_along_a_trajectory(seed, scale, T_max):
 
 @given(seeds)
 def test_mode_path_is_the_product_path_in_singular_coordinates(seed):
-    """Uᵀ W(α) V = diag(c(α)) for a decoupled interpolation (c quadratic), and its derivatives are B − 2u(0), 2u(T) − B."""
+    """Uᵀ W(α) V = diag(c(α)) for a decoupled interpolation (c quadratic), with c′(0) = B − 2u(0), c′(1) = 2u(T) − B."""
     rng = np.random.default_rng(seed)
     prob = random_problem(5, 4, seed=rng)
     a0, b0 = rng.uniform(-1, 1, 3), rng.uniform(-1, 1, 3)

@@ -62,6 +62,10 @@ _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
+#: above this many outputs :func:`jacobian` uses ``jacrev`` (vmap) instead of one backward pass per output
+_LOOP_MAX_OUTPUTS = 512
+
+
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
@@ -109,11 +113,11 @@ class NTKMLP(nn.Module):
         super().__init__()
         in_dim = _positive_int(in_dim, "in_dim")
         out_dim = _positive_int(out_dim, "out_dim")
-        if isinstance(width, (int, np.integer)) and not isinstance(width, bool):
+        if isinstance(width, (Sequence, np.ndarray)):
+            widths = [_positive_int(w, f"width[{i}]") for i, w in enumerate(width)]
+        else:
             depth = _positive_int(depth, "depth")
             widths = [_positive_int(width, "width")] * depth
-        else:
-            widths = [_positive_int(w, f"width[{i}]") for i, w in enumerate(width)]
             if not widths:
                 raise ValueError("width must list at least one hidden layer")
         if isinstance(activation, str):
@@ -196,7 +200,7 @@ def jacobian(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Tensor] 
     """:math:`J = \\partial\\,\\mathrm{vec} f(X) / \\partial\\theta`, shape ``(N·k, P)`` (named_parameters order)."""
     params = param_dict(model) if params is None else params
     n_out = model_outputs(model, params, X[:1]).numel() * X.shape[0]
-    if n_out > 512:  # many outputs: one vectorised reverse pass per output row (vmap)
+    if n_out > _LOOP_MAX_OUTPUTS:  # many outputs: one vectorised reverse pass per output row (vmap)
         jac = jacrev(lambda p: model_outputs(model, p, X).reshape(-1))(params)
         return torch.cat([jac[k].reshape(jac[k].shape[0], -1) for k in params], dim=1)
     # few outputs (the usual small training sets): one backward pass per output, no vmap overhead

@@ -560,13 +560,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--depth", type=int, default=1, help="hidden layers (default 1)")
     p.add_argument("--target-loss", type=float, default=None, help="stop below this loss (default 1e-12)")
     p.add_argument("--fit-min-width", type=int, default=128, help="smallest width in the slope fit (default 128)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: small matrices)")
     p.add_argument("--force", action="store_true", help="overwrite a finished result in --out")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
+    torch.set_num_threads(max(1, args.threads))
     widths = args.widths or ([16, 64, 256, 1024] if args.quick else [8, 32, 128, 512, 2048, 8192])
     n_seeds = args.seeds or (3 if args.quick else 8)
     target = args.target_loss or (1e-10 if args.quick else 1e-12)

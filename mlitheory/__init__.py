@@ -18,6 +18,35 @@ Monotonicity (:mod:`mlitheory.monotonicity`)
     bumps        -- every bump (start, peak, end, height, width) of a loss curve
     is_monotone  -- whether a loss curve is non-increasing up to a tolerance
 
+Two-layer linear networks (:mod:`mlitheory.linear_dynamics`, :mod:`mlitheory.two_layer_linear`)
+    TwoLayerLinearProblem   -- a task reduced to Σyx = USVᵀ (whitened inputs)
+    problem_from_data       -- problem from (X, Y); rejects non-whitened inputs unless whiten=True
+    problem_from_sigma      -- problem from Σyx
+    random_problem          -- random Σyx with given rank and singular-value range
+    whiten_inputs           -- ZCA whitening X ↦ X Σxx^(−1/2)
+    mode_closed_form        -- exact (a(t), b(t)) of one mode, balanced or not (conserved a² − b²)
+    balanced_mode_strength  -- Saxe's sigmoid u(t) for a balanced mode
+    decoupled_init          -- W1 = R diag(a) Vᵀ, W2 = U diag(b) Rᵀ
+    gaussian_init           -- generic i.i.d. Gaussian weights (any hidden width, bottlenecks included)
+    gradient_flow           -- solve_ivp (DOP853, rtol 1e-12) integration of the gradient flow
+    check_two_layer_linear  -- (C1), no overshoot, (C2) G = ∠(c′(0), c′(1)) ≤ π/2 and MLI for a decoupled run
+    check_interpolation     -- exact MLI (quartic loss) and G = ∠(W′(0), W′(1)) for any two weight pairs
+    mode_path               -- c_i(α), quadratic in α
+    condition_c1            -- margin of (C1): B_i between 2u_i(0) and 2u_i(T)
+    velocity_angle          -- ∠(v0, v1), the Gauss length of a curve with affine velocity
+
+Wide networks (:mod:`mlitheory.ntk`, :mod:`mlitheory.lemma7`, :mod:`mlitheory.wide_networks`)
+    NTKMLP             -- fully connected network in NTK parameterisation, any depth and widths
+    empirical_ntk      -- Θ̂ = J Jᵀ on a batch
+    linearized_outputs -- f(θ₀) + J₀(θ − θ₀) by one jvp
+    gd_residuals       -- r_T = (I − ηΘ)^T r₀ in closed form (gradient_flow_residuals: e^{−Θt} r₀)
+    train_gd           -- full-batch GD on ½‖f − y‖², η = 1/λ_max(Θ̂₀), stops and reports divergence
+    check_lemma7a      -- Lemma 7a: monotone ⇔ ‖r_T‖² ≤ ⟨r₀, r_T⟩; the regimes where it must hold
+    check_lemma7b      -- Lemma 7b: sup‖z′ − v‖ < (√2 − 1)‖v‖ ⇒ strictly decreasing
+    width_scan         -- Theorem 8: Gauss length of the output path, MLI rate, weight distance per width; slope fit
+    fit_power_law      -- slope of log G against log width with a confidence interval
+    python -m mlitheory.ntk_width  -- the full width scan, table and figure
+
 Results (:mod:`mlitheory._results`)
     Result       -- base of every result dataclass: save/load (.npz + .json), summary
 
@@ -36,21 +65,75 @@ from mlitheory.geometry import (
     gauss_length_from_samples,
     tail_gauss_length,
 )
+from mlitheory.lemma7 import check_lemma7a, check_lemma7b
+from mlitheory.linear_dynamics import (
+    TwoLayerLinearProblem,
+    balanced_mode_strength,
+    decoupled_init,
+    gaussian_init,
+    gradient_flow,
+    mode_closed_form,
+    problem_from_data,
+    problem_from_sigma,
+    random_problem,
+    whiten_inputs,
+)
 from mlitheory.monotonicity import bumps, is_monotone, min_delta
+from mlitheory.ntk import (
+    NTKMLP,
+    empirical_ntk,
+    gd_residuals,
+    gradient_flow_residuals,
+    linearized_outputs,
+    train_gd,
+)
+from mlitheory.two_layer_linear import (
+    check_interpolation,
+    check_two_layer_linear,
+    condition_c1,
+    mode_path,
+    velocity_angle,
+)
+from mlitheory.wide_networks import fit_power_law, width_scan
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "NTKMLP",
     "Result",
+    "TwoLayerLinearProblem",
     "arc_length",
+    "balanced_mode_strength",
     "bumps",
+    "check_interpolation",
+    "check_lemma7a",
+    "check_lemma7b",
+    "check_two_layer_linear",
+    "condition_c1",
     "cone_condition",
     "curve_derivatives",
+    "decoupled_init",
+    "empirical_ntk",
+    "fit_power_law",
     "gauss_integrand",
     "gauss_length",
     "gauss_length_from_derivatives",
     "gauss_length_from_samples",
+    "gaussian_init",
+    "gd_residuals",
+    "gradient_flow",
+    "gradient_flow_residuals",
     "is_monotone",
+    "linearized_outputs",
     "min_delta",
+    "mode_closed_form",
+    "mode_path",
+    "problem_from_data",
+    "problem_from_sigma",
+    "random_problem",
     "tail_gauss_length",
+    "train_gd",
+    "velocity_angle",
+    "whiten_inputs",
+    "width_scan",
 ]

@@ -14,6 +14,7 @@ __all__ = ["MODULES", "Check", "run_all"]
 #: modules holding proof steps, in the order the table shows them
 MODULES: list[str] = [
     "proofs_check.two_layer_linear",
+    "proofs_check.wide_networks",
 ]
 
 

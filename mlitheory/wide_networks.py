@@ -341,10 +341,10 @@ class WidthScanResult(Result):
                 f"{self.gauss_std[i]:>7.4f} | {self.gauss_min[i]:>6.3f} – {self.gauss_max[i]:<6.3f} | "
                 f"{n_mli:>2}/{nc:<2} | {self.rel_distance_mean[i]:>10.4f}"
             )
-        bad = [f"{s}: {sum(st == s for row in self.status for st in row)}" for s in ("diverged", "max_steps")]
-        bad = [b for b in bad if not b.endswith(": 0")]
+        counts = {s: sum(st == s for row in self.status for st in row) for s in ("diverged", "max_steps", "skipped")}
+        bad = [f"{s}: {c}" for s, c in counts.items() if c]
         if bad:
-            lines.append("not converged (excluded): " + ", ".join(bad))
+            lines.append("not converged or skipped (excluded): " + ", ".join(bad))
         f = self.fit
         lines.append(
             f"fit log G vs log width (width ≥ {f.min_width}, {f.n_points} runs): slope {f.slope:+.3f} "
@@ -371,6 +371,7 @@ def width_scan(
     confidence: float = 0.95,
     gauss_tol: float = 1e-8,
     grid: int = 101,
+    few_seeds_from: tuple[int, int] | None = None,
     device: str | torch.device = "cpu",
     progress: bool = False,
 ) -> WidthScanResult:
@@ -387,6 +388,8 @@ def width_scan(
         target_loss: training stops below this loss; max_steps: or after this many steps.
         fit_min_width, confidence: of the power-law fit.
         gauss_tol, grid: of the per-run checks (:func:`check_wide_network`).
+        few_seeds_from: ``(w, k)``: widths ``>= w`` train only the first ``k`` seeds (the others are reported
+            as ``"skipped"``), to bound the cost of the widest networks.
         device: where to train (e.g. ``"cuda"``); results come back on the CPU.
         progress: show tqdm bars.
 
@@ -417,16 +420,21 @@ def width_scan(
     for w in outer:
         kw = dict(depth=depth, activation=activation, bias=bias, device=device)
         model = NTKMLP(in_dim, w, out_dim, seed=seed_list[0], **kw)
-        p0s = [param_dict(NTKMLP(in_dim, w, out_dim, seed=s, **kw)) for s in seed_list]
+        use = seed_list
+        if few_seeds_from is not None and w >= few_seeds_from[0]:
+            use = seed_list[: max(1, int(few_seeds_from[1]))]
+        p0s = [param_dict(NTKMLP(in_dim, w, out_dim, seed=s, **kw)) for s in use]
         trained = train_gd_many(
             model, X, Y, p0s, eta_scale=eta_scale, target_loss=target_loss, max_steps=max_steps, progress=progress
         )
-        runs.append(
-            [
-                check_wide_network(model, p0, tr, X, Y, seed=s, grid=grid, gauss_tol=gauss_tol)
-                for s, p0, tr in zip(seed_list, p0s, trained)
-            ]
-        )
+        row = [
+            check_wide_network(model, p0, tr, X, Y, seed=s, grid=grid, gauss_tol=gauss_tol)
+            for s, p0, tr in zip(use, p0s, trained)
+        ]
+        nan = math.nan
+        skipped = seed_list[len(use) :]
+        row += [WideRun(w, s, "skipped", 0, nan, nan, nan, nan, False, nan, nan, nan, nan) for s in skipped]
+        runs.append(row)
 
     def arr(name):
         return np.array([[getattr(r, name) for r in row] for row in runs], dtype=np.float64)
@@ -434,6 +442,7 @@ def width_scan(
     gauss = arr("gauss_length")
     fit = fit_power_law(np.repeat(ws, len(seed_list)), gauss.ravel(), min_width=fit_min_width, confidence=confidence)
     settings = dict(
+        few_seeds_from=list(few_seeds_from) if few_seeds_from else None,
         n_train=n_train, in_dim=in_dim, out_dim=out_dim, depth=depth, activation=activation, bias=bias,
         eta_scale=eta_scale, target_loss=target_loss, max_steps=max_steps, data_seed=data_seed, grid=grid,
         gauss_tol=gauss_tol, device=str(device),
@@ -560,6 +569,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--depth", type=int, default=1, help="hidden layers (default 1)")
     p.add_argument("--target-loss", type=float, default=None, help="stop below this loss (default 1e-12)")
     p.add_argument("--fit-min-width", type=int, default=128, help="smallest width in the slope fit (default 128)")
+    p.add_argument(
+        "--few-seeds-from",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("WIDTH", "K"),
+        help="widths >= WIDTH use only K seeds (default: 8192 2, as the reference table; --quick: none)",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: small matrices)")
     p.add_argument("--force", action="store_true", help="overwrite a finished result in --out")
     return p
@@ -583,6 +600,7 @@ def main(argv: list[str] | None = None) -> int:
         target_loss=target,
         data_seed=args.seed,
         fit_min_width=args.fit_min_width,
+        few_seeds_from=tuple(args.few_seeds_from) if args.few_seeds_from else (None if args.quick else (8192, 2)),
         device=args.device,
         progress=True,
     )

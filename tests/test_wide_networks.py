@@ -139,3 +139,10 @@ def test_cli_help(capsys):
 def test_verify_family_quick():
     rows = verify_family(quick=True, seed=0)
     assert all(r.counterexamples == 0 for r in rows)
+
+
+def test_few_seeds_for_the_widest():
+    res = width_scan([16, 32], 2, n_train=6, target_loss=1e-6, few_seeds_from=(32, 1), fit_min_width=16)
+    assert res.status[1][1] == "skipped" and res.status[1][0] == "converged"
+    assert res.fit.n_points == 3
+    assert "skipped: 1" in res.summary()

@@ -81,7 +81,12 @@ def quadratic_path_loss(r0, r1, alphas) -> np.ndarray:
 
 
 def lemma7a_margin(r0, r1) -> float:
-    """:math:`\\langle r_0, r_1\\rangle - \\|r_1\\|^2 = -q'(1)`: ``>= 0`` exactly when :math:`q` is non-increasing."""
+    """:math:`\\langle r_0, r_1\\rangle - \\|r_1\\|^2 = -q'(1)`: ``>= 0`` exactly when :math:`q` is non-increasing.
+
+    Example:
+        >>> lemma7a_margin([1.0, 0.0], [-0.5, 0.0])  # one GD step at η = 1.5/λ on the top eigenvector: not monotone
+        -0.75
+    """
     r0, r1 = _np(r0, "r0").ravel(), _np(r1, "r1").ravel()
     return float(r0 @ r1 - r1 @ r1)
 

@@ -255,6 +255,11 @@ def mode_closed_form(a0, b0, s, t, *, tau: float = 1.0) -> tuple[np.ndarray, np.
 
     Returns:
         ``(a, b)``, each of shape ``t.shape + S``.
+
+    Example:
+        >>> a, b = mode_closed_form(0.01, 0.01, 2.0, 5.0)  # balanced: u = ab follows Saxe's sigmoid
+        >>> round(float(a * b), 10), round(float(balanced_mode_strength(1e-4, 2.0, 5.0)), 10)
+        (1.9999175614, 1.9999175614)
     """
     if tau <= 0:
         raise ValueError(f"tau must be positive, got {tau}")

@@ -132,6 +132,10 @@ def velocity_angle(v0, v1) -> float:
 
     If the segment from ``v0`` to ``v1`` passes through 0 the curve reverses and the angle is π (the sphere
     convention). A zero endpoint velocity contributes no turning (0 when either is 0).
+
+    Example:
+        >>> round(velocity_angle([1.0, 0.0], [0.0, 2.0]), 12)  # π/2
+        1.570796326795
     """
     v0 = np.ravel(np.asarray(v0, dtype=np.float64))
     v1 = np.ravel(np.asarray(v1, dtype=np.float64))

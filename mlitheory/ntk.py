@@ -443,7 +443,7 @@ def train_gd_many(
     params = {k: v.clone().requires_grad_(True) for k, v in stack_params(params0).items()}
     dtype, device = next(iter(params.values())).dtype, next(iter(params.values())).device
     eta = torch.tensor([eta_scale / lm for lm in lmax], dtype=dtype, device=device)
-    active = torch.ones(S, dtype=torch.bool, device=device)
+    act = np.ones(S, dtype=bool)  # runs still training (a plain NumPy mask: no tensor aliasing across steps)
     steps = [0] * S
     status = ["max_steps"] * S
     initial = None
@@ -462,7 +462,6 @@ def train_gd_many(
         lv = loss.detach().cpu().numpy()
         if initial is None:
             initial = lv.copy()
-        act = active.cpu().numpy()
         for s in np.nonzero(act)[0]:
             if step % record_every == 0:
                 history[s].append(float(lv[s]))
@@ -478,8 +477,7 @@ def train_gd_many(
                 history[s].append(float(lv[s]))
         if not act.any():
             break
-        active = torch.as_tensor(act, device=device)
-        scale = eta * active.to(dtype)
+        scale = eta * torch.tensor(act, dtype=dtype, device=device)
         with torch.no_grad():
             for v, g in zip(params.values(), grads):
                 v -= scale.view(-1, *([1] * (v.ndim - 1))) * g

@@ -8,11 +8,11 @@ import torch
 
 from mlitheory.geometry import gauss_length
 from mlitheory.ntk import NTKMLP, model_outputs, param_dict, train_gd
+from mlitheory.ntk_width import main
 from mlitheory.wide_networks import (
     WidthScanResult,
     check_wide_network,
     fit_power_law,
-    main,
     make_data,
     output_path_derivatives,
     plot_width_scan,

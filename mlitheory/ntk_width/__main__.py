@@ -2,7 +2,7 @@
 
 import sys
 
-from mlitheory.wide_networks import main
+from mlitheory.ntk_width import main
 
 if __name__ == "__main__":
     sys.exit(main())

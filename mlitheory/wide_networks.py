@@ -370,6 +370,7 @@ def width_scan(
     grid: int = 101,
     few_seeds_from: tuple[int, int] | None = None,
     device: str | torch.device = "cpu",
+    threads: int | None = 1,
     progress: bool = False,
 ) -> WidthScanResult:
     """Train NTK MLPs of several widths and measure the Gauss length of the output path, MLI and weight distance.
@@ -388,11 +389,33 @@ def width_scan(
         few_seeds_from: ``(w, k)``: widths ``>= w`` train only the first ``k`` seeds (the others are reported
             as ``"skipped"``), to bound the cost of the widest networks.
         device: where to train (e.g. ``"cuda"``); results come back on the CPU.
+        threads: torch CPU threads during the scan (restored afterwards); the default 1 is fastest for these
+            small matrices, and several threads on a busy machine can be many times slower. ``None``: leave as is.
         progress: show tqdm bars.
 
     Raises:
         ValueError: a non-positive or repeated width, no seeds, a non-positive ``eta_scale``.
     """
+    args = dict(
+        n_train=n_train, in_dim=in_dim, out_dim=out_dim, depth=depth, activation=activation, bias=bias,
+        eta_scale=eta_scale, target_loss=target_loss, max_steps=max_steps, data_seed=data_seed,
+        fit_min_width=fit_min_width, confidence=confidence, gauss_tol=gauss_tol, grid=grid,
+        few_seeds_from=few_seeds_from, device=device, progress=progress,
+    )  # fmt: skip
+    if threads is None:
+        return _width_scan(widths, seeds, **args)
+    before = torch.get_num_threads()
+    torch.set_num_threads(_positive_int(threads, "threads"))
+    try:
+        return _width_scan(widths, seeds, **args)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _width_scan(
+    widths, seeds, *, n_train, in_dim, out_dim, depth, activation, bias, eta_scale, target_loss, max_steps,
+    data_seed, fit_min_width, confidence, gauss_tol, grid, few_seeds_from, device, progress,
+) -> WidthScanResult:  # fmt: skip
     ws = [_positive_int(w, "width") for w in widths]
     if not ws or len(set(ws)) != len(ws):
         raise ValueError(f"widths must be a non-empty list of distinct positive ints, got {list(widths)}")
@@ -405,7 +428,7 @@ def width_scan(
         warnings.warn(
             f"eta_scale={eta_scale} > 2: η exceeds 2/λ_max, gradient descent diverges on the linearised model; "
             "runs will be stopped when their loss blows up and reported as 'diverged'",
-            stacklevel=2,
+            stacklevel=3,
         )
     X, Y = make_data(n_train, in_dim, out_dim, seed=data_seed, device=device)
     runs: list[list[WideRun]] = []

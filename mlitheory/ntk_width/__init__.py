@@ -10,7 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
 
 from mlitheory.wide_networks import plot_width_scan, width_scan
 
@@ -52,7 +51,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    torch.set_num_threads(max(1, args.threads))
     widths = args.widths or ([16, 64, 256, 1024] if args.quick else [8, 32, 128, 512, 2048, 8192])
     n_seeds = args.seeds or (3 if args.quick else 8)
     target = args.target_loss or (1e-10 if args.quick else 1e-12)
@@ -70,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         fit_min_width=args.fit_min_width,
         few_seeds_from=tuple(args.few_seeds_from) if args.few_seeds_from else (None if args.quick else (8192, 2)),
         device=args.device,
+        threads=args.threads,
         progress=True,
     )
     print(res.summary())

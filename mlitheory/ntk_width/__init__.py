@@ -10,7 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-
 from mlitheory.wide_networks import plot_width_scan, width_scan
 
 __all__ = ["main"]

@@ -146,3 +146,9 @@ def test_few_seeds_for_the_widest():
     assert res.status[1][1] == "skipped" and res.status[1][0] == "converged"
     assert res.fit.n_points == 3
     assert "skipped: 1" in res.summary()
+
+
+def test_threads_restored():
+    before = torch.get_num_threads()
+    width_scan([8], 1, n_train=4, target_loss=1e-4, threads=1)
+    assert torch.get_num_threads() == before

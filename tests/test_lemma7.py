@@ -200,3 +200,19 @@ def test_verify_family_quick():
     assert all(r.counterexamples == 0 for r in rows)
     assert any("iff" in r.theorem for r in rows)
     assert not math.isnan(rows[0].worst_margin)
+
+
+@given(st.floats(0.01, 0.999))
+def test_7b_aligned_constant_perturbation_closed_form(frac):
+    """e ≡ −ε v̂ (the worst direction): L′(α) = −2(1−α)(‖v‖ − ε)² exactly, within the lemma's bound."""
+    v = np.array([3.0, 4.0])
+    eps = frac * LEMMA7B_RATIO * 5.0
+    empty = np.zeros((0, 2))
+    pert = SmoothPerturbation(-eps * v / 5.0, empty, empty, np.zeros(0), eps, "constant")
+    al = np.linspace(0, 1, 101)
+    _, _, _, dL = lemma7b_curve(v, pert, al)
+    assert np.allclose(dL, -2 * (1 - al) * (5.0 - eps) ** 2, atol=1e-12)
+    assert check_lemma7b(v, pert).conclusion_holds
+    # the lemma's bound is not tight here: its slack is exactly 4(1−α)ε²
+    bound = -2 * (1 - al) * (25.0 - 2 * eps * 5.0 - eps**2)
+    assert np.allclose(bound - dL, 4 * (1 - al) * eps**2, atol=1e-12)

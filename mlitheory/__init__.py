@@ -18,6 +18,25 @@ Monotonicity (:mod:`mlitheory.monotonicity`)
     bumps        -- every bump (start, peak, end, height, width) of a loss curve
     is_monotone  -- whether a loss curve is non-increasing up to a tolerance
 
+Last-layer-bias plateau (:mod:`mlitheory.bias_plateau`; demo: ``python -m mlitheory.bias_plateau``)
+    plateau_constants           -- δ, G, Δ_max, m, α_lo = (δ/G)^{1/(r−1)}, α_hi of Proposition 1 from g_T, b_T, y, r
+    check_proposition1          -- error plateau below α_lo, zero error above α_hi, no plateau with equal biases
+    check_proposition2          -- loss ≥ log k − α^r M̄ − α(mean b_y − mean b), and the loss-plateau length
+    loss_lower_bound            -- Proposition 2's bound on a grid
+    loss_expansion              -- Taylor coefficients of the loss curve at α = 0 (cumulants of the logits)
+    exact_error_plateau_length  -- exact ℓ_err(η) of f = α^r g_T + α b_T from per-point correct intervals
+    plateau_end                 -- largest α with the curve ≥ threshold on every grid point of (0, α]
+    plateau_length              -- grid ℓ(η): the curve stays within η of γ(0⁺)
+    toy_model                   -- diagonal toy model (logits w_c^r x_c + b), init ε u
+    train_toy                   -- GD / momentum / Adam / gradient flow with learning times and bias drift
+    toy_interpolation           -- closed-form loss and error curves, linear or homogeneous bias scheme
+    check_toy_learning          -- learning order, bias order, first time vs t*, mean-bias conservation
+    escape_times                -- t*_c = k (ε u_c)^{−(r−2)} / (r (r−2)(1−1/k))
+    check_output_bias_decomposition -- identity (1): f(x; αθ_T) = α^L g_T + α b_T (zero hidden biases)
+    check_deep_linear_identity  -- identity (2) for deep linear nets with biases in every layer
+    check_homogeneous_scaling   -- identity (3): f(x; {cW_ℓ, c^ℓ b_ℓ}) = c^L f(x; θ)
+    run_mlp_case                -- train a deep ReLU MLP (small init) and its curves under the bias schemes
+
 Results (:mod:`mlitheory._results`)
     Result       -- base of every result dataclass: save/load (.npz + .json), summary
 
@@ -26,6 +45,25 @@ Theorem checks
 """
 
 from mlitheory._results import Result
+from mlitheory.bias_plateau import (
+    check_deep_linear_identity,
+    check_homogeneous_scaling,
+    check_output_bias_decomposition,
+    check_proposition1,
+    check_proposition2,
+    check_toy_learning,
+    escape_times,
+    exact_error_plateau_length,
+    loss_expansion,
+    loss_lower_bound,
+    plateau_constants,
+    plateau_end,
+    plateau_length,
+    run_mlp_case,
+    toy_interpolation,
+    toy_model,
+    train_toy,
+)
 from mlitheory.geometry import (
     arc_length,
     cone_condition,
@@ -44,13 +82,30 @@ __all__ = [
     "Result",
     "arc_length",
     "bumps",
+    "check_deep_linear_identity",
+    "check_homogeneous_scaling",
+    "check_output_bias_decomposition",
+    "check_proposition1",
+    "check_proposition2",
+    "check_toy_learning",
     "cone_condition",
     "curve_derivatives",
+    "escape_times",
+    "exact_error_plateau_length",
     "gauss_integrand",
     "gauss_length",
     "gauss_length_from_derivatives",
     "gauss_length_from_samples",
     "is_monotone",
+    "loss_expansion",
+    "loss_lower_bound",
     "min_delta",
+    "plateau_constants",
+    "plateau_end",
+    "plateau_length",
+    "run_mlp_case",
     "tail_gauss_length",
+    "toy_interpolation",
+    "toy_model",
+    "train_toy",
 ]

@@ -198,9 +198,9 @@ def test_records_and_summary(reference_runs):
 
 
 def test_bad_inputs():
-    with pytest.raises(ValueError, match="k .number of classes. must be >= 2"):
+    with pytest.raises(ValueError, match=r"k \(number of classes\) must be >= 2"):
         toy_model(1, 4)
-    with pytest.raises(ValueError, match="r .degree of the weights. must be >= 2"):
+    with pytest.raises(ValueError, match=r"r \(degree of the weights\) must be >= 2"):
         toy_model(4, 1)
     with pytest.raises(ValueError, match="eps"):
         toy_model(4, 4, 0.0)

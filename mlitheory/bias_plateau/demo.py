@@ -282,14 +282,15 @@ def run_demo(
     if seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {seeds}")
     t0 = time.perf_counter()
-    toy = _toy_part(list(toy_r), toy_steps, 0.1, 4, seed, progress)
-    t_toy = time.perf_counter() - t0
     if data == "synthetic":
         x, y = balanced_gaussian_data(4, 20, n_per_class, seed=seed, dtype=dtype, device=device)
     elif data in ("mnist", "fashion-mnist"):
         x, y = load_real_data(data, n_per_class, seed=seed, dtype=dtype, device=device)
     else:
         raise ValueError(f"unknown data {data!r}; choose synthetic, mnist or fashion-mnist")
+    t1 = time.perf_counter()
+    toy = _toy_part(list(toy_r), toy_steps, 0.1, 4, seed, progress)
+    t_toy = time.perf_counter() - t1
     k = int(y.max()) + 1
     cases = []
     configs = [(d, s, seed + i) for d in depths for s in scales for i in range(seeds)]

@@ -326,8 +326,11 @@ def run_demo(
                     "converged": all(c.converged for c in cs),
                 }
             )
+    deep_small = [c for c in cases if c.depth >= 5 and c.init_scale < 1]
+    agree = sum(int(np.argmax(c.class_learning_steps) == np.argmax(c.last_bias)) for c in deep_small)
     mlp = {
         "data": data,
+        "last_learned_has_largest_bias": {"runs": len(deep_small), "agree": agree},
         "k": k,
         "n": int(y.shape[0]),
         "d": int(x.shape[1]),
@@ -503,6 +506,13 @@ def format_report(res: dict) -> str:
             rows,
         )
     )
+    ll = mlp["last_learned_has_largest_bias"]
+    if ll["runs"]:
+        out += [
+            "",
+            f"Depth >= 5, init scale < 1: the last-learned class (per-class accuracy > 0.9) has the largest output "
+            f"bias in {ll['agree']} of {ll['runs']} runs (chance 1/k = {1 / mlp['k']:.2f}).",
+        ]
     out += [
         "",
         f"Plateau end = largest alpha with training error >= {mlp['threshold']:.2f} on every grid point of (0, alpha]; "

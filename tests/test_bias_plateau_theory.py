@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from hypothesis import given
+from hypothesis import strategies as st
 from scipy.special import logsumexp
 
 from mlitheory.bias_plateau import (
@@ -123,6 +124,37 @@ def test_exact_error_curve_equals_direct_evaluation(problem):
     grid = grid[np.all(np.abs(grid[:, None] - ends[None, :]) > 1e-9, axis=1)]
     direct = _direct_errors(g, b, y, r, grid) / len(y)
     np.testing.assert_allclose(exact_error_curve(g, b, y, r, grid), direct, rtol=0, atol=1e-15)
+
+
+def test_exact_plateau_continues_through_a_rise_and_return():
+    """r = 2, k = 2, b_T = (1, 0): point A (label 0) turns wrong at 0.25, B turns right at 0.5, C at 0.8. The error
+    goes 2/3 -> 1 -> 2/3 -> 1/3, so l_err(0) = 0.8: a return to the starting level does not end the plateau."""
+    g = np.array([[0.0, 4.0], [0.0, 2.0], [0.0, 1.25]])
+    b, y = np.array([1.0, 0.0]), np.array([0, 1, 1])
+    np.testing.assert_allclose(exact_error_curve(g, b, y, 2, [0.1, 0.3, 0.6, 0.9]), [2 / 3, 1, 2 / 3, 1 / 3])
+    assert exact_error_plateau_length(g, b, y, 2, 0.0) == pytest.approx(0.8, rel=1e-15)
+    assert exact_error_plateau_length(g, b, y, 2, 0.4) == 1.0
+
+
+@given(bias_plateau_problems(), st.sampled_from([0.0, 0.1, 0.3]))
+def test_exact_plateau_length_is_bracketed_by_a_fine_grid(problem, eta):
+    """The exact l_err(eta) lies between the grid plateau length and the next grid point (direct evaluation)."""
+    g, b, y, r = problem
+    if r <= 1:
+        return
+    lo, hi = correct_intervals(g, b, y, r)
+    start = 1.0 - np.mean((lo == 0) & (hi > 0))  # error just right of 0
+    grid = np.linspace(0, 1, 2001)
+    err = _direct_errors(g, b, y, r, grid[1:]) / len(y)
+    ok = err >= start - eta - 1e-12
+    bad = np.nonzero(~ok)[0]
+    exact = exact_error_plateau_length(g, b, y, r, eta)
+    if bad.size == 0:
+        assert exact == 1.0 or np.all(ok)
+    else:
+        last_ok = grid[bad[0]]  # grid[1:][bad[0] - 1]
+        first_bad = grid[1:][bad[0]]
+        assert last_ok - 1e-12 <= exact <= first_bad + 1e-12
 
 
 @given(bias_plateau_problems())

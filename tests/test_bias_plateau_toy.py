@@ -132,7 +132,7 @@ def _toy_paths(draw):
     r = draw(st.integers(2, 6))
     seed = draw(st.integers(0, 2**31 - 1))
     rng = np.random.default_rng(seed)
-    w0 = rng.uniform(0.0, 0.3, k)
+    w0 = rng.uniform(0.0, 0.3, k) * draw(st.sampled_from([0.0, 1.0]))  # w0 = 0: ties at alpha = 0 count as errors
     wT = rng.uniform(0.2, 3.0, k)
     bT = rng.normal(size=k) * rng.uniform(0.1, 8)
     b0 = rng.normal(size=k) * draw(st.sampled_from([0.0, 0.5]))

@@ -38,7 +38,8 @@ linear nets, interpolating biases as :math:`b_\ell^{[\alpha]} = (1-\alpha^\ell)b
 gives :math:`f(x;\theta^{[\alpha]}) = \alpha^L f(x;\theta_T)` from :math:`\theta_0 = 0`: the error plateau disappears
 (and is only shortened from a random :math:`\theta_0`).
 
-Modules: :mod:`~mlitheory.bias_plateau.theory` (Propositions 1–2, plateau lengths),
+Modules: :mod:`~mlitheory.bias_plateau.theory` (Propositions 1–2, exact plateau lengths),
+:mod:`~mlitheory.bias_plateau.curves` (loss, error and plateau length of a curve on a grid),
 :mod:`~mlitheory.bias_plateau.toy` (the diagonal toy model: why biases differ on balanced data),
 :mod:`~mlitheory.bias_plateau.schemes` (bias schemes and identities (1)–(3) for MLPs),
 :mod:`~mlitheory.bias_plateau.mlp` (deep ReLU MLPs with small initialisation),
@@ -53,6 +54,7 @@ References:
 """
 
 from mlitheory.bias_plateau._verify import verify_family
+from mlitheory.bias_plateau.curves import cross_entropy, error_rate, plateau_end, plateau_length
 from mlitheory.bias_plateau.mlp import (
     MLPCase,
     MLPTraining,
@@ -81,16 +83,12 @@ from mlitheory.bias_plateau.theory import (
     check_proposition1,
     check_proposition2,
     correct_intervals,
-    cross_entropy,
-    error_rate,
     exact_error_curve,
     exact_error_plateau_length,
     loss_expansion,
     loss_lower_bound,
     path_logits,
     plateau_constants,
-    plateau_end,
-    plateau_length,
 )
 from mlitheory.bias_plateau.toy import (
     TOY_METHODS,

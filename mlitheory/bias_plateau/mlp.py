@@ -27,8 +27,8 @@ from torch import nn
 from torch.func import functional_call
 
 from mlitheory._results import Result
+from mlitheory.bias_plateau.curves import plateau_end
 from mlitheory.bias_plateau.schemes import SCHEMES, layer_depths, path_loss_error
-from mlitheory.bias_plateau.theory import plateau_end
 
 __all__ = [
     "MLPCase",

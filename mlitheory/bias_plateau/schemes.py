@@ -286,7 +286,8 @@ def deep_linear_bias_expansion(model: nn.Module, thetaT, x: torch.Tensor, alpha:
     weights = [n for n, (_, kind) in depths.items() if kind == "weight"]
     L = len(weights)
     biases = {d: thetaT[n] for n, (d, kind) in depths.items() if kind == "bias"}
-    out = x @ torch.linalg.multi_dot([thetaT[w] for w in reversed(weights)] + [torch.eye(x.shape[1], dtype=x.dtype)]).T
+    eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
+    out = x @ torch.linalg.multi_dot([thetaT[w] for w in reversed(weights)] + [eye]).T
     out = alpha**L * out
     for ell, b in biases.items():
         v = b

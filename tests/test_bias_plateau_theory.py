@@ -286,3 +286,14 @@ def test_autograd_coefficients_use_float64():
     c = taylor_coefficients_autodiff(G_T, B_T, Y, 3)
     assert c[0] == pytest.approx(math.log(3), abs=1e-15)
     assert torch.get_default_dtype() in (torch.float32, torch.float64)
+
+
+def test_results_save_and_load(tmp_path):
+    chk = check_proposition1(G_T, B_T, Y, 3)
+    chk.save(tmp_path / "p1")
+    back = type(chk).load(tmp_path / "p1")
+    assert back.constants == chk.constants and np.array_equal(back.error, chk.error)
+    assert back.conclusion_holds and "Proposition 1" in str(back)
+    p2 = check_proposition2(G_T, B_T, Y, 3)
+    p2.save(tmp_path / "p2")
+    assert np.array_equal(type(p2).load(tmp_path / "p2").loss, p2.loss)

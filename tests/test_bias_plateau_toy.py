@@ -219,3 +219,12 @@ def test_bad_inputs():
         toy_interpolation(m.w0, m.w0, np.zeros(4), 4, GRID, scheme="cubic")
     with pytest.raises(ValueError, match="shape"):
         toy_interpolation(m.w0, m.w0[:3], np.zeros(4), 4, GRID)
+
+
+def test_trajectory_save_and_load(reference_runs, tmp_path):
+    _, runs = reference_runs
+    runs[1].save(tmp_path / "toy")
+    back = type(runs[1]).load(tmp_path / "toy")
+    np.testing.assert_array_equal(back.b, runs[1].b)
+    np.testing.assert_array_equal(back.learning_times, runs[1].learning_times)
+    assert back.method == "gd" and back.bias_gap == runs[1].bias_gap

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 __all__ = ["MODULES", "Check", "run_all"]
 
 #: modules holding proof steps, in the order the table shows them
-MODULES: list[str] = []
+MODULES: list[str] = [
+    "proofs_check.gauss_length",
+]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,18 @@ Monotonicity (:mod:`mlitheory.monotonicity`)
     bumps        -- every bump (start, peak, end, height, width) of a loss curve
     is_monotone  -- whether a loss curve is non-increasing up to a tolerance
 
+Theorem 3: Gauss length < π/2 ⇒ monotone squared distance (:mod:`mlitheory.theorem3`)
+    check_theorem3           -- G vs π/2, strict decrease from the exact L′ on an adaptive grid, the bound's margin
+    Theorem3Result           -- its result (hypothesis, monotone, margins, the grid)
+    loss_slope               -- L, L′ = −2⟨z* − z, z′⟩ and L″ at many α, exact (jvp)
+    projective_gauss_length  -- length of the tangent line in projective space (blind to reversals)
+    bezier_curve             -- the Bézier curve of given control points (ends at the last one, z*)
+    random_bezier_curve      -- random Bézier curve ending at z*, in ℝⁿ
+    random_polynomial_curve  -- random polynomial curve ending at z*, in ℝⁿ
+    circular_arc             -- arc of any angle φ (G = φ; monotone iff φ ≤ π)
+    smoothed_turn            -- tightness: turn by π/2 + δ after a leg ½ sin δ, G = π/2 + δ, not monotone
+    reversal_curve           -- (1 − α)(1 − 3α)v: projective length 0, spherical π, not monotone
+
 Results (:mod:`mlitheory._results`)
     Result       -- base of every result dataclass: save/load (.npz + .json), summary
 
@@ -37,13 +49,29 @@ from mlitheory.geometry import (
     tail_gauss_length,
 )
 from mlitheory.monotonicity import bumps, is_monotone, min_delta
+from mlitheory.theorem3 import (
+    Theorem3Result,
+    bezier_curve,
+    check_theorem3,
+    circular_arc,
+    loss_slope,
+    projective_gauss_length,
+    random_bezier_curve,
+    random_polynomial_curve,
+    reversal_curve,
+    smoothed_turn,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Result",
+    "Theorem3Result",
     "arc_length",
+    "bezier_curve",
     "bumps",
+    "check_theorem3",
+    "circular_arc",
     "cone_condition",
     "curve_derivatives",
     "gauss_integrand",
@@ -51,6 +79,12 @@ __all__ = [
     "gauss_length_from_derivatives",
     "gauss_length_from_samples",
     "is_monotone",
+    "loss_slope",
     "min_delta",
+    "projective_gauss_length",
+    "random_bezier_curve",
+    "random_polynomial_curve",
+    "reversal_curve",
+    "smoothed_turn",
     "tail_gauss_length",
 ]

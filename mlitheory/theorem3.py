@@ -494,6 +494,13 @@ def check_theorem3(
 
     Returns:
         :class:`Theorem3Result`.
+
+    Example:
+        >>> r = check_theorem3(circular_arc(1.0))  # G = 1 < π/2
+        >>> r.hypothesis, r.monotone, r.bound_holds
+        (True, True, True)
+        >>> check_theorem3(smoothed_turn(0.1)).monotone  # G = π/2 + 0.1: the rise at α = 0 is found
+        False
     """
     probe = curve(torch.tensor(0.0, dtype=_F64))
     if not isinstance(probe, torch.Tensor) or probe.ndim not in (1, 2):

@@ -187,21 +187,29 @@ def test_tail_quantities_against_quad(make):
         assert abs(r.tail_gauss[k] - g) <= r.gauss_length_error + g_err
 
 
-def test_hidden_rise_is_found_and_located():
-    """A narrow backward step on an otherwise straight run: L rises only on a window of width ~σ."""
-    sigma, centre = 3e-3, 0.4123
-    amp = 1.5 * sigma / (math.sqrt(2) * math.exp(-0.5))  # the bump's slope peaks at 1.5 > 1 (the forward speed)
+def backward_step(sigma, centre):
+    """A straight run along −e₁ with a narrow Gaussian step back: L rises only on a window of width ~σ."""
+    amp = 1.5 * sigma / (math.sqrt(2) * math.exp(-0.5))  # the step's slope peaks at 1.5 > 1, the forward speed
     e1 = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    return lambda a: ((1 - a) - amp * torch.exp(-(((a - centre) / sigma) ** 2))) * e1
 
-    def curve(a):
-        return ((1 - a) - amp * torch.exp(-(((a - centre) / sigma) ** 2))) * e1
 
+def test_hidden_rise_between_grid_points_is_found_by_refinement():
+    """No point of the initial grid (129 points + the Gauss-length nodes) falls where L′ > 0; the Hermite
+    interpolant of L′ from its neighbours comes close to 0 there, the interval is bisected and the rise found."""
+    curve = backward_step(3e-3, 0.41)
     al, loss, err = dense_losses(curve, 200001)
     rises = np.nonzero(np.diff(loss) > err[:-1] + err[1:])[0]
     assert len(rises) > 0  # the truth: L does rise
+    assert check_theorem3(curve, max_evaluations=0).monotone is True  # the initial grid alone misses it
     r = check_theorem3(curve)
     assert r.monotone is False
-    assert al[rises[0]] - 1e-3 <= r.witness_alpha <= al[rises[-1]] + 1e-3
+    assert al[rises[0]] <= r.witness_alpha <= al[rises[-1] + 1]
+
+
+@pytest.mark.xfail(strict=True, reason="a rise narrower than the grid that leaves no trace in L′, L″ at grid points")
+def test_rise_far_narrower_than_the_grid_is_missed():
+    assert check_theorem3(backward_step(1e-3, 0.41)).monotone is False
 
 
 def test_interior_stationary_point_still_strictly_decreasing():

@@ -6,7 +6,7 @@ monotonically. This package checks the theorems about it with numbers and runs t
 Curve geometry (:mod:`mlitheory.geometry`)
     gauss_length                   -- Gauss length (total curvature) on the sphere, adaptive quadrature, jvp derivatives
     gauss_length_from_derivatives  -- the same quadrature fed with z′, z″ at many α (vectorised / Taylor mode)
-    gauss_length_from_samples      -- Gauss length of a curve known only at samples (turning angles)
+    gauss_length_from_samples      -- Gauss length of a curve known only at samples (:mod:`mlitheory.sampled`)
     tail_gauss_length              -- G_α, the Gauss length of the curve restricted to [α, b]
     arc_length                     -- arc length by adaptive quadrature
     gauss_integrand                -- ‖T′‖ from z′ and z″

@@ -26,6 +26,7 @@ from mlitheory.theorem3 import (
     random_polynomial_curve,
     reversal_curve,
     smoothed_turn,
+    verify_family,
 )
 from tests.strategies import arc_angles, dims, seeds, theorem3_random_curves, turn_deltas
 
@@ -330,3 +331,14 @@ def test_d_converse_fails_arcs_up_to_pi_are_monotone(phi, radius, dim, seed):
     al, loss, err = dense_losses(curve, 2001)
     np.testing.assert_allclose(loss, 4 * radius**2 * np.sin(phi * (1 - al) / 2) ** 2, atol=64 * EPS * radius**2)
     assert_non_increasing(loss, err)
+
+
+def test_verify_family_rows():
+    rows = verify_family(quick=True, seed=3)
+    assert [r.counterexamples for r in rows] == [0] * 5
+    random_row, tight, rev, arcs, bound = rows
+    assert random_row.hypotheses_held >= 1 and random_row.worst_margin > 0
+    assert tight.hypotheses_held == 0 and tight.conclusion_held == 0 and not tight.expect_conclusion
+    assert rev.conclusion_held == 0 and not rev.expect_conclusion
+    assert arcs.conclusion_held == arcs.instances and arcs.hypotheses_held == 0
+    assert bound.instances == sum(r.instances for r in rows[:4]) and bound.conclusion_held == bound.instances

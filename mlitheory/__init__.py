@@ -23,11 +23,13 @@ Theorem 3: Gauss length < π/2 ⇒ monotone squared distance (:mod:`mlitheory.th
     Theorem3Result           -- its result (hypothesis, monotone, margins, the grid)
     loss_slope               -- L, L′ = −2⟨z* − z, z′⟩ and L″ at many α, exact (jvp)
     projective_gauss_length  -- length of the tangent line in projective space (blind to reversals)
+    smoothed_turn            -- tightness: turn by π/2 + δ after a leg ½ sin δ, G = π/2 + δ, not monotone
+
+Curve families (:mod:`mlitheory.curves`)
     bezier_curve             -- the Bézier curve of given control points (ends at the last one, z*)
     random_bezier_curve      -- random Bézier curve ending at z*, in ℝⁿ
     random_polynomial_curve  -- random polynomial curve ending at z*, in ℝⁿ
     circular_arc             -- arc of any angle φ (G = φ; monotone iff φ ≤ π)
-    smoothed_turn            -- tightness: turn by π/2 + δ after a leg ½ sin δ, G = π/2 + δ, not monotone
     reversal_curve           -- (1 − α)(1 − 3α)v: projective length 0, spherical π, not monotone
 
 Results (:mod:`mlitheory._results`)
@@ -38,6 +40,13 @@ Theorem checks
 """
 
 from mlitheory._results import Result
+from mlitheory.curves import (
+    bezier_curve,
+    circular_arc,
+    random_bezier_curve,
+    random_polynomial_curve,
+    reversal_curve,
+)
 from mlitheory.geometry import (
     arc_length,
     cone_condition,
@@ -51,14 +60,9 @@ from mlitheory.geometry import (
 from mlitheory.monotonicity import bumps, is_monotone, min_delta
 from mlitheory.theorem3 import (
     Theorem3Result,
-    bezier_curve,
     check_theorem3,
-    circular_arc,
     loss_slope,
     projective_gauss_length,
-    random_bezier_curve,
-    random_polynomial_curve,
-    reversal_curve,
     smoothed_turn,
 )
 

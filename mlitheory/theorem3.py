@@ -32,9 +32,11 @@ must go to the sphere: the reversal :func:`reversal_curve` has projective length
 :math:`\pi`, and is not monotone. The converse fails: a circular arc (:func:`circular_arc`) of angle up to
 :math:`\pi` is monotone although :math:`G\ge\pi/2`.
 
-Contents: curve families (constructors return plain callables :math:`\alpha\mapsto z(\alpha)` on 0-dim float64
-tensors, differentiable by :func:`torch.func.jvp`), the quantities of the statement, :func:`check_theorem3`,
-and :func:`verify_family` for ``python -m mlitheory verify``.
+Contents: the instances — the curve families of :mod:`mlitheory.curves` (random Bézier and polynomial curves ending
+at :math:`z^*`, arcs, the reversal; plain callables :math:`\alpha\mapsto z(\alpha)` on 0-dim float64 tensors,
+differentiable by :func:`torch.func.jvp`) and the tightness construction :func:`smoothed_turn`; the quantities of
+the statement (:func:`loss_slope`, :func:`projective_gauss_length`); :func:`check_theorem3`; and
+:func:`verify_family` for ``python -m mlitheory verify``.
 
 References:
     Lucas, Bae, Zhang, Fort, Zemel, Grosse. *Analyzing Monotonic Linear Interpolation in Neural Network Loss
@@ -52,7 +54,15 @@ import torch
 from scipy import integrate
 
 from mlitheory._results import Result
-from mlitheory.geometry import arc_length, curve_derivatives, gauss_integrand, gauss_length
+from mlitheory._theorem3_numerics import decide_strict_decrease, jets, refine_slope_sign, tail_lengths
+from mlitheory.curves import (
+    bezier_curve,
+    circular_arc,
+    random_bezier_curve,
+    random_polynomial_curve,
+    reversal_curve,
+)
+from mlitheory.geometry import curve_derivatives, gauss_integrand, gauss_length
 
 __all__ = [
     "Theorem3Result",
@@ -77,133 +87,8 @@ EVAL_ERROR = 64 * _EPS
 
 
 # ==============================================================================================================
-# curve families
+# instances: the curve families of mlitheory.curves, and the tightness construction
 # ==============================================================================================================
-
-
-def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
-def _plane(dim: int, seed: int | np.random.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two orthonormal vectors of ℝ^dim: the first two axes, or a random pair when ``seed`` is given."""
-    if dim < 2:
-        raise ValueError(f"dim must be at least 2 for a planar curve, got {dim}")
-    if seed is None:
-        e = torch.eye(dim, dtype=_F64)
-        return e[0], e[1]
-    q, _ = np.linalg.qr(_rng(seed).standard_normal((dim, 2)))
-    return torch.tensor(q[:, 0]), torch.tensor(q[:, 1])
-
-
-def _powers(x: torch.Tensor, degree: int) -> list[torch.Tensor]:
-    """[1, x, x², …, x^degree] by repeated products (cheaper than ``pow`` under nested jvp and vmap)."""
-    out = [torch.ones_like(x)]
-    for _ in range(degree):
-        out.append(out[-1] * x)
-    return out
-
-
-def bezier_curve(control_points: torch.Tensor | np.ndarray) -> Curve:
-    r"""The Bézier curve :math:`z(\alpha)=\sum_{k=0}^d\binom dk\alpha^k(1-\alpha)^{d-k}P_k`; it ends at :math:`P_d`.
-
-    Args:
-        control_points: ``(d + 1, n)`` control points, ``d >= 1``.
-
-    Returns:
-        A curve ``z(alpha) -> (n,)`` in float64 with ``z(0) = P_0`` and ``z(1) = P_d = z*``.
-    """
-    p = torch.as_tensor(np.asarray(control_points, dtype=np.float64))
-    if p.ndim != 2 or p.shape[0] < 2 or p.shape[1] < 1:
-        raise ValueError(f"control_points must have shape (d + 1, n) with d >= 1, n >= 1; got {tuple(p.shape)}")
-    if not torch.isfinite(p).all():
-        raise ValueError("control_points hold NaN or inf")
-    d = p.shape[0] - 1
-    binom = torch.tensor([math.comb(d, k) for k in range(d + 1)], dtype=_F64)
-
-    def z(alpha: torch.Tensor) -> torch.Tensor:
-        a, b = _powers(alpha, d), _powers(1 - alpha, d)
-        basis = torch.stack([a[k] * b[d - k] for k in range(d + 1)]) * binom
-        return basis @ p
-
-    return z
-
-
-def random_bezier_curve(
-    dim: int, *, degree: int = 5, bend: float = 0.3, seed: int | np.random.Generator | None = 0
-) -> Curve:
-    """A random Bézier curve from ``z* − u`` to ``z*`` (``‖u‖ = 1``) whose inner control points leave the chord.
-
-    Args:
-        dim: dimension ``n >= 2``.
-        degree: Bézier degree ``d >= 2``.
-        bend: size of the random displacement of the inner control points off the chord (``0`` gives a segment);
-            about ``0.3`` gives Gauss lengths on both sides of π/2.
-        seed: seed or ``numpy.random.Generator``.
-
-    Returns:
-        A curve ``(n,)``-valued, ending at a random ``z*``.
-    """
-    if dim < 2 or degree < 2 or not bend >= 0:
-        raise ValueError(f"need dim >= 2, degree >= 2, bend >= 0; got dim={dim}, degree={degree}, bend={bend}")
-    g = _rng(seed)
-    z_star = g.standard_normal(dim)
-    u = g.standard_normal(dim)
-    u /= np.linalg.norm(u)
-    frac = np.arange(degree + 1)[:, None] / degree
-    pts = z_star - u + frac * u
-    pts[1:-1] += bend * g.standard_normal((degree - 1, dim)) / math.sqrt(dim)
-    return bezier_curve(pts)
-
-
-def random_polynomial_curve(
-    dim: int, *, degree: int = 4, scale: float = 0.3, seed: int | np.random.Generator | None = 0
-) -> Curve:
-    r"""A random polynomial curve :math:`z(\alpha)=z^*-(1-\alpha)u+\sum_{k=2}^{d}c_k(1-\alpha)^k` ending at ``z*``.
-
-    Args:
-        dim: dimension ``n >= 2``.
-        degree: polynomial degree ``d >= 2``.
-        scale: size of the higher coefficients ``c_k`` (``‖u‖ = 1``; ``‖c_k‖ ≈ scale``).
-        seed: seed or ``numpy.random.Generator``.
-    """
-    if dim < 2 or degree < 2 or not scale >= 0:
-        raise ValueError(f"need dim >= 2, degree >= 2, scale >= 0; got dim={dim}, degree={degree}, scale={scale}")
-    g = _rng(seed)
-    z_star = torch.tensor(g.standard_normal(dim))
-    u = g.standard_normal(dim)
-    coef = np.concatenate([[-u / np.linalg.norm(u)], scale * g.standard_normal((degree - 1, dim)) / math.sqrt(dim)])
-    c = torch.tensor(coef)
-
-    def z(alpha: torch.Tensor) -> torch.Tensor:
-        return z_star + torch.stack(_powers(1 - alpha, degree)[1:]) @ c
-
-    return z
-
-
-def circular_arc(
-    angle: float, *, radius: float = 1.0, dim: int = 2, seed: int | np.random.Generator | None = None
-) -> Curve:
-    r"""A circular arc of the given angle: :math:`z(\alpha)=R\,(\sin(\varphi\alpha)\,e_1+(1-\cos(\varphi\alpha))\,e_2)`.
-
-    Its Gauss length is ``angle`` and ``‖z* − z(α)‖ = 2R sin(φ(1 − α)/2)``, so it is monotone exactly when
-    ``angle <= π``.
-
-    Args:
-        angle: the angle φ > 0 turned (radians).
-        radius: R > 0.
-        dim: ambient dimension ``>= 2``.
-        seed: if given, the plane of the arc is a random one (else the first two axes).
-    """
-    if not (angle > 0 and radius > 0 and math.isfinite(angle) and math.isfinite(radius)):
-        raise ValueError(f"need a finite angle > 0 and radius > 0, got angle={angle}, radius={radius}")
-    e1, e2 = _plane(dim, seed)
-
-    def z(alpha: torch.Tensor) -> torch.Tensor:
-        t = angle * alpha
-        return radius * (torch.sin(t) * e1 + (1 - torch.cos(t)) * e2)
-
-    return z
 
 
 def _smootherstep(s: torch.Tensor) -> torch.Tensor:
@@ -261,26 +146,6 @@ def smoothed_turn(delta: float, *, eps: float | None = None, corner: float = 0.2
     return z
 
 
-def reversal_curve(v: torch.Tensor | np.ndarray | None = None, *, dim: int = 2) -> Curve:
-    r"""The reversal :math:`z(\alpha)=(1-\alpha)(1-3\alpha)\,v` with :math:`z^*=0`.
-
-    The curve passes through :math:`z^*` at :math:`\alpha=1/3`, stops and reverses at :math:`\alpha=2/3`, and
-    returns. Projective Gauss length 0, spherical :math:`\pi`; :math:`L` is not monotone.
-
-    Args:
-        v: the direction, shape ``(n,)``, nonzero; default :math:`e_1` in ℝ^dim.
-        dim: dimension when ``v`` is not given.
-    """
-    vec = torch.eye(dim, dtype=_F64)[0] if v is None else torch.as_tensor(np.asarray(v, dtype=np.float64))
-    if vec.ndim != 1 or not bool(torch.linalg.vector_norm(vec) > 0):
-        raise ValueError(f"v must be a nonzero vector of shape (n,), got shape {tuple(vec.shape)}")
-
-    def z(alpha: torch.Tensor) -> torch.Tensor:
-        return ((1 - alpha) * (1 - 3 * alpha)) * vec
-
-    return z
-
-
 # ==============================================================================================================
 # quantities of the statement
 # ==============================================================================================================
@@ -288,26 +153,6 @@ def reversal_curve(v: torch.Tensor | np.ndarray | None = None, *, dim: int = 2) 
 
 def _flat(curve: Curve) -> Curve:
     return lambda alpha: curve(alpha).reshape(-1)
-
-
-def _jets(curve: Curve, alphas: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(z, z′, z″) at many α, each ``(m, n)``: one vectorised nested jvp, or a loop when vmap cannot trace it."""
-    at = torch.as_tensor(np.asarray(alphas, dtype=np.float64))
-
-    def jet(a: torch.Tensor):
-        one = torch.ones_like(a)
-        (z, dz), (_, d2z) = torch.func.jvp(lambda s: torch.func.jvp(curve, (s,), (one,)), (a,), (one,))
-        return z, dz, d2z
-
-    try:
-        out = torch.func.vmap(jet)(at)
-    except RuntimeError:  # data-dependent control flow or .item() inside the curve
-        out = tuple(torch.stack(x) for x in zip(*(curve_derivatives(curve, a) for a in at)))
-    for name, t in zip(("value", "first derivative", "second derivative"), out):
-        bad = ~torch.isfinite(t).all(-1)
-        if bad.any():
-            raise ValueError(f"the curve's {name} at alpha={float(at[bad.nonzero()[0, 0]]):.17g} is not finite")
-    return out
 
 
 def loss_slope(curve: Curve, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -322,7 +167,7 @@ def loss_slope(curve: Curve, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """
     flat = _flat(curve)
     z_star = flat(torch.tensor(1.0, dtype=_F64)).detach()
-    z, dz, d2z = _jets(flat, np.asarray(alphas, dtype=np.float64))
+    z, dz, d2z = jets(flat, np.asarray(alphas, dtype=np.float64))
     r = z_star - z
     return (
         (r * r).sum(-1).numpy(),
@@ -432,58 +277,6 @@ class Theorem3Result(Result):
         return "\n".join(lines)
 
 
-_GL8 = np.polynomial.legendre.leggauss(8)
-_GL4 = np.polynomial.legendre.leggauss(4)
-
-
-def _tail_lengths(flat: Curve, nodes: np.ndarray, tol: float) -> tuple[np.ndarray, float]:
-    """ℓ(α) = ∫_α^1 ‖z′‖ at the Gauss-length nodes (which include 1), and an error estimate.
-
-    Each panel between consecutive nodes gets an 8-point Gauss–Legendre rule (exact jvp speed, one vectorised
-    call); the sum of |GL8 − GL4| over the panels is the error estimate. The panels already resolve where the
-    tangent turns or the speed collapses; if the estimate still exceeds ``tol``, the adaptive
-    :func:`mlitheory.geometry.arc_length` is used instead and corrected to the nodes from its own cumulative.
-    """
-    lo, hi = nodes[:-1], nodes[1:]
-    mid, half = (lo + hi) / 2, (hi - lo) / 2
-    pieces = []
-    for x, _ in (_GL8, _GL4):
-        pieces.append((mid[:, None] + half[:, None] * x[None, :]).ravel())
-    _, dz, _ = _jets(flat, np.concatenate(pieces))
-    speed = torch.linalg.vector_norm(dz, dim=-1).numpy()
-    s8, s4 = speed[: len(pieces[0])].reshape(len(lo), -1), speed[len(pieces[0]) :].reshape(len(lo), -1)
-    panel8, panel4 = half * (s8 @ _GL8[1]), half * (s4 @ _GL4[1])
-    err = float(np.abs(panel8 - panel4).sum())
-    if err <= tol:
-        tail = np.concatenate([np.cumsum(panel8[::-1])[::-1], [0.0]])
-        return tail, err
-    arc = arc_length(flat, 0.0, 1.0, tol=tol)
-    j = np.clip(np.searchsorted(arc.nodes, nodes, side="right") - 1, 0, len(arc.nodes) - 1)
-    a, b = arc.nodes[j], nodes
-    m, h = (a + b) / 2, (b - a) / 2
-    _, dz, _ = _jets(flat, (m[:, None] + h[:, None] * _GL8[0][None, :]).ravel())
-    sp = torch.linalg.vector_norm(dz, dim=-1).numpy().reshape(len(nodes), -1)
-    head = arc.cumulative[j] + h * (sp @ _GL8[1])  # ∫_0^α ‖z′‖
-    return np.maximum(arc.value - head, 0.0), float(arc.error)
-
-
-def _hermite_max(p0, p1, d0, d1, h, last):
-    """Largest value on each interval of the cubic Hermite interpolant of L′ (values p, slopes d, widths h).
-
-    On the final interval (ending at α = 1, where L′ = 0) the interpolant divided by (1 − t) is used instead, so
-    the known zero at the end is not mistaken for an approach to 0.
-    """
-    t = np.linspace(0.0, 1.0, 33)[None, :]
-    h00, h10, h01, h11 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t, -2 * t**3 + 3 * t**2, t**3 - t**2
-    p = h00 * p0[:, None] + h10 * (h * d0)[:, None] + h01 * p1[:, None] + h11 * (h * d1)[:, None]
-    q = p.copy()
-    q[:, :-1] /= 1 - t[:, :-1]
-    q[:, -1] = -h * d1  # limit of p/(1 − t) at t = 1 when p(1) = 0
-    p = np.where(last[:, None], q, p)
-    ends = np.where(last, np.maximum(p0, -h * d1), np.maximum(p0, p1))
-    return p.max(axis=1), ends
-
-
 def check_theorem3(
     curve: Curve,
     *,
@@ -561,7 +354,7 @@ def check_theorem3(
     zs_norm = float(torch.linalg.vector_norm(z_star))
 
     def slopes_at(al: np.ndarray):
-        z, dz, d2z = _jets(flat, al)
+        z, dz, d2z = jets(flat, al)
         r = z_star - z
         speed = torch.linalg.vector_norm(dz, dim=-1)
         d1 = -2 * (r * dz).sum(-1)
@@ -570,50 +363,22 @@ def check_theorem3(
         err = 2 * speed * (eval_error * (zs_norm + torch.linalg.vector_norm(z, dim=-1)) + n * _EPS * rn)
         return d1.numpy(), d2.numpy(), err.numpy()
 
-    alphas = np.union1d(np.linspace(0.0, 1.0, grid), g.nodes)
-    d1, d2, err = slopes_at(alphas)
-    d1[-1] = 0.0  # L′(1) = 0 exactly (z = z*)
-    added = 0
-    while added < max_evaluations and not (d1[:-1] > err[:-1]).any():
-        h = np.diff(alphas)
-        last = np.zeros(len(h), dtype=bool)
-        last[-1] = True
-        top, ends = _hermite_max(d1[:-1], d1[1:], d2[:-1], d2[1:], h, last)
-        close = (top > 0.5 * ends) | (top > -(err[:-1] + err[1:]))
-        split = close & (h > min_width)
-        if not split.any():
-            break
-        mids = (alphas[:-1][split] + alphas[1:][split]) / 2
-        mids = mids[: max_evaluations - added]
-        md1, md2, merr = slopes_at(mids)
-        added += len(mids)
-        alphas = np.concatenate([alphas, mids])
-        order = np.argsort(alphas, kind="stable")
-        alphas = alphas[order]
-        d1, d2, err = (np.concatenate([x, y])[order] for x, y in ((d1, md1), (d2, md2), (err, merr)))
-
-    inner = slice(0, len(alphas) - 1)
-    rise = d1[inner] > err[inner]
-    flat_pts = np.abs(d1[inner]) <= err[inner]
-    if rise.any():
-        monotone: bool | None = False
-        witness = float(alphas[inner][np.argmax(np.where(rise, d1[inner], -np.inf))])
-    else:
-        witness = math.nan
-        neg = d1 < -err
-        neg[-1] = True  # the right neighbour of the last inner point is α = 1, where L decreases into its minimum
-        idx = np.nonzero(flat_pts)[0]
-        isolated = all((i == 0 or neg[i - 1]) and neg[i + 1] for i in idx)
-        monotone = True if isolated else None
+    alphas, d1, _, err = refine_slope_sign(
+        slopes_at,
+        np.union1d(np.linspace(0.0, 1.0, grid), g.nodes),
+        max_evaluations=max_evaluations,
+        min_width=min_width,
+    )
+    monotone, witness = decide_strict_decrease(alphas, d1, err)
     if start <= start_err:
         monotone = False  # L(0) = 0 = L(1): not strictly decreasing
 
     # 3. the quantitative bound at the Gauss-length nodes α < 1 (at α = 1 both sides vanish)
-    ell_all, ell_err = _tail_lengths(flat, g.nodes, tol)
+    ell_all, ell_err = tail_lengths(flat, g.nodes, tol)
     nodes = g.nodes[g.nodes < 1.0]
     tail_g = g.cumulative[-1] - g.cumulative[: len(nodes)]
     ell = ell_all[: len(nodes)]
-    z, dz, _ = _jets(flat, nodes)
+    z, dz, _ = jets(flat, nodes)
     r = z_star - z
     dist = torch.linalg.vector_norm(r, dim=-1).numpy()
     speed = torch.linalg.vector_norm(dz, dim=-1).numpy()
@@ -635,7 +400,7 @@ def check_theorem3(
         hypothesis=hypothesis,
         monotone=monotone,
         witness_alpha=witness,
-        min_descent=float(-d1[inner].max()),
+        min_descent=float(-d1[:-1].max()),
         descent_margin=float(descent.min()),
         bound_margin=float(margin.min()),
         bound_slack=float(slack[worst]),

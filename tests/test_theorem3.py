@@ -17,7 +17,6 @@ from scipy import integrate
 from mlitheory.theorem3 import (
     EVAL_ERROR,
     Theorem3Result,
-    bezier_curve,
     check_theorem3,
     circular_arc,
     loss_slope,
@@ -160,18 +159,6 @@ def test_smoothed_turn_geometry():
     assert abs(g - (math.pi / 2 + delta)) <= gerr + 1e-9
 
 
-def test_random_families_end_at_z_star():
-    one = torch.tensor(1.0, dtype=torch.float64)
-    pts = np.random.default_rng(0).standard_normal((5, 3))
-    np.testing.assert_allclose(bezier_curve(pts)(one).numpy(), pts[-1], atol=1e-15)
-    np.testing.assert_allclose(bezier_curve(pts)(torch.tensor(0.0, dtype=torch.float64)).numpy(), pts[0])
-    for make in (random_bezier_curve, random_polynomial_curve):
-        a, b = make(7, seed=3), make(7, seed=3)
-        assert torch.equal(a(torch.tensor(0.3, dtype=torch.float64)), b(torch.tensor(0.3, dtype=torch.float64)))
-        # the start is one unit from z*
-        assert torch.linalg.vector_norm(a(one) - a(torch.tensor(0.0, dtype=torch.float64))) > 0
-
-
 # ---- the check: quantities against independent quadrature ----------------------------------------------------
 
 
@@ -249,12 +236,6 @@ def test_bad_input():
         check_theorem3(lambda a: torch.stack([a, 1 / (a - 0.5)]))
     with pytest.raises(ValueError, match="delta"):
         smoothed_turn(0.0)
-    with pytest.raises(ValueError, match="control_points"):
-        bezier_curve(np.zeros(3))
-    with pytest.raises(ValueError, match="angle"):
-        circular_arc(-1.0)
-    with pytest.raises(ValueError, match="v must"):
-        reversal_curve(np.zeros(3))
 
 
 def test_constant_curve_is_not_a_hypothesis_instance():

@@ -18,6 +18,20 @@ Monotonicity (:mod:`mlitheory.monotonicity`)
     bumps        -- every bump (start, peak, end, height, width) of a loss curve
     is_monotone  -- whether a loss curve is non-increasing up to a tolerance
 
+Theorem 3: Gauss length < π/2 ⇒ monotone squared distance (:mod:`mlitheory.theorem3`)
+    check_theorem3           -- G vs π/2, strict decrease from the exact L′ on an adaptive grid, the bound's margin
+    Theorem3Result           -- its result (hypothesis, monotone, margins, the grid)
+    loss_slope               -- L, L′ = −2⟨z* − z, z′⟩ and L″ at many α, exact (jvp)
+    projective_gauss_length  -- length of the tangent line in projective space (blind to reversals)
+    smoothed_turn            -- tightness: turn by π/2 + δ after a leg ½ sin δ, G = π/2 + δ, not monotone
+
+Curve families (:mod:`mlitheory.curves`)
+    bezier_curve             -- the Bézier curve of given control points (ends at the last one, z*)
+    random_bezier_curve      -- random Bézier curve ending at z*, in ℝⁿ
+    random_polynomial_curve  -- random polynomial curve ending at z*, in ℝⁿ
+    circular_arc             -- arc of any angle φ (G = φ; monotone iff φ ≤ π)
+    reversal_curve           -- (1 − α)(1 − 3α)v: projective length 0, spherical π, not monotone
+
 Last-layer-bias plateau (:mod:`mlitheory.bias_plateau`; demo: ``python -m mlitheory.bias_plateau``)
     plateau_constants           -- δ, G, Δ_max, m, α_lo = (δ/G)^{1/(r−1)}, α_hi of Proposition 1 from g_T, b_T, y, r
     check_proposition1          -- error plateau below α_lo, zero error above α_hi, no plateau with equal biases
@@ -64,6 +78,13 @@ from mlitheory.bias_plateau import (
     toy_model,
     train_toy,
 )
+from mlitheory.curves import (
+    bezier_curve,
+    circular_arc,
+    random_bezier_curve,
+    random_polynomial_curve,
+    reversal_curve,
+)
 from mlitheory.geometry import (
     arc_length,
     cone_condition,
@@ -75,19 +96,30 @@ from mlitheory.geometry import (
     tail_gauss_length,
 )
 from mlitheory.monotonicity import bumps, is_monotone, min_delta
+from mlitheory.theorem3 import (
+    Theorem3Result,
+    check_theorem3,
+    loss_slope,
+    projective_gauss_length,
+    smoothed_turn,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Result",
+    "Theorem3Result",
     "arc_length",
+    "bezier_curve",
     "bumps",
     "check_deep_linear_identity",
     "check_homogeneous_scaling",
     "check_output_bias_decomposition",
     "check_proposition1",
     "check_proposition2",
+    "check_theorem3",
     "check_toy_learning",
+    "circular_arc",
     "cone_condition",
     "curve_derivatives",
     "escape_times",
@@ -99,11 +131,17 @@ __all__ = [
     "is_monotone",
     "loss_expansion",
     "loss_lower_bound",
+    "loss_slope",
     "min_delta",
     "plateau_constants",
     "plateau_end",
     "plateau_length",
+    "projective_gauss_length",
+    "random_bezier_curve",
+    "random_polynomial_curve",
+    "reversal_curve",
     "run_mlp_case",
+    "smoothed_turn",
     "tail_gauss_length",
     "toy_interpolation",
     "toy_model",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import strategies as st
 
 seeds = st.integers(min_value=0, max_value=2**31 - 1)
@@ -29,6 +31,32 @@ loss_curves = st.lists(
 )
 
 
+# ---- Theorem 3 (mlitheory.theorem3) -------------------------------------------------------------------------
+
+
+@st.composite
+def theorem3_random_curves(draw, min_dim=2, max_dim=50):
+    """Keyword arguments of a random curve ending at z*: ``{"kind": "bezier" | "polynomial", "dim", "degree",
+    "size", "seed"}``; ``size`` (the bend of a Bézier, the scale of a polynomial's higher terms) is drawn mostly
+    small so that most curves have Gauss length below π/2."""
+    kind = draw(st.sampled_from(["bezier", "polynomial"]))
+    dim = draw(st.integers(min_value=min_dim, max_value=max_dim))
+    degree = draw(st.integers(min_value=2, max_value=6))
+    top = 0.5 / degree if kind == "bezier" else 0.6
+    size = draw(st.floats(min_value=0.0, max_value=top, allow_nan=False))
+    seed = draw(seeds)
+    return {"kind": kind, "dim": dim, "degree": degree, "size": size, "seed": seed}
+
+
+#: excess turn δ of the tightness construction: uniform on [1e-12, 0.3] and log-uniform down to 1e-12 (below
+#: about 1e-13 the rise L′(0) = 2 sin²δ is under the float64 rounding of L′, see the xfail in test_theorem3).
+turn_deltas = st.one_of(
+    st.floats(min_value=1e-12, max_value=0.3, allow_nan=False),
+    st.floats(min_value=-12.0, max_value=math.log10(0.3), allow_nan=False).map(lambda e: 10.0**e),
+)
+
+#: angles of circular arcs whose Gauss length is at least π/2 and that are still monotone
+arc_angles = st.floats(min_value=math.pi / 2, max_value=math.pi, allow_nan=False)
 # --- bias plateau (mlitheory.bias_plateau) ------------------------------------------------------------------------
 
 

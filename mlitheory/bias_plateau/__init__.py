@@ -39,7 +39,7 @@ gives :math:`f(x;\theta^{[\alpha]}) = \alpha^L f(x;\theta_T)` from :math:`\theta
 (and is only shortened from a random :math:`\theta_0`).
 
 Modules: :mod:`~mlitheory.bias_plateau.theory` (Propositions 1–2, exact plateau lengths),
-:mod:`~mlitheory.bias_plateau.curves` (loss, error and plateau length of a curve on a grid),
+:mod:`~mlitheory.bias_plateau.measures` (loss, error and plateau length of a curve on a grid),
 :mod:`~mlitheory.bias_plateau.toy` (the diagonal toy model: why biases differ on balanced data),
 :mod:`~mlitheory.bias_plateau.schemes` (bias schemes and identities (1)–(3) for MLPs),
 :mod:`~mlitheory.bias_plateau.mlp` (deep ReLU MLPs with small initialisation),
@@ -54,7 +54,7 @@ References:
 """
 
 from mlitheory.bias_plateau._verify import verify_family
-from mlitheory.bias_plateau.curves import cross_entropy, error_rate, plateau_end, plateau_length
+from mlitheory.bias_plateau.measures import cross_entropy, error_rate, plateau_end, plateau_length
 from mlitheory.bias_plateau.mlp import (
     MLPCase,
     MLPTraining,

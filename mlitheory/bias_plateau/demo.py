@@ -25,7 +25,7 @@ import torch
 
 from mlitheory._results import atomic_write_text
 from mlitheory.bias_plateau._io import load_real_data, prepare_out
-from mlitheory.bias_plateau.curves import plateau_end
+from mlitheory.bias_plateau.measures import plateau_end
 from mlitheory.bias_plateau.mlp import balanced_gaussian_data, run_mlp_case
 from mlitheory.bias_plateau.schemes import SCHEMES
 from mlitheory.bias_plateau.theory import exact_error_plateau_length, plateau_constants

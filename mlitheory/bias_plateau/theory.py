@@ -44,7 +44,7 @@ and, from the cumulant expansion :math:`\mathrm{LSE}(z) = \log k + \kappa_1 + \k
 
 **Plateau length** with tolerance :math:`\eta`: :math:`\ell(\eta) = \sup\{\alpha\in[0,1] :
 \gamma(\alpha') \ge \gamma(0^+) - \eta\ \forall\alpha'\in(0,\alpha]\}`
-(:func:`~mlitheory.bias_plateau.curves.plateau_length` on a grid, :func:`exact_error_plateau_length` exactly under
+(:func:`~mlitheory.bias_plateau.measures.plateau_length` on a grid, :func:`exact_error_plateau_length` exactly under
 (1)).
 
 References:
@@ -61,7 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mlitheory._results import Result
-from mlitheory.bias_plateau.curves import _as_alphas, cross_entropy, error_rate, plateau_end
+from mlitheory.bias_plateau.measures import _as_alphas, cross_entropy, error_rate, plateau_end
 
 __all__ = [
     "SCHEMES_TOY",

@@ -13,6 +13,8 @@ __all__ = ["MODULES", "Check", "run_all"]
 
 #: modules holding proof steps, in the order the table shows them
 MODULES: list[str] = [
+    "proofs_check.gauss_length",
+    "proofs_check.bias_plateau",
     "proofs_check.two_layer_linear",
     "proofs_check.wide_networks",
 ]

@@ -25,7 +25,9 @@ def reiterable(data: Any, name: str) -> Iterable:
     if isinstance(data, torch.Tensor) or is_single_batch(data):
         return [data]
     if not isinstance(data, Iterable):
-        raise TypeError(f"{name} must be a batch (x, y) or an iterable of batches (e.g. a DataLoader), got {type(data)}")
+        raise TypeError(
+            f"{name} must be a batch (x, y) or an iterable of batches (e.g. a DataLoader), got {type(data)}"
+        )
     if iter(data) is data:  # a generator or iterator: it can be consumed only once
         return list(data)
     return data

@@ -300,7 +300,7 @@ def interpolate(
     reuse_first_layer: bool = True,
     progress: bool = True,
 ) -> InterpolationCurve:
-    r"""Loss and metrics of ``model`` along :math:`\theta_\alpha=(1-\alpha)\theta_{\text{start}}+\alpha\theta_{\text{end}}`.
+    r"""Loss and metrics of ``model`` along :math:`\theta_\alpha=(1-\alpha)\theta_0+\alpha\theta_1` (start to end).
 
     Args:
         model: any ``nn.Module`` whose ``forward`` returns logits (or predictions); never modified.

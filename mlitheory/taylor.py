@@ -368,9 +368,7 @@ class TaylorForward:
         self.path = path
         self.statistics = statistics
         self.stat_keys = set(self.view.statistic_keys)
-        self.delta = {
-            k: path.end[k] - path.start[k] for k, c in path.coefficients.items() if not c.is_constant
-        }
+        self.delta = {k: path.end[k] - path.start[k] for k, c in path.coefficients.items() if not c.is_constant}
         self.extra = extra_buffers(model, path.start, next(iter(path.start.values())).device)
         self.fallback_nodes: list[str] = []
         self._cache: dict[str, tuple[Any, Tensor, Tensor]] = {}

@@ -12,8 +12,101 @@ Monotonicity (:mod:`mlitheory.monotonicity`)
     bumps        -- every bump (start, peak, height, width) of a loss curve
     is_monotone  -- whether a loss curve is non-increasing up to a tolerance
 
+Interpolating models (:mod:`mlitheory.interpolation`, :mod:`mlitheory.paths`, :mod:`mlitheory.batchnorm`)
+    interpolate              -- loss/accuracy/metrics of any nn.Module along θ_α, functional, exact endpoints
+    evaluate_path            -- the same along any ParameterPath (layer-wise, homogeneous bias)
+    InterpolationCurve       -- result: values, finite mask, min_delta, endpoint shift of the BN policy, plot
+    linear_path              -- θ_α = (1 − α)θ_start + αθ_end
+    layerwise_path           -- one layer/block moves, the rest fixed (Vlaar & Frankle 2022)
+    homogeneous_bias_path    -- biases of layer ℓ scaled like α^ℓ (bias-plateau theory §3.4)
+    layer_groups             -- group state keys by module or block
+    validate_states          -- check two states (keys, shapes, dtypes, devices) with named errors
+    recompute_statistics     -- batch-norm running statistics at a state, exactly as update_bn, functionally
+    loss_plane               -- 2-D grid of losses on the plane through three states (Gram–Schmidt basis)
+    plane_basis              -- orthonormal basis of that plane; project states onto it
+
+Logit geometry and distances (:mod:`mlitheory.logit_geometry`, :mod:`mlitheory.taylor`, :mod:`mlitheory.distance`)
+    logit_gauss_length       -- Gauss length of the logit path: mean per-example and concatenated
+    TaylorForward            -- (z, z′, z″) of a network along a path by second-order forward mode
+    weight_distance          -- ℓ2 distance over parameters, normalised by start or end, per-layer table
+
+Interpolation studies (:mod:`mlitheory.studies`)
+    checkpoint_barriers        -- max increase of loss/error from each checkpoint to the final state (Frankle 2020)
+    unrelated_initializations  -- random inits → one optimum (Lucas et al. Fig. 6)
+    pairwise_interpolations    -- init↔init, init→optimum, optimum↔optimum (Lucas et al. Fig. 8)
+    layerwise_interpolation    -- one curve per layer or block (Vlaar & Frankle 2022)
+    fresh_initializations      -- new random initial states of an architecture, seeded
+
 Theorem checks
     python -m mlitheory verify  -- every theorem family, one table
 """
 
 __version__ = "0.1.0"
+
+from mlitheory.batchnorm import (
+    recompute_statistics,
+)
+from mlitheory.distance import (
+    WeightDistance,
+    weight_distance,
+)
+from mlitheory.interpolation import (
+    InterpolationCurve,
+    evaluate_path,
+    interpolate,
+)
+from mlitheory.logit_geometry import (
+    LogitGaussLength,
+    logit_gauss_length,
+)
+from mlitheory.paths import (
+    ParameterPath,
+    homogeneous_bias_path,
+    layer_groups,
+    layerwise_path,
+    linear_path,
+    validate_states,
+)
+from mlitheory.plane import (
+    PlaneBasis,
+    PlaneSurface,
+    loss_plane,
+    plane_basis,
+)
+from mlitheory.studies import (
+    checkpoint_barriers,
+    fresh_initializations,
+    layerwise_interpolation,
+    pairwise_interpolations,
+    unrelated_initializations,
+)
+from mlitheory.taylor import (
+    TaylorForward,
+)
+
+__all__ = [
+    "InterpolationCurve",
+    "LogitGaussLength",
+    "ParameterPath",
+    "PlaneBasis",
+    "PlaneSurface",
+    "TaylorForward",
+    "WeightDistance",
+    "checkpoint_barriers",
+    "evaluate_path",
+    "fresh_initializations",
+    "homogeneous_bias_path",
+    "interpolate",
+    "layer_groups",
+    "layerwise_interpolation",
+    "layerwise_path",
+    "linear_path",
+    "logit_gauss_length",
+    "loss_plane",
+    "pairwise_interpolations",
+    "plane_basis",
+    "recompute_statistics",
+    "unrelated_initializations",
+    "validate_states",
+    "weight_distance",
+]

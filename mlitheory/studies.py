@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from mlitheory._results import Result
-from mlitheory.interpolate import InterpolationCurve, evaluate_path, interpolate
+from mlitheory.interpolation import InterpolationCurve, evaluate_path, interpolate
 from mlitheory.paths import StateLike, as_state, layer_groups, layerwise_path
 
 __all__ = [
@@ -361,7 +361,7 @@ class LayerwiseCurves(Result):
     """One interpolation curve per layer group (Vlaar & Frankle 2022).
 
     Attributes:
-        groups: group names. curves: one :class:`~mlitheory.interpolate.InterpolationCurve` per group.
+        groups: group names. curves: one :class:`~mlitheory.interpolation.InterpolationCurve` per group.
         rest: where the other parameters stay (``"end"``: final state).
     """
 

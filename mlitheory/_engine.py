@@ -180,6 +180,9 @@ class FirstLayerReuse:
         else:
             self._misses = 0
         outs = self._cache_out
+        for j, wj in enumerate(w):  # a basis state itself: its own output (exact even if another is not finite)
+            if wj == 1.0 and all(v == 0.0 for i, v in enumerate(w) if i != j):
+                return outs[j]
         if len(outs) == 2 and math.isclose(w[0] + w[1], 1.0, rel_tol=0, abs_tol=1e-15):
             return torch.lerp(outs[0], outs[1], w[1])
         total = outs[0] * w[0]

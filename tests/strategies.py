@@ -27,3 +27,15 @@ def polynomial_curves(draw, min_dim=2, max_dim=6, max_degree=5, min_speed_term=1
 loss_curves = st.lists(
     st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False), min_size=1, max_size=60
 )
+
+
+@st.composite
+def batch_splits(draw, n: int = 12):
+    """Sizes of consecutive batches that partition ``n`` examples (each at least 1)."""
+    sizes = []
+    left = n
+    while left:
+        s = draw(st.integers(min_value=1, max_value=left))
+        sizes.append(s)
+        left -= s
+    return sizes

@@ -15,14 +15,19 @@ import torch
 Batch = tuple[Any, torch.Tensor]
 
 
-def is_single_batch(data: Any) -> bool:
-    """``(x, y)`` with ``y`` a tensor: one batch (rather than an iterable of batches)."""
-    return isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[1], torch.Tensor)
+def is_single_batch(data: Any, lists: bool = True) -> bool:
+    """``(x, y)`` with ``y`` a tensor: one batch (rather than an iterable of batches).
+
+    With ``lists=False`` only a tuple counts: for model inputs, ``[x1, x2]`` is two batches of inputs (as for
+    :func:`torch.optim.swa_utils.update_bn`), not one batch ``(x, y)``.
+    """
+    kinds = (tuple, list) if lists else tuple
+    return isinstance(data, kinds) and len(data) == 2 and isinstance(data[1], torch.Tensor)
 
 
-def reiterable(data: Any, name: str) -> Iterable:
+def reiterable(data: Any, name: str, *, lists: bool = True) -> Iterable:
     """``data`` as something that can be iterated more than once (a one-shot iterator is stored in a list)."""
-    if isinstance(data, torch.Tensor) or is_single_batch(data):
+    if isinstance(data, torch.Tensor) or is_single_batch(data, lists):
         return [data]
     if not isinstance(data, Iterable):
         raise TypeError(
@@ -54,12 +59,12 @@ def batches(data: Any, name: str = "data") -> Iterator[Batch]:
 
 
 def inputs(data: Any, name: str = "bn_data") -> Iterator[Any]:
-    """Iterate model inputs ``x`` of ``data``: a tensor of inputs, a batch ``(x, y, …)`` or an iterable of either
-    (like :func:`torch.optim.swa_utils.update_bn`). Raises on an empty iterable."""
+    """Iterate model inputs ``x`` of ``data``: a tensor of inputs, a tuple ``(x, y)`` or an iterable of tensors or
+    batches (like :func:`torch.optim.swa_utils.update_bn`; a list is always an iterable). Raises if empty."""
     if isinstance(data, torch.Tensor):
         yield data
         return
-    if is_single_batch(data):
+    if is_single_batch(data, lists=False):
         yield data[0]
         return
     if not isinstance(data, Iterable):

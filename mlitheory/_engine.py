@@ -216,7 +216,7 @@ def prepare_statistics(view, family, jobs, extra, bn_data, device, dtype, progre
     todo = [j for j in jobs if j.bn == "recompute"]
     if not todo or not view.statistic_keys:
         return
-    bn_data = _data.reiterable(bn_data, "bn_data")
+    bn_data = _data.reiterable(bn_data, "bn_data", lists=False)
     it = _progress(todo, progress, "batch-norm statistics")
     for job in it:
         job.buffers = _recompute(view, family.state(job.point), extra, bn_data, device, dtype)

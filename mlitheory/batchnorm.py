@@ -123,4 +123,6 @@ def recompute_statistics(
     s = {k: _data.move(v, dev, dtype) for k, v in s.items()}
     with ModelView(model) as view:
         needs_statistics(view, "recompute", bn_data)
-        return _recompute(view, s, extra_buffers(model, s, dev), _data.reiterable(bn_data, "bn_data"), dev, dtype)
+        return _recompute(
+            view, s, extra_buffers(model, s, dev), _data.reiterable(bn_data, "bn_data", lists=False), dev, dtype
+        )

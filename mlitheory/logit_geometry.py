@@ -62,6 +62,8 @@ class LogitGaussLength(Result):
         evaluations: distinct values of α at which z′, z″ were computed.
         converged: both quadratures reached ``tol``.
         n_examples: N. method: ``"taylor"`` or ``"jvp"``. bn: batch-norm policy. interval: (a, b).
+        statistics: with ``bn="recompute"``: ``"exact"`` (differentiated through the re-estimated statistics)
+            or ``"frozen"`` (held constant); else ``""``.
         fallback_nodes: graph nodes that Taylor mode evaluated by nested jvp (``["<model>"]``: the model
             could not be traced).
     """
@@ -78,11 +80,15 @@ class LogitGaussLength(Result):
     n_examples: int
     method: str
     bn: str
+    statistics: str
     interval: tuple
     fallback_nodes: list
 
     def summary(self) -> str:
-        lines = [f"LogitGaussLength on [{self.interval[0]:g}, {self.interval[1]:g}] ({self.method}, bn={self.bn!r})"]
+        stats = f", {self.statistics} statistics" if self.statistics else ""
+        lines = [
+            f"LogitGaussLength on [{self.interval[0]:g}, {self.interval[1]:g}] ({self.method}, bn={self.bn!r}{stats})"
+        ]
         if self.per_example.size:
             lines.append(
                 f"  mean per-example: {self.mean:.6g} rad over {self.n_examples} examples "
@@ -101,7 +107,7 @@ class LogitGaussLength(Result):
 def _chunks(inputs: Any, batch_size: int | None) -> list[Any]:
     if isinstance(inputs, torch.Tensor):
         xs = [inputs]
-    elif _data.is_single_batch(inputs):
+    elif _data.is_single_batch(inputs, lists=False):
         xs = [inputs[0]]
     else:
         xs = list(_data.inputs(inputs, "inputs"))
@@ -124,6 +130,7 @@ def logit_gauss_length(
     interval: tuple[float, float] = (0.0, 1.0),
     bn: str = "recompute",
     bn_data: Any = None,
+    frozen_statistics: bool = False,
     per_example: bool = True,
     concatenated: bool = True,
     method: str = "taylor",
@@ -143,8 +150,12 @@ def logit_gauss_length(
         path: any :class:`~mlitheory.paths.ParameterPath` instead of the linear path.
         interval: the α interval ``(a, b)``.
         bn: batch-norm policy (:mod:`mlitheory.batchnorm`). With ``"recompute"`` the statistics are re-estimated
-            at every α on ``bn_data`` (default: the inputs) and held constant in the derivatives, as the
-            authors do; ``"interpolate"`` and ``"batch"`` differentiate through the statistics.
+            at every α on ``bn_data`` (default: the inputs) exactly as ``update_bn`` does, and z′, z″ are the
+            derivatives of that curve, through the statistics (Taylor mode carries the jets of every batch mean
+            and variance). ``"interpolate"`` and ``"batch"`` also differentiate through the statistics.
+        frozen_statistics: with ``"recompute"``, hold the re-estimated statistics constant while
+            differentiating, as the authors' code does. The "derivatives" are then not those of any curve, and
+            the quadrature's check of the tangent turning (a lower bound) may keep it from converging.
         per_example, concatenated: which conventions to compute (see the module docstring).
         method: ``"taylor"`` (second-order forward mode, default) or ``"jvp"`` (nested jvp).
         tol: absolute error tolerance of each quadrature (per example for the per-example lengths).
@@ -184,14 +195,19 @@ def logit_gauss_length(
         has_bn = bool(tf.view.statistic_keys)
         policy = bn if has_bn else "interpolate"
         if policy == "recompute":
-            bn_data = xs if bn_data is None else _data.reiterable(bn_data, "bn_data")
+            bn_data = xs if bn_data is None else _data.reiterable(bn_data, "bn_data", lists=False)
             needs_statistics(tf.view, policy, bn_data)
         stats: dict[float, dict[str, torch.Tensor] | None] = {}
 
-        def buffers(alpha: float) -> dict[str, torch.Tensor] | None:
+        exact = policy == "recompute" and not frozen_statistics and tf.graph is not None
+
+        def buffers(alpha: float) -> dict[str, Any] | None:
             if policy == "recompute":
                 if alpha not in stats:
-                    stats[alpha] = _recompute(tf.view, path.state(alpha), tf.extra, bn_data, dev, dtype)
+                    if exact:
+                        stats[alpha] = tf.recomputed_statistics(bn_data, alpha, dev, dtype)
+                    else:
+                        stats[alpha] = _recompute(tf.view, path.state(alpha), tf.extra, bn_data, dev, dtype)
                 return stats[alpha]
             if policy == "none":
                 return {k: path.end[k] for k in tf.view.statistic_keys}
@@ -273,6 +289,7 @@ def logit_gauss_length(
             n_examples=n,
             method=method,
             bn=bn,
+            statistics="exact" if exact else "frozen" if policy == "recompute" else "",
             interval=(a, b),
             fallback_nodes=list(tf.fallback_nodes),
         )

@@ -270,6 +270,7 @@ _LINEAR_METHODS = {
     "unbind",
 }
 _VALUE_METHODS = {"size", "dim", "numel", "type", "ndimension", "nelement", "is_contiguous"}
+_MAX_CACHE = 256  # first-layer endpoint outputs kept (one per layer and input chunk)
 _MAX_POOL = {nn.MaxPool1d: F.max_pool1d, nn.MaxPool2d: F.max_pool2d, nn.MaxPool3d: F.max_pool3d}
 
 
@@ -371,7 +372,9 @@ class TaylorForward:
         self.delta = {k: path.end[k] - path.start[k] for k, c in path.coefficients.items() if not c.is_constant}
         self.extra = extra_buffers(model, path.start, next(iter(path.start.values())).device)
         self.fallback_nodes: list[str] = []
-        self._cache: dict[str, tuple[Any, Tensor, Tensor]] = {}
+        self._cache: dict[tuple[str, int], tuple[Any, Tensor, Tensor, Tensor]] = {}
+        self._mode = "batch" if mode == "batch" else "eval"
+        self._record: dict[str, list[tuple[Any, Any]]] | None = None
         try:
             self.graph: fx.GraphModule | None = fx.symbolic_trace(self.view.module)
         except Exception as e:  # data-dependent control flow and the like: the whole model by nested jvp
@@ -414,6 +417,40 @@ class TaylorForward:
             out = self._interpret(x, jets)
         if not isinstance(out, Jet):
             raise TypeError(f"the model must return a tensor of logits, got {type(_values(out)).__name__}")
+        return out
+
+    def recomputed_statistics(self, bn_inputs: Any, alpha: float, device=None, dtype=None) -> dict[str, Any]:
+        """Jets of the running statistics re-estimated at ``alpha`` over ``bn_inputs``.
+
+        Exactly what :func:`torch.optim.swa_utils.update_bn` computes (the average over batches of each batch's
+        mean and unbiased variance, with batch-norm layers normalising by batch statistics meanwhile), with
+        their first two α-derivatives. Requires a traced model.
+        """
+        if self.graph is None:
+            raise RuntimeError("statistics jets need a model that torch.fx can trace")
+        self.view.configure("stats")
+        self._record = {}
+        batches = 0
+        try:
+            jets = self._jets(alpha, None)
+            self._alpha = alpha
+            with torch.no_grad():
+                for x in _data.inputs(bn_inputs, "bn_data"):
+                    self._interpret(_data.move(x, device, dtype), jets)
+                    batches += 1
+            record = self._record
+        finally:
+            self._record = None
+            self.view.configure(self._mode)
+        out: dict[str, Any] = {}
+        for target, pairs in record.items():
+            p = f"{target}." if target else ""
+            for i, name in enumerate(("running_mean", "running_var")):
+                comps = [pair[i] for pair in pairs]
+                out[p + name] = Jet(*(_mean_of([getattr(c, f) for c in comps]) for f in ("v", "d1", "d2")))
+            mod = self.modules[target]
+            if mod.num_batches_tracked is not None:
+                out[p + "num_batches_tracked"] = torch.full_like(mod.num_batches_tracked, len(pairs))
         return out
 
     def _whole_model(self, x: Any, jets: dict[str, Any]) -> Jet:
@@ -522,13 +559,16 @@ class TaylorForward:
         same = wk in coefs and (b is None or (bk in coefs and coefs[bk] == coefs[wk]))
         if x.constant and same and not coefs[wk].is_constant:
             # input independent of α: the output is (1 − c) a₀ + c a₁ with a_j the endpoint outputs
-            hit = self._cache.get(target)
+            key = (target, id(x.v))
+            hit = self._cache.get(key)
             if hit is None or hit[0] is not x.v:
                 s, e = self.path.start, self.path.end
                 a0 = op(x.v, s[wk], s[bk] if b is not None else None)
                 a1 = op(x.v, e[wk], e[bk] if b is not None else None)
                 hit = (x.v, a0, a1, a1 - a0)
-                self._cache[target] = hit
+                if len(self._cache) >= _MAX_CACHE:
+                    self._cache.clear()
+                self._cache[key] = hit
             _, a0, a1, diff = hit
             c = coefs[wk]
             a = self._alpha
@@ -552,6 +592,13 @@ class TaylorForward:
             c = jadd(x, mu, -1.0)
             var = jmul(c, c)
             var = var.map(lambda t: t.mean(dims, keepdim=True)) if isinstance(var, Jet) else var.mean(dims, True)
+            if self._record is not None and mod.track_running_stats:
+                n = x.v.numel() // x.v.shape[1]
+                if n < 2:
+                    raise ValueError("batch norm needs more than 1 value per channel to estimate statistics")
+                target = next(t for t, m in self.modules.items() if m is mod)
+                flat = _lift(var).map(lambda t: t.reshape(-1) * (n / (n - 1)))
+                self._record.setdefault(target, []).append((mu.map(lambda t: t.reshape(-1)), flat))
         else:
             mu = _reshape(params["running_mean"], shape)
             var = _reshape(params["running_var"], shape)
@@ -656,6 +703,13 @@ class TaylorForward:
         if name in ("view_as", "expand_as", "reshape_as", "type_as") and isinstance(rest[0], Jet):
             return _linear_apply(lambda t: getattr(t, name)(rest[0].v), _lift(obj))
         return self._fallback(node, lambda o, *a, **kw: getattr(o, name)(*a, **kw), args, kwargs)
+
+
+def _mean_of(parts: list[Tensor | None]) -> Tensor | None:
+    if all(p is None for p in parts):
+        return None
+    ref = next(p for p in parts if p is not None)
+    return sum((p if p is not None else torch.zeros_like(ref)) for p in parts) / len(parts)
 
 
 def _getattr(module: nn.Module, target: str) -> Any:
@@ -795,7 +849,10 @@ def nested_jvp_outputs(
         one = torch.ones_like(a0)
         args, kwargs = _data.args_kwargs(x)
         at = path.state(float(alpha))
-        consts = {**at, **extra_buffers(model, path.start, ref.device), **(buffers or {})}
+        buffers = buffers or {}
+        jet_bufs = {k: v for k, v in buffers.items() if isinstance(v, Jet)}
+        consts = {**at, **extra_buffers(model, path.start, ref.device)}
+        consts.update({k: v for k, v in buffers.items() if not isinstance(v, Jet)})
         moving = {
             k: c
             for k, c in path.coefficients.items()
@@ -804,6 +861,7 @@ def nested_jvp_outputs(
 
         def f(a: Tensor) -> Tensor:
             state = dict(consts)
+            state.update(_poly(jet_bufs, a - a0))
             for k, c in moving.items():
                 coef = c.scale * a**c.power
                 state[k] = path.start[k] + coef.to(path.start[k].dtype) * (path.end[k] - path.start[k])

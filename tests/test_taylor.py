@@ -206,6 +206,43 @@ def test_native_layer_norm_second_forward_derivative():
     assert float((d2 - fd2).abs().max()) < _fd_tolerances(lambda a: f(torch.tensor(a)), 0.0)[1]
 
 
+def test_recomputed_statistics_jets_against_finite_differences():
+    # The curve evaluated with bn="recompute": z(α) = f(x; θ_α, update_bn statistics at θ_α). Its derivatives
+    # carry the jets of every batch mean and variance; the truth is a finite difference of that curve.
+    from mlitheory import recompute_statistics
+
+    torch.manual_seed(0)
+
+    def make():
+        return nn.Sequential(
+            nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.Tanh(), nn.Flatten(), nn.Linear(12, 5), nn.BatchNorm1d(5),
+            nn.Softplus(), nn.Linear(5, 3),
+        )
+
+    m0, m1 = make(), make()
+    x = torch.randn(10, 2, 4, 4)
+    bn_data = [torch.randn(6, 2, 4, 4), torch.randn(5, 2, 4, 4)]
+    path = linear_path(m0, m1)
+    net = make().eval()
+
+    def z(a: float) -> torch.Tensor:
+        state = path.state(a)
+        state.update(recompute_statistics(m0, state, bn_data))
+        with torch.no_grad():
+            return torch.func.functional_call(net, state, (x,))
+
+    tf = TaylorForward(m0, path)
+    stats = tf.recomputed_statistics(bn_data, 0.4)
+    assert stats["1.num_batches_tracked"].item() == 2
+    jet = tf(x, 0.4, stats)
+    d1, d2 = _fd(z, 0.4)
+    tol1, tol2 = _fd_tolerances(z, 0.4)
+    assert float((jet.v - z(0.4)).abs().max()) < 1e-14
+    assert float((jet.d1 - d1).abs().max()) < tol1
+    assert float((jet.d2 - d2).abs().max()) < tol2
+    _assert_jets_close(jet, nested_jvp_outputs(m0, path, x, 0.4, buffers=stats))
+
+
 class Untraceable(nn.Module):
     def __init__(self):
         super().__init__()

@@ -251,7 +251,9 @@ def test_homogeneous_bias_path_scales_relu_network_exactly():
     zero = {k: torch.zeros_like(v) for k, v in end.items()}
     x, y = _data()
     alphas = np.array([0.1, 0.5, 0.9])
-    curve = evaluate_path(net, homogeneous_bias_path(zero, end), (x, y), alphas=alphas, keep_logits=True, progress=False)
+    curve = evaluate_path(
+        net, homogeneous_bias_path(zero, end), (x, y), alphas=alphas, keep_logits=True, progress=False
+    )
     with torch.no_grad():
         fT = net(x).numpy()
     for i, al in enumerate(alphas):

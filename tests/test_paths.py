@@ -89,7 +89,7 @@ def test_layerwise_selection(states):
     assert torch.equal(s["0.bias"], b["0.bias"]) and torch.equal(s["0.weight"], a["0.weight"])
     r = layerwise_path(a, b, ["0.weight"])
     assert set(k for k, c in r.coefficients.items() if not c.is_constant) == {"0.weight"}
-    with pytest.raises(ValueError, match="matches no floating-point key.*modules are"):
+    with pytest.raises(ValueError, match=r"matches no floating-point key.*modules are"):
         layerwise_path(a, b, "encoder")
     with pytest.raises(ValueError, match="not in the state"):
         layerwise_path(a, b, ["nope"])
@@ -131,13 +131,13 @@ def test_validation_errors_name_the_key(states):
     with pytest.raises(ValueError, match=r"in end but not in start: '4\.weight'"):
         validate_states(a, extra)
     prefixed = {"module." + k: v for k, v in b.items()}
-    with pytest.raises(ValueError, match="prefix 'module.'"):
+    with pytest.raises(ValueError, match=r"prefix 'module\."):
         validate_states(a, prefixed)
     with pytest.raises(ValueError, match=r"shape mismatch at key '0\.weight'"):
         validate_states(a, dict(b, **{"0.weight": torch.zeros(3, 4)}))
     with pytest.raises(TypeError, match=r"dtype mismatch at key '0\.bias'.*float32"):
         validate_states(a, dict(b, **{"0.bias": b["0.bias"].float()}))
-    with pytest.raises(ValueError, match="several devices.*meta"):
+    with pytest.raises(ValueError, match=r"several devices.*meta"):
         validate_states(a, dict(b, **{"0.bias": b["0.bias"].to("meta")}))
     with pytest.raises(TypeError, match=r"end\['0\.bias'\] is a list"):
         validate_states(a, dict(b, **{"0.bias": [1.0]}))

@@ -58,15 +58,30 @@ MODELS = {
     ),
     "mlp_more_activations": (
         lambda: nn.Sequential(
-            nn.Linear(4, 6), nn.ELU(), nn.Linear(6, 6), nn.Softplus(), nn.Linear(6, 5), nn.LeakyReLU(0.2),
-            nn.Linear(5, 5), nn.Sigmoid(), nn.Dropout(0.3), nn.Linear(5, 2),
+            nn.Linear(4, 6),
+            nn.ELU(),
+            nn.Linear(6, 6),
+            nn.Softplus(),
+            nn.Linear(6, 5),
+            nn.LeakyReLU(0.2),
+            nn.Linear(5, 5),
+            nn.Sigmoid(),
+            nn.Dropout(0.3),
+            nn.Linear(5, 2),
         ),
         (7, 4),
     ),
     "cnn": (
         lambda: nn.Sequential(
-            nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 5, 2), nn.Softplus(),
-            nn.AvgPool2d(1), nn.Flatten(), nn.Linear(5, 3),
+            nn.Conv2d(3, 4, 3),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(4, 5, 2),
+            nn.Softplus(),
+            nn.AvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(5, 3),
         ),
         (5, 3, 7, 7),
     ),
@@ -215,8 +230,14 @@ def test_recomputed_statistics_jets_against_finite_differences():
 
     def make():
         return nn.Sequential(
-            nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.Tanh(), nn.Flatten(), nn.Linear(12, 5), nn.BatchNorm1d(5),
-            nn.Softplus(), nn.Linear(5, 3),
+            nn.Conv2d(2, 3, 3),
+            nn.BatchNorm2d(3),
+            nn.Tanh(),
+            nn.Flatten(),
+            nn.Linear(12, 5),
+            nn.BatchNorm1d(5),
+            nn.Softplus(),
+            nn.Linear(5, 3),
         )
 
     m0, m1 = make(), make()
@@ -259,7 +280,7 @@ class Untraceable(nn.Module):
 
 def test_fallbacks_unknown_modules_and_untraceable_models():
     torch.manual_seed(0)
-    make = lambda: nn.Sequential(nn.Linear(3, 4), nn.Hardtanh(-0.5, 0.5), nn.Linear(4, 4), nn.Softmax(-1))  # noqa: E731
+    make = lambda: nn.Sequential(nn.Linear(3, 4), nn.Hardtanh(-0.5, 0.5), nn.Linear(4, 4), nn.Softmax(-1))
     m0, m1 = make(), make()
     x = torch.randn(6, 3)
     path = linear_path(m0, m1)

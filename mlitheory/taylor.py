@@ -30,8 +30,6 @@ References:
 
 from __future__ import annotations
 
-import functools
-import math
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -42,309 +40,43 @@ from torch import fx, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mlitheory import _data
+from mlitheory._jets import (
+    ACT_ARGS,
+    ACT_FUNCTIONS,
+    ACT_METHODS,
+    ACT_MODULES,
+    ACT_RULE,
+    COMPOSITE_FUNCTIONS,
+    LINEAR_FUNCTIONS,
+    LINEAR_METHODS,
+    LINEAR_MODULES,
+    MAX_POOL,
+    VALUE_METHODS,
+    CompositeNorms,
+    Jet,
+    concat,
+    contains_jet,
+    first_jet,
+    jadd,
+    jbilinear,
+    jet_of_function,
+    jmul,
+    junary,
+    lift,
+    linear_apply,
+    mean_of,
+    poly,
+    primal,
+    reshape,
+    rsqrt,
+)
 from mlitheory._model import ModelView, extra_buffers
 from mlitheory.paths import ParameterPath
 
-__all__ = ["Jet", "TaylorForward", "nested_jvp_outputs"]
+__all__ = ["Jet", "TaylorForward", "jbilinear", "nested_jvp_outputs"]
 
 Tensor = torch.Tensor
-
-
-class Jet:
-    """A value and its first two derivatives along α; ``None`` means identically zero."""
-
-    __slots__ = ("d1", "d2", "v")
-
-    def __init__(self, v: Tensor, d1: Tensor | None = None, d2: Tensor | None = None):
-        self.v, self.d1, self.d2 = v, d1, d2
-
-    @property
-    def constant(self) -> bool:
-        return self.d1 is None and self.d2 is None
-
-    def map(self, fn: Callable[[Tensor], Any]) -> Jet:
-        """Apply a map that is linear in the tensor (reshape, pooling, indexing, …) to every component."""
-        return Jet(fn(self.v), None if self.d1 is None else fn(self.d1), None if self.d2 is None else fn(self.d2))
-
-    def dense(self) -> tuple[Tensor, Tensor, Tensor]:
-        z = torch.zeros_like(self.v)
-        return self.v, z if self.d1 is None else self.d1, z if self.d2 is None else self.d2
-
-
-def _sum(*terms: Tensor | None) -> Tensor | None:
-    out = None
-    for t in terms:
-        if t is not None:
-            out = t if out is None else out + t
-    return out
-
-
-def _scale(c: float, t: Tensor | None) -> Tensor | None:
-    return None if t is None else t * c
-
-
-def _lift(a: Any) -> Jet:
-    return a if isinstance(a, Jet) else Jet(a)
-
-
-def jadd(a: Any, b: Any, alpha: float = 1.0) -> Any:
-    if not isinstance(a, Jet) and not isinstance(b, Jet):
-        return a + alpha * b if alpha != 1.0 else a + b
-    a, b = _lift(a), _lift(b)
-    s = (lambda t: t) if alpha == 1.0 else (lambda t: None if t is None else alpha * t)
-    return Jet(a.v + (b.v if alpha == 1.0 else alpha * b.v), _sum(a.d1, s(b.d1)), _sum(a.d2, s(b.d2)))
-
-
-def jmul(a: Any, b: Any) -> Any:
-    """Product rule for ``a * b`` (either may be a constant)."""
-    return jbilinear(operator.mul, a, b)
-
-
-def jbilinear(op: Callable[[Tensor, Tensor], Tensor], a: Any, b: Any) -> Any:
-    """Second-order jet of ``op(a, b)`` for ``op`` bilinear (matmul, linear, conv, product)."""
-    if not isinstance(a, Jet) and not isinstance(b, Jet):
-        return op(a, b)
-    a, b = _lift(a), _lift(b)
-
-    def f(x: Tensor | None, y: Tensor | None) -> Tensor | None:
-        return None if x is None or y is None else op(x, y)
-
-    cross = f(a.d1, b.d1)
-    return Jet(op(a.v, b.v), _sum(f(a.d1, b.v), f(a.v, b.d1)), _sum(f(a.d2, b.v), _scale(2.0, cross), f(a.v, b.d2)))
-
-
-def junary(x: Any, y: Tensor, f1: Tensor | None, f2: Tensor | None) -> Any:
-    """Jet of an elementwise function with value ``y``, first derivative ``f1`` and second ``f2`` at ``x.v``."""
-    if not isinstance(x, Jet):
-        return y
-    d1 = None if (x.d1 is None or f1 is None) else f1 * x.d1
-    d2 = _sum(
-        None if (x.d2 is None or f1 is None) else f1 * x.d2,
-        None if (x.d1 is None or f2 is None) else f2 * x.d1 * x.d1,
-    )
-    return Jet(y, d1, d2)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# elementwise activations: value, φ′, φ″ (None = identically zero)
-# ---------------------------------------------------------------------------------------------------------------
-
-_SQRT2 = math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-
-def _relu(v: Tensor, **_: Any):
-    return torch.relu(v), (v > 0).to(v.dtype), None
-
-
-def _leaky(v: Tensor, negative_slope: float = 0.01, **_: Any):
-    pos = v > 0
-    return F.leaky_relu(v, negative_slope), torch.where(pos, 1.0, negative_slope).to(v.dtype), None
-
-
-def _tanh(v: Tensor, **_: Any):
-    y = torch.tanh(v)
-    f1 = 1 - y * y
-    return y, f1, -2 * y * f1
-
-
-def _sigmoid(v: Tensor, **_: Any):
-    y = torch.sigmoid(v)
-    f1 = y * (1 - y)
-    return y, f1, f1 * (1 - 2 * y)
-
-
-def _gelu(v: Tensor, approximate: str = "none", **_: Any):
-    if approximate != "none":
-        return None
-    cdf = 0.5 * (1 + torch.erf(v / _SQRT2))
-    pdf = torch.exp(-0.5 * v * v) * _INV_SQRT_2PI
-    return v * cdf, cdf + v * pdf, pdf * (2 - v * v)
-
-
-def _silu(v: Tensor, **_: Any):
-    s = torch.sigmoid(v)
-    return v * s, s * (1 + v * (1 - s)), s * (1 - s) * (2 + v * (1 - 2 * s))
-
-
-def _softplus(v: Tensor, beta: float = 1.0, threshold: float = 20.0, **_: Any):
-    y = F.softplus(v, beta, threshold)
-    s = torch.sigmoid(beta * v)
-    lin = beta * v > threshold
-    return y, torch.where(lin, 1.0, s).to(v.dtype), torch.where(lin, 0.0, beta * s * (1 - s)).to(v.dtype)
-
-
-def _elu(v: Tensor, alpha: float = 1.0, **_: Any):
-    pos = v > 0
-    e = alpha * torch.exp(torch.clamp(v, max=0))
-    return F.elu(v, alpha), torch.where(pos, 1.0, e).to(v.dtype), torch.where(pos, 0.0, e).to(v.dtype)
-
-
-_ACT_MODULES: dict[type, Callable[[nn.Module], dict]] = {
-    nn.ReLU: lambda m: {},
-    nn.LeakyReLU: lambda m: {"negative_slope": m.negative_slope},
-    nn.Tanh: lambda m: {},
-    nn.Sigmoid: lambda m: {},
-    nn.GELU: lambda m: {"approximate": m.approximate},
-    nn.SiLU: lambda m: {},
-    nn.Softplus: lambda m: {"beta": m.beta, "threshold": m.threshold},
-    nn.ELU: lambda m: {"alpha": m.alpha},
-}
-_ACT_RULE = {
-    nn.ReLU: _relu,
-    nn.LeakyReLU: _leaky,
-    nn.Tanh: _tanh,
-    nn.Sigmoid: _sigmoid,
-    nn.GELU: _gelu,
-    nn.SiLU: _silu,
-    nn.Softplus: _softplus,
-    nn.ELU: _elu,
-}
-_ACT_FUNCTIONS: dict[Any, Callable] = {
-    F.relu: _relu,
-    torch.relu: _relu,
-    F.leaky_relu: _leaky,
-    torch.tanh: _tanh,
-    F.tanh: _tanh,
-    torch.sigmoid: _sigmoid,
-    F.sigmoid: _sigmoid,
-    F.gelu: _gelu,
-    F.silu: _silu,
-    F.softplus: _softplus,
-    F.elu: _elu,
-}
-_ACT_METHODS = {"relu": _relu, "tanh": _tanh, "sigmoid": _sigmoid, "relu_": _relu, "tanh_": _tanh}
-_ACT_ARGS = {F.leaky_relu: ("negative_slope",), F.softplus: ("beta", "threshold"), F.elu: ("alpha",)}
-
-# maps linear in their tensor argument, applied to every component
-_LINEAR_MODULES = (
-    nn.Flatten,
-    nn.Unflatten,
-    nn.Identity,
-    nn.AvgPool1d,
-    nn.AvgPool2d,
-    nn.AvgPool3d,
-    nn.AdaptiveAvgPool1d,
-    nn.AdaptiveAvgPool2d,
-    nn.AdaptiveAvgPool3d,
-)
-_LINEAR_FUNCTIONS = {
-    torch.flatten,
-    torch.reshape,
-    torch.transpose,
-    torch.permute,
-    torch.squeeze,
-    torch.unsqueeze,
-    torch.mean,
-    torch.sum,
-    F.avg_pool1d,
-    F.avg_pool2d,
-    F.avg_pool3d,
-    F.adaptive_avg_pool1d,
-    F.adaptive_avg_pool2d,
-    F.adaptive_avg_pool3d,
-    operator.getitem,
-    operator.neg,
-    torch.neg,
-}
-_LINEAR_METHODS = {
-    "view",
-    "reshape",
-    "flatten",
-    "permute",
-    "transpose",
-    "contiguous",
-    "squeeze",
-    "unsqueeze",
-    "expand",
-    "expand_as",
-    "t",
-    "mean",
-    "sum",
-    "view_as",
-    "reshape_as",
-    "repeat",
-    "neg",
-    "chunk",
-    "split",
-    "unbind",
-}
-_VALUE_METHODS = {"size", "dim", "numel", "type", "ndimension", "nelement", "is_contiguous"}
 _MAX_CACHE = 256  # first-layer endpoint outputs kept (one per layer and input chunk)
-_MAX_POOL = {nn.MaxPool1d: F.max_pool1d, nn.MaxPool2d: F.max_pool2d, nn.MaxPool3d: F.max_pool3d}
-
-
-def _linear_apply(fn: Callable[[Tensor], Any], x: Jet) -> Any:
-    v = fn(x.v)
-    d1 = None if x.d1 is None else fn(x.d1)
-    d2 = None if x.d2 is None else fn(x.d2)
-    if isinstance(v, (tuple, list)):
-        n = len(v)
-        return tuple(Jet(v[i], None if d1 is None else d1[i], None if d2 is None else d2[i]) for i in range(n))
-    return Jet(v, d1, d2)
-
-
-def _contains_jet(obj: Any) -> bool:
-    if isinstance(obj, Jet):
-        return True
-    if isinstance(obj, (tuple, list)):
-        return any(_contains_jet(o) for o in obj)
-    if isinstance(obj, dict):
-        return any(_contains_jet(o) for o in obj.values())
-    return False
-
-
-def _values(obj: Any) -> Any:
-    if isinstance(obj, Jet):
-        return obj.v
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(_values(o) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _values(v) for k, v in obj.items()}
-    return obj
-
-
-def _poly(obj: Any, t: Tensor) -> Any:
-    """Replace every Jet by the polynomial v + t v′ + t²/2 v″ (whose first two derivatives at 0 are the jet)."""
-    if isinstance(obj, Jet):
-        out = obj.v
-        if obj.d1 is not None:
-            out = out + t * obj.d1
-        if obj.d2 is not None:
-            out = out + (0.5 * t * t) * obj.d2
-        return out
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(_poly(o, t) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _poly(v, t) for k, v in obj.items()}
-    return obj
-
-
-def _jet_of_function(g: Callable[[Tensor], Any], dtype: torch.dtype, device: torch.device) -> Any:
-    """Jet of ``g(t)`` at t = 0 by nested forward mode."""
-    t0 = torch.zeros((), dtype=dtype, device=device)
-    one = torch.ones((), dtype=dtype, device=device)
-
-    def first(t: Tensor):
-        return torch.func.jvp(g, (t,), (one,))
-
-    (v, d1), (_, d2) = torch.func.jvp(first, (t0,), (one,))
-    if isinstance(v, (tuple, list)):
-        return tuple(Jet(a, b, c) for a, b, c in zip(v, d1, d2))
-    return Jet(v, d1, d2)
-
-
-def _first_jet(obj: Any) -> Jet | None:
-    if isinstance(obj, Jet):
-        return obj
-    if isinstance(obj, (tuple, list)):
-        for o in obj:
-            j = _first_jet(o)
-            if j is not None:
-                return j
-    if isinstance(obj, dict):
-        return _first_jet(list(obj.values()))
-    return None
 
 
 class TaylorForward:
@@ -382,7 +114,7 @@ class TaylorForward:
             self.trace_error = f"{type(e).__name__}: {e}"
             self.fallback_nodes = ["<model>"]
         self.modules = dict(self.view.module.named_modules())
-        self._norms = _CompositeNorms(self.view)
+        self._norms = CompositeNorms(self.view)
 
     def close(self) -> None:
         self.view.close()
@@ -416,7 +148,7 @@ class TaylorForward:
         with torch.no_grad():
             out = self._interpret(x, jets)
         if not isinstance(out, Jet):
-            raise TypeError(f"the model must return a tensor of logits, got {type(_values(out)).__name__}")
+            raise TypeError(f"the model must return a tensor of logits, got {type(primal(out)).__name__}")
         return out
 
     def recomputed_statistics(self, bn_inputs: Any, alpha: float, device=None, dtype=None) -> dict[str, Any]:
@@ -447,7 +179,7 @@ class TaylorForward:
             p = f"{target}." if target else ""
             for i, name in enumerate(("running_mean", "running_var")):
                 comps = [pair[i] for pair in pairs]
-                out[p + name] = Jet(*(_mean_of([getattr(c, f) for c in comps]) for f in ("v", "d1", "d2")))
+                out[p + name] = Jet(*(mean_of([getattr(c, f) for c in comps]) for f in ("v", "d1", "d2")))
             mod = self.modules[target]
             if mod.num_batches_tracked is not None:
                 out[p + "num_batches_tracked"] = torch.full_like(mod.num_batches_tracked, len(pairs))
@@ -455,13 +187,13 @@ class TaylorForward:
 
     def _whole_model(self, x: Any, jets: dict[str, Any]) -> Jet:
         args, kwargs = _data.args_kwargs(x)
-        ref = _first_jet(list(jets.values())) or Jet(next(iter(jets.values())))
+        ref = first_jet(list(jets.values())) or Jet(next(iter(jets.values())))
 
         def g(t: Tensor):
-            return torch.func.functional_call(self.view.module, _poly(jets, t), args, kwargs)
+            return torch.func.functional_call(self.view.module, poly(jets, t), args, kwargs)
 
-        with _CompositeNorms(self.view):
-            return _jet_of_function(g, ref.v.dtype, ref.v.device)
+        with CompositeNorms(self.view):
+            return jet_of_function(g, ref.v.dtype, ref.v.device)
 
     # -- the interpreter ---------------------------------------------------------------------------------------
     def _interpret(self, x: Any, jets: dict[str, Any]) -> Any:
@@ -499,11 +231,11 @@ class TaylorForward:
     def _fallback(self, node: fx.Node, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         if node.name not in self.fallback_nodes:
             self.fallback_nodes.append(node.name)
-        ref = _first_jet((args, kwargs))
+        ref = first_jet((args, kwargs))
         assert ref is not None
-        fn = _COMPOSITE_FUNCTIONS.get(fn, fn)
+        fn = COMPOSITE_FUNCTIONS.get(fn, fn)
         with self._norms:
-            return _jet_of_function(lambda t: fn(*_poly(args, t), **_poly(kwargs, t)), ref.v.dtype, ref.v.device)
+            return jet_of_function(lambda t: fn(*poly(args, t), **poly(kwargs, t)), ref.v.dtype, ref.v.device)
 
     def _params(self, target: str, mod: nn.Module, jets: dict[str, Any]) -> dict[str, Any]:
         p = f"{target}." if target else ""
@@ -520,23 +252,23 @@ class TaylorForward:
         x = args[0] if args else None
         typ = type(mod)
         simple = len(args) == 1 and not kwargs and isinstance(x, Jet)
-        if not _contains_jet((args, kwargs)) and not any(isinstance(v, Jet) for v in params.values()):
-            return torch.func.functional_call(mod, {k: _values(v) for k, v in params.items()}, args, kwargs)
+        if not contains_jet((args, kwargs)) and not any(isinstance(v, Jet) for v in params.values()):
+            return torch.func.functional_call(mod, {k: primal(v) for k, v in params.items()}, args, kwargs)
         if len(args) == 1 and not kwargs and not isinstance(x, (tuple, list, dict)):
             if typ in (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d):
-                return self._affine(target, mod, _lift(x), params)
+                return self._affine(target, mod, lift(x), params)
             if simple:
-                if typ in _ACT_RULE:
-                    r = _ACT_RULE[typ](x.v, **_ACT_MODULES[typ](mod))
+                if typ in ACT_RULE:
+                    r = ACT_RULE[typ](x.v, **ACT_MODULES[typ](mod))
                     if r is not None:
                         return junary(x, *r)
-                if isinstance(mod, _LINEAR_MODULES) or (isinstance(mod, nn.Dropout) and not mod.training):
-                    return _linear_apply(mod, x)
+                if isinstance(mod, LINEAR_MODULES) or (isinstance(mod, nn.Dropout) and not mod.training):
+                    return linear_apply(mod, x)
                 if isinstance(mod, _BatchNorm):
                     return self._batchnorm(mod, x, params)
                 if typ is nn.LayerNorm:
                     return self._layernorm(mod, x, params)
-                if typ in _MAX_POOL and not mod.return_indices:
+                if typ in MAX_POOL and not mod.return_indices:
                     return self._maxpool(mod, x)
 
         def fn(*a: Any, **kw: Any) -> Any:
@@ -597,26 +329,26 @@ class TaylorForward:
                 if n < 2:
                     raise ValueError("batch norm needs more than 1 value per channel to estimate statistics")
                 target = next(t for t, m in self.modules.items() if m is mod)
-                flat = _lift(var).map(lambda t: t.reshape(-1) * (n / (n - 1)))
+                flat = lift(var).map(lambda t: t.reshape(-1) * (n / (n - 1)))
                 self._record.setdefault(target, []).append((mu.map(lambda t: t.reshape(-1)), flat))
         else:
-            mu = _reshape(params["running_mean"], shape)
-            var = _reshape(params["running_var"], shape)
+            mu = reshape(params["running_mean"], shape)
+            var = reshape(params["running_var"], shape)
             c = jadd(x, mu, -1.0)
-        scale = _rsqrt(jadd(var, mod.eps))
+        scale = rsqrt(jadd(var, mod.eps))
         if params.get("weight") is not None:
-            scale = jmul(scale, _reshape(params["weight"], shape))
+            scale = jmul(scale, reshape(params["weight"], shape))
         y = jmul(c, scale)
         if params.get("bias") is not None:
-            y = jadd(y, _reshape(params["bias"], shape))
+            y = jadd(y, reshape(params["bias"], shape))
         return y
 
     def _layernorm(self, mod: nn.LayerNorm, x: Jet, params: dict[str, Any]) -> Any:
         dims = tuple(range(-len(mod.normalized_shape), 0))
         mu = x.map(lambda t: t.mean(dims, keepdim=True))
         c = jadd(x, mu, -1.0)
-        var = _lift(jmul(c, c)).map(lambda t: t.mean(dims, keepdim=True))
-        y = jmul(c, _rsqrt(jadd(var, mod.eps)))
+        var = lift(jmul(c, c)).map(lambda t: t.mean(dims, keepdim=True))
+        y = jmul(c, rsqrt(jadd(var, mod.eps)))
         if params.get("weight") is not None:
             y = jmul(y, params["weight"])
         if params.get("bias") is not None:
@@ -624,7 +356,7 @@ class TaylorForward:
         return y
 
     def _maxpool(self, mod: nn.Module, x: Jet) -> Jet:
-        fn = _MAX_POOL[type(mod)]
+        fn = MAX_POOL[type(mod)]
         kw = {
             "kernel_size": mod.kernel_size,
             "stride": mod.stride,
@@ -642,11 +374,11 @@ class TaylorForward:
 
     def _function(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:
         fn = node.target
-        if not _contains_jet((args, kwargs)):
+        if not contains_jet((args, kwargs)):
             return fn(*args, **kwargs)
         x = args[0] if args else None
         if fn is getattr:
-            return getattr(_values(x), args[1])
+            return getattr(primal(x), args[1])
         if fn in (operator.add, torch.add, operator.iadd) and len(args) == 2:
             alpha = kwargs.get("alpha", 1.0)
             if set(kwargs) <= {"alpha"}:
@@ -656,7 +388,7 @@ class TaylorForward:
         if fn in (operator.mul, torch.mul, operator.imul) and len(args) == 2 and not kwargs:
             return jmul(args[0], args[1])
         if fn is operator.truediv and len(args) == 2 and not isinstance(args[1], Jet):
-            return _lift(x).map(lambda t: t / args[1])
+            return lift(x).map(lambda t: t / args[1])
         if fn in (operator.matmul, torch.matmul, torch.mm, torch.bmm) and len(args) == 2 and not kwargs:
             return jbilinear(fn, args[0], args[1])
         if fn is F.linear and isinstance(x, Jet | Tensor):
@@ -664,20 +396,20 @@ class TaylorForward:
             b = args[2] if len(args) > 2 else kwargs.get("bias")
             y = jbilinear(lambda a, weight: F.linear(a, weight), x, w)
             return y if b is None else jadd(y, b)
-        if fn in _ACT_FUNCTIONS and isinstance(x, Jet):
-            names = _ACT_ARGS.get(fn, ())
+        if fn in ACT_FUNCTIONS and isinstance(x, Jet):
+            names = ACT_ARGS.get(fn, ())
             extra = dict(zip(names, args[1:]))
             extra.update({k: v for k, v in kwargs.items() if k != "inplace"})
             if fn is F.leaky_relu or fn is F.elu or fn is F.softplus or not (args[1:] or extra):
-                r = _ACT_FUNCTIONS[fn](x.v, **extra)
+                r = ACT_FUNCTIONS[fn](x.v, **extra)
                 if r is not None:
                     return junary(x, *r)
         if fn in (torch.cat, torch.stack):
             seq = args[0]
             if isinstance(seq, (tuple, list)) and all(isinstance(s, (Jet, Tensor)) for s in seq):
-                return _concat(fn, [_lift(s) for s in seq], *args[1:], **kwargs)
-        if fn in _LINEAR_FUNCTIONS and isinstance(x, Jet) and not _contains_jet((args[1:], kwargs)):
-            return _linear_apply(lambda t: fn(t, *args[1:], **kwargs), x)
+                return concat(fn, [lift(s) for s in seq], *args[1:], **kwargs)
+        if fn in LINEAR_FUNCTIONS and isinstance(x, Jet) and not contains_jet((args[1:], kwargs)):
+            return linear_apply(lambda t: fn(t, *args[1:], **kwargs), x)
         if fn is operator.getitem and isinstance(x, (tuple, list)):
             return x[args[1]]
         return self._fallback(node, fn, args, kwargs)
@@ -685,15 +417,15 @@ class TaylorForward:
     def _method(self, node: fx.Node, args: tuple, kwargs: dict) -> Any:
         name = node.target
         obj, rest = args[0], args[1:]
-        if not _contains_jet((args, kwargs)):
+        if not contains_jet((args, kwargs)):
             return getattr(obj, name)(*rest, **kwargs)
-        if name in _VALUE_METHODS:
-            return getattr(_values(obj), name)(*_values(rest), **kwargs)
-        if isinstance(obj, Jet) and not _contains_jet((rest, kwargs)):
-            if name in _LINEAR_METHODS:
-                return _linear_apply(lambda t: getattr(t, name)(*rest, **kwargs), obj)
-            if name in _ACT_METHODS and not rest and not kwargs:
-                return junary(obj, *_ACT_METHODS[name](obj.v))
+        if name in VALUE_METHODS:
+            return getattr(primal(obj), name)(*primal(rest), **kwargs)
+        if isinstance(obj, Jet) and not contains_jet((rest, kwargs)):
+            if name in LINEAR_METHODS:
+                return linear_apply(lambda t: getattr(t, name)(*rest, **kwargs), obj)
+            if name in ACT_METHODS and not rest and not kwargs:
+                return junary(obj, *ACT_METHODS[name](obj.v))
         if name in ("add", "add_") and len(rest) == 1 and set(kwargs) <= {"alpha"}:
             return jadd(obj, rest[0], kwargs.get("alpha", 1.0))
         if name in ("mul", "mul_") and len(rest) == 1 and not kwargs:
@@ -701,15 +433,8 @@ class TaylorForward:
         if name in ("sub", "sub_") and len(rest) == 1 and not kwargs:
             return jadd(obj, rest[0], -1.0)
         if name in ("view_as", "expand_as", "reshape_as", "type_as") and isinstance(rest[0], Jet):
-            return _linear_apply(lambda t: getattr(t, name)(rest[0].v), _lift(obj))
+            return linear_apply(lambda t: getattr(t, name)(rest[0].v), lift(obj))
         return self._fallback(node, lambda o, *a, **kw: getattr(o, name)(*a, **kw), args, kwargs)
-
-
-def _mean_of(parts: list[Tensor | None]) -> Tensor | None:
-    if all(p is None for p in parts):
-        return None
-    ref = next(p for p in parts if p is not None)
-    return sum((p if p is not None else torch.zeros_like(ref)) for p in parts) / len(parts)
 
 
 def _getattr(module: nn.Module, target: str) -> Any:
@@ -717,109 +442,6 @@ def _getattr(module: nn.Module, target: str) -> Any:
     for part in target.split("."):
         obj = getattr(obj, part)
     return obj
-
-
-def _reshape(a: Any, shape: tuple) -> Any:
-    if isinstance(a, Jet):
-        return a.map(lambda t: t.view(shape))
-    return a.view(shape)
-
-
-def _rsqrt(u: Any) -> Any:
-    if not isinstance(u, Jet):
-        return torch.rsqrt(u)
-    r = torch.rsqrt(u.v)
-    r3 = r * r * r
-    return junary(u, r, -0.5 * r3, 0.75 * r3 * r * r)
-
-
-def _concat(fn: Callable, seq: list[Jet], *args: Any, **kwargs: Any) -> Jet:
-    def comp(get: Callable[[Jet], Tensor | None]) -> Tensor | None:
-        parts = [get(s) for s in seq]
-        if all(p is None for p in parts):
-            return None
-        return fn([torch.zeros_like(s.v) if p is None else p for s, p in zip(seq, parts)], *args, **kwargs)
-
-    return Jet(fn([s.v for s in seq], *args, **kwargs), comp(lambda s: s.d1), comp(lambda s: s.d2))
-
-
-def _normalize(x: Tensor, dims: list[int] | tuple[int, ...], eps: float) -> Tensor:
-    mu = x.mean(dims, keepdim=True)
-    c = x - mu
-    return c * torch.rsqrt((c * c).mean(dims, keepdim=True) + eps)
-
-
-def _affine_channels(y: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
-    shape = (1, -1) + (1,) * (y.ndim - 2)
-    if weight is not None:
-        y = y * weight.view(shape)
-    if bias is not None:
-        y = y + bias.view(shape)
-    return y
-
-
-def _batch_norm_composite(mod: _BatchNorm, x: Tensor) -> Tensor:
-    if mod.training and mod.track_running_stats:  # would update the running statistics: keep the native layer
-        return type(mod).forward(mod, x)
-    if mod.training or mod.running_mean is None:
-        y = _normalize(x, [0, *range(2, x.ndim)], mod.eps)
-    else:
-        shape = (1, -1) + (1,) * (x.ndim - 2)
-        y = (x - mod.running_mean.view(shape)) * torch.rsqrt(mod.running_var.view(shape) + mod.eps)
-    return _affine_channels(y, mod.weight, mod.bias)
-
-
-def _layer_norm_function(x, normalized_shape, weight=None, bias=None, eps=1e-5):
-    y = _normalize(x, tuple(range(-len(normalized_shape), 0)), eps)
-    if weight is not None:
-        y = y * weight
-    return y if bias is None else y + bias
-
-
-def _layer_norm_composite(mod: nn.LayerNorm, x: Tensor) -> Tensor:
-    return _layer_norm_function(x, mod.normalized_shape, mod.weight, getattr(mod, "bias", None), mod.eps)
-
-
-def _instance_norm_composite(mod: nn.modules.instancenorm._InstanceNorm, x: Tensor) -> Tensor:
-    if mod.track_running_stats and not mod.training:
-        shape = (1, -1) + (1,) * (x.ndim - 2)
-        y = (x - mod.running_mean.view(shape)) * torch.rsqrt(mod.running_var.view(shape) + mod.eps)
-    elif mod.track_running_stats:
-        return type(mod).forward(mod, x)
-    else:
-        y = _normalize(x, list(range(2, x.ndim)), mod.eps)
-    return _affine_channels(y, mod.weight, mod.bias)
-
-
-_COMPOSITE_FUNCTIONS: dict[Any, Callable] = {F.layer_norm: _layer_norm_function}
-
-
-class _CompositeNorms:
-    """Within the block, the normalisation layers of ``view`` run as compositions of elementary ops.
-
-    PyTorch's fused ``layer_norm``, ``batch_norm`` with batch statistics and ``instance_norm`` return wrong
-    second derivatives under forward-over-forward :func:`torch.func.jvp` (torch 2.13; checked against finite
-    differences in ``tests/test_taylor.py``), and ``batch_norm`` refuses forward derivatives with respect to the
-    running statistics. Nested-jvp fallbacks therefore use these compositions.
-    """
-
-    def __init__(self, view: ModelView):
-        self.mods: list[tuple[nn.Module, Callable]] = []
-        for m in view.module.modules():
-            if isinstance(m, _BatchNorm):
-                self.mods.append((m, _batch_norm_composite))
-            elif isinstance(m, nn.LayerNorm):
-                self.mods.append((m, _layer_norm_composite))
-            elif isinstance(m, nn.modules.instancenorm._InstanceNorm):
-                self.mods.append((m, _instance_norm_composite))
-
-    def __enter__(self) -> None:
-        for m, fn in self.mods:
-            m.forward = functools.partial(fn, m)
-
-    def __exit__(self, *exc: object) -> None:
-        for m, _ in self.mods:
-            del m.forward
 
 
 def nested_jvp_outputs(
@@ -861,7 +483,7 @@ def nested_jvp_outputs(
 
         def f(a: Tensor) -> Tensor:
             state = dict(consts)
-            state.update(_poly(jet_bufs, a - a0))
+            state.update(poly(jet_bufs, a - a0))
             for k, c in moving.items():
                 coef = c.scale * a**c.power
                 state[k] = path.start[k] + coef.to(path.start[k].dtype) * (path.end[k] - path.start[k])
@@ -870,7 +492,7 @@ def nested_jvp_outputs(
         def first(a: Tensor):
             return torch.func.jvp(f, (a,), (one,))
 
-        with _CompositeNorms(view):
+        with CompositeNorms(view):
             (z, dz), (_, d2z) = torch.func.jvp(first, (a0,), (one,))
         return z, dz, d2z
     finally:

@@ -4,12 +4,18 @@ Along :math:`\\theta_\\alpha = (1-\\alpha)\\theta_0 + \\alpha\\theta_T` the trai
 monotonically. This package checks the theorems about it with numbers and runs the matching experiments.
 
 Curve geometry (:mod:`mlitheory.geometry`)
-    gauss_length               -- Gauss length (total curvature) of a curve, adaptive quadrature, exact jvp derivatives
-    gauss_length_from_samples  -- Gauss length of a curve known only at sample points (turning angles)
+    gauss_length                   -- Gauss length (total curvature) on the sphere, adaptive quadrature, jvp derivatives
+    gauss_length_from_derivatives  -- the same quadrature fed with z′, z″ at many α (vectorised / Taylor mode)
+    gauss_length_from_samples      -- Gauss length of a curve known only at samples (:mod:`mlitheory.sampled`)
+    tail_gauss_length              -- G_α, the Gauss length of the curve restricted to [α, b]
+    arc_length                     -- arc length by adaptive quadrature
+    gauss_integrand                -- ‖T′‖ from z′ and z″
+    curve_derivatives              -- (z, z′, z″) at one α by nested jvp
+    cone_condition                 -- ⟨z′(α), z′(s)⟩ ≥ 0 for all α < s, on a grid
 
 Monotonicity (:mod:`mlitheory.monotonicity`)
-    min_delta    -- smallest Δ for which a loss curve is Δ-monotone
-    bumps        -- every bump (start, peak, height, width) of a loss curve
+    min_delta    -- smallest Δ for which a loss curve is Δ-monotone, max_{i<j} (L_j − L_i)₊
+    bumps        -- every bump (start, peak, end, height, width) of a loss curve
     is_monotone  -- whether a loss curve is non-increasing up to a tolerance
 
 Interpolating models (:mod:`mlitheory.interpolation`, :mod:`mlitheory.paths`, :mod:`mlitheory.batchnorm`)
@@ -37,28 +43,29 @@ Interpolation studies (:mod:`mlitheory.studies`)
     layerwise_interpolation    -- one curve per layer or block (Vlaar & Frankle 2022)
     fresh_initializations      -- new random initial states of an architecture, seeded
 
+Results (:mod:`mlitheory._results`)
+    Result       -- base of every result dataclass: save/load (.npz + .json), summary
+
 Theorem checks
-    python -m mlitheory verify  -- every theorem family, one table
+    python -m mlitheory verify  -- every theorem family, one table (exit status 1 on a counterexample)
 """
 
-__version__ = "0.1.0"
-
-from mlitheory.batchnorm import (
-    recompute_statistics,
+from mlitheory._results import Result
+from mlitheory.batchnorm import recompute_statistics
+from mlitheory.distance import WeightDistance, weight_distance
+from mlitheory.geometry import (
+    arc_length,
+    cone_condition,
+    curve_derivatives,
+    gauss_integrand,
+    gauss_length,
+    gauss_length_from_derivatives,
+    gauss_length_from_samples,
+    tail_gauss_length,
 )
-from mlitheory.distance import (
-    WeightDistance,
-    weight_distance,
-)
-from mlitheory.interpolation import (
-    InterpolationCurve,
-    evaluate_path,
-    interpolate,
-)
-from mlitheory.logit_geometry import (
-    LogitGaussLength,
-    logit_gauss_length,
-)
+from mlitheory.interpolation import InterpolationCurve, evaluate_path, interpolate
+from mlitheory.logit_geometry import LogitGaussLength, logit_gauss_length
+from mlitheory.monotonicity import bumps, is_monotone, min_delta
 from mlitheory.paths import (
     ParameterPath,
     homogeneous_bias_path,
@@ -67,12 +74,7 @@ from mlitheory.paths import (
     linear_path,
     validate_states,
 )
-from mlitheory.plane import (
-    PlaneBasis,
-    PlaneSurface,
-    loss_plane,
-    plane_basis,
-)
+from mlitheory.plane import PlaneBasis, PlaneSurface, loss_plane, plane_basis
 from mlitheory.studies import (
     checkpoint_barriers,
     fresh_initializations,
@@ -80,9 +82,9 @@ from mlitheory.studies import (
     pairwise_interpolations,
     unrelated_initializations,
 )
-from mlitheory.taylor import (
-    TaylorForward,
-)
+from mlitheory.taylor import TaylorForward
+
+__version__ = "0.1.0"
 
 __all__ = [
     "InterpolationCurve",
@@ -90,22 +92,34 @@ __all__ = [
     "ParameterPath",
     "PlaneBasis",
     "PlaneSurface",
+    "Result",
     "TaylorForward",
     "WeightDistance",
+    "arc_length",
+    "bumps",
     "checkpoint_barriers",
+    "cone_condition",
+    "curve_derivatives",
     "evaluate_path",
     "fresh_initializations",
+    "gauss_integrand",
+    "gauss_length",
+    "gauss_length_from_derivatives",
+    "gauss_length_from_samples",
     "homogeneous_bias_path",
     "interpolate",
+    "is_monotone",
     "layer_groups",
     "layerwise_interpolation",
     "layerwise_path",
     "linear_path",
     "logit_gauss_length",
     "loss_plane",
+    "min_delta",
     "pairwise_interpolations",
     "plane_basis",
     "recompute_statistics",
+    "tail_gauss_length",
     "unrelated_initializations",
     "validate_states",
     "weight_distance",

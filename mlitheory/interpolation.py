@@ -35,7 +35,7 @@ from mlitheory._model import ModelView, extra_buffers
 from mlitheory._results import Result
 from mlitheory.batchnorm import check_policy, needs_statistics
 from mlitheory.monotonicity import Bump, bumps, min_delta
-from mlitheory.paths import ParameterPath, StateLike, linear_path
+from mlitheory.paths import ParameterPath, StateLike, linear_path, validate_states
 
 __all__ = ["InterpolationCurve", "evaluate_path", "interpolate", "resolve_alphas"]
 
@@ -224,6 +224,7 @@ def evaluate_path(
     check_policy(bn)
     if not isinstance(path, ParameterPath):
         raise TypeError(f"path must be a ParameterPath (see mlitheory.paths), got {type(path).__name__}")
+    validate_states(path.start, path.end, model=model)
     al = resolve_alphas(alphas)
     dev = _target_device(path, device)
     if dev != next(iter(path.start.values())).device or dtype is not None:

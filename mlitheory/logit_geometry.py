@@ -38,7 +38,7 @@ from mlitheory import _data
 from mlitheory._results import Result
 from mlitheory.batchnorm import _recompute, check_policy, needs_statistics
 from mlitheory.geometry import gauss_length_from_derivatives
-from mlitheory.paths import ParameterPath, StateLike, linear_path
+from mlitheory.paths import ParameterPath, StateLike, linear_path, validate_states
 from mlitheory.taylor import TaylorForward, nested_jvp_outputs
 
 __all__ = ["LogitGaussLength", "logit_gauss_length"]
@@ -186,6 +186,8 @@ def logit_gauss_length(
         path = linear_path(start, end, model=model)
     elif start is not None or end is not None:
         raise ValueError("pass either start and end, or path=, not both")
+    else:
+        validate_states(path.start, path.end, model=model)
     ref = next(iter(path.start.values()))
     dev = torch.device(device) if device is not None else ref.device
     path = path.to(dev, dtype)

@@ -261,6 +261,15 @@ def test_homogeneous_bias_path_scales_relu_network_exactly():
     assert curve.path == "homogeneous bias"
 
 
+def test_path_must_fit_the_model_and_progress_bar(capsys):
+    x, y = _data()
+    a, b = _linear_states()
+    with pytest.raises(ValueError, match="model's state_dict"):
+        evaluate_path(nn.Linear(3, 5), homogeneous_bias_path(a, b), (x, y), progress=False)
+    curve = interpolate(nn.Linear(3, 4), a, b, (x, y), alphas=3, progress=True)
+    assert curve.loss.shape == (3,) and "interpolate" in capsys.readouterr().err
+
+
 def test_save_load_and_plot(tmp_path):
     x, y = _data()
     a, b = _linear_states()

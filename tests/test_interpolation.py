@@ -264,7 +264,7 @@ def test_homogeneous_bias_path_scales_relu_network_exactly():
 def test_path_must_fit_the_model_and_progress_bar(capsys):
     x, y = _data()
     a, b = _linear_states()
-    with pytest.raises(ValueError, match="model's state_dict"):
+    with pytest.raises(ValueError, match=r"start\['weight'\] has shape \(4, 3\) but the model expects \(5, 3\)"):
         evaluate_path(nn.Linear(3, 5), homogeneous_bias_path(a, b), (x, y), progress=False)
     curve = interpolate(nn.Linear(3, 4), a, b, (x, y), alphas=3, progress=True)
     assert curve.loss.shape == (3,) and "interpolate" in capsys.readouterr().err

@@ -240,7 +240,8 @@ class TaylorForward:
     def _params(self, target: str, mod: nn.Module, jets: dict[str, Any]) -> dict[str, Any]:
         p = f"{target}." if target else ""
         out = {}
-        for name, _ in list(mod.named_parameters(recurse=False)) + list(mod.named_buffers(recurse=False)):
+        named = list(mod.named_parameters(remove_duplicate=False)) + list(mod.named_buffers(remove_duplicate=False))
+        for name, _ in named:  # recursive: parametrized weights live in a submodule
             if p + name in jets:
                 out[name] = jets[p + name]
         return out
@@ -254,7 +255,8 @@ class TaylorForward:
         simple = len(args) == 1 and not kwargs and isinstance(x, Jet)
         if not contains_jet((args, kwargs)) and not any(isinstance(v, Jet) for v in params.values()):
             return torch.func.functional_call(mod, {k: primal(v) for k, v in params.items()}, args, kwargs)
-        if len(args) == 1 and not kwargs and not isinstance(x, (tuple, list, dict)):
+        plain = not hasattr(mod, "parametrizations")  # a parametrized layer: its own forward, by fallback
+        if plain and len(args) == 1 and not kwargs and not isinstance(x, (tuple, list, dict)):
             if typ in (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d):
                 return self._affine(target, mod, lift(x), params)
             if simple:

@@ -288,6 +288,21 @@ def test_fallbacks_unknown_modules_and_untraceable_models():
     _assert_jets_close(tf(x, 0.3), nested_jvp_outputs(m0, path, x, 0.3))
     assert set(tf.fallback_nodes) == {"_1", "_3"}  # Hardtanh and Softmax have no rule
 
+    class Scaled(nn.Module):  # a parametrization: the layer's weight is computed from a stored tensor
+        def forward(self, w):
+            return w * w.norm()
+
+    def make():
+        lin = nn.Linear(3, 4)
+        nn.utils.parametrize.register_parametrization(lin, "weight", Scaled())
+        return nn.Sequential(lin, nn.Tanh(), nn.Linear(4, 2))
+
+    m0, m1 = make(), make()
+    path = linear_path(m0, m1)
+    assert "0.parametrizations.weight.original" in path.coefficients
+    tf = TaylorForward(m0, path)
+    _assert_jets_close(tf(x, 0.3), nested_jvp_outputs(m0, path, x, 0.3))
+
     u0, u1 = Untraceable(), Untraceable()
     path = linear_path(u0, u1)
     tf = TaylorForward(u0, path)

@@ -18,6 +18,39 @@ Monotonicity (:mod:`mlitheory.monotonicity`)
     bumps        -- every bump (start, peak, end, height, width) of a loss curve
     is_monotone  -- whether a loss curve is non-increasing up to a tolerance
 
+Theorem 3: Gauss length < π/2 ⇒ monotone squared distance (:mod:`mlitheory.theorem3`)
+    check_theorem3           -- G vs π/2, strict decrease from the exact L′ on an adaptive grid, the bound's margin
+    Theorem3Result           -- its result (hypothesis, monotone, margins, the grid)
+    loss_slope               -- L, L′ = −2⟨z* − z, z′⟩ and L″ at many α, exact (jvp)
+    projective_gauss_length  -- length of the tangent line in projective space (blind to reversals)
+    smoothed_turn            -- tightness: turn by π/2 + δ after a leg ½ sin δ, G = π/2 + δ, not monotone
+
+Curve families (:mod:`mlitheory.curves`)
+    bezier_curve             -- the Bézier curve of given control points (ends at the last one, z*)
+    random_bezier_curve      -- random Bézier curve ending at z*, in ℝⁿ
+    random_polynomial_curve  -- random polynomial curve ending at z*, in ℝⁿ
+    circular_arc             -- arc of any angle φ (G = φ; monotone iff φ ≤ π)
+    reversal_curve           -- (1 − α)(1 − 3α)v: projective length 0, spherical π, not monotone
+
+Last-layer-bias plateau (:mod:`mlitheory.bias_plateau`; demo: ``python -m mlitheory.bias_plateau``)
+    plateau_constants           -- δ, G, Δ_max, m, α_lo = (δ/G)^{1/(r−1)}, α_hi of Proposition 1 from g_T, b_T, y, r
+    check_proposition1          -- error plateau below α_lo, zero error above α_hi, no plateau with equal biases
+    check_proposition2          -- loss ≥ log k − α^r M̄ − α(mean b_y − mean b), and the loss-plateau length
+    loss_lower_bound            -- Proposition 2's bound on a grid
+    loss_expansion              -- Taylor coefficients of the loss curve at α = 0 (cumulants of the logits)
+    exact_error_plateau_length  -- exact ℓ_err(η) of f = α^r g_T + α b_T from per-point correct intervals
+    plateau_end                 -- largest α with the curve ≥ threshold on every grid point of (0, α]
+    plateau_length              -- grid ℓ(η): the curve stays within η of γ(0⁺)
+    toy_model                   -- diagonal toy model (logits w_c^r x_c + b), init ε u
+    train_toy                   -- GD / momentum / Adam / gradient flow with learning times and bias drift
+    toy_interpolation           -- closed-form loss and error curves, linear or homogeneous bias scheme
+    check_toy_learning          -- learning order, bias order, first time vs t*, mean-bias conservation
+    escape_times                -- t*_c = k (ε u_c)^{−(r−2)} / (r (r−2)(1−1/k))
+    check_output_bias_decomposition -- identity (1): f(x; αθ_T) = α^L g_T + α b_T (zero hidden biases)
+    check_deep_linear_identity  -- identity (2) for deep linear nets with biases in every layer
+    check_homogeneous_scaling   -- identity (3): f(x; {cW_ℓ, c^ℓ b_ℓ}) = c^L f(x; θ)
+    run_mlp_case                -- train a deep ReLU MLP (small init) and its curves under the bias schemes
+
 Interpolating models (:mod:`mlitheory.interpolation`, :mod:`mlitheory.paths`, :mod:`mlitheory.batchnorm`)
     interpolate              -- loss/accuracy/metrics of any nn.Module along θ_α, functional, exact endpoints
     evaluate_path            -- the same along any ParameterPath (layer-wise, homogeneous bias)
@@ -52,6 +85,32 @@ Theorem checks
 
 from mlitheory._results import Result
 from mlitheory.batchnorm import recompute_statistics
+from mlitheory.bias_plateau import (
+    check_deep_linear_identity,
+    check_homogeneous_scaling,
+    check_output_bias_decomposition,
+    check_proposition1,
+    check_proposition2,
+    check_toy_learning,
+    escape_times,
+    exact_error_plateau_length,
+    loss_expansion,
+    loss_lower_bound,
+    plateau_constants,
+    plateau_end,
+    plateau_length,
+    run_mlp_case,
+    toy_interpolation,
+    toy_model,
+    train_toy,
+)
+from mlitheory.curves import (
+    bezier_curve,
+    circular_arc,
+    random_bezier_curve,
+    random_polynomial_curve,
+    reversal_curve,
+)
 from mlitheory.distance import WeightDistance, weight_distance
 from mlitheory.geometry import (
     arc_length,
@@ -83,6 +142,13 @@ from mlitheory.studies import (
     unrelated_initializations,
 )
 from mlitheory.taylor import TaylorForward
+from mlitheory.theorem3 import (
+    Theorem3Result,
+    check_theorem3,
+    loss_slope,
+    projective_gauss_length,
+    smoothed_turn,
+)
 
 __version__ = "0.1.0"
 
@@ -94,13 +160,25 @@ __all__ = [
     "PlaneSurface",
     "Result",
     "TaylorForward",
+    "Theorem3Result",
     "WeightDistance",
     "arc_length",
+    "bezier_curve",
     "bumps",
+    "check_deep_linear_identity",
+    "check_homogeneous_scaling",
+    "check_output_bias_decomposition",
+    "check_proposition1",
+    "check_proposition2",
+    "check_theorem3",
+    "check_toy_learning",
     "checkpoint_barriers",
+    "circular_arc",
     "cone_condition",
     "curve_derivatives",
+    "escape_times",
     "evaluate_path",
+    "exact_error_plateau_length",
     "fresh_initializations",
     "gauss_integrand",
     "gauss_length",
@@ -114,12 +192,27 @@ __all__ = [
     "layerwise_path",
     "linear_path",
     "logit_gauss_length",
+    "loss_expansion",
+    "loss_lower_bound",
     "loss_plane",
+    "loss_slope",
     "min_delta",
     "pairwise_interpolations",
     "plane_basis",
+    "plateau_constants",
+    "plateau_end",
+    "plateau_length",
+    "projective_gauss_length",
+    "random_bezier_curve",
+    "random_polynomial_curve",
     "recompute_statistics",
+    "reversal_curve",
+    "run_mlp_case",
+    "smoothed_turn",
     "tail_gauss_length",
+    "toy_interpolation",
+    "toy_model",
+    "train_toy",
     "unrelated_initializations",
     "validate_states",
     "weight_distance",

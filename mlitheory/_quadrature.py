@@ -172,7 +172,7 @@ class _Engine:
         s1 = h / 6 * (f[0] + 4 * f[2] + f[4])
         s2 = h / 12 * (f[0] + 4 * f[1] + 2 * f[2] + 4 * f[3] + f[4])
         if not self.tangents:
-            return s2 + (s2 - s1) / 15, (s2 - s1).abs() / 15
+            return s2 + (s2 - s1) / 15, (s2 - s1).abs()
         j2 = self.jump(idx[1]) + self.jump(idx[2]) + self.jump(idx[3])
         j1 = self.jump(idx[2])
         p2 = self.polygon(idx)
@@ -181,7 +181,7 @@ class _Engine:
         v2 = torch.maximum(s2 + j2, p2)
         v1 = torch.maximum(s1 + j1, p1)
         value = torch.where(smooth, s2 + j2 + (s2 - s1) / 15, v2)
-        error = torch.where(smooth, (s2 - s1).abs() / 15, (v2 - v1).abs())
+        error = torch.where(smooth, (s2 - s1).abs(), (v2 - v1).abs())
         return value, error
 
     @staticmethod

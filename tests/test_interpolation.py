@@ -13,7 +13,16 @@ from mlitheory import InterpolationCurve, evaluate_path, interpolate
 from mlitheory.paths import homogeneous_bias_path
 from tests.strategies import batch_splits
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True, scope="module")
+def _float64():
+    """float64 by default inside this module's tests only (restored afterwards)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
 EPS = float(np.finfo(np.float64).eps)
 
 

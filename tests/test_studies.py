@@ -20,7 +20,14 @@ from mlitheory import (
 )
 from mlitheory.studies import LayerwiseCurves, barrier_height
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True, scope="module")
+def _float64():
+    """float64 by default inside this module's tests only (restored afterwards)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 def _mlp():

@@ -79,6 +79,31 @@ Wide networks (:mod:`mlitheory.ntk`, :mod:`mlitheory.lemma7`, :mod:`mlitheory.wi
     fit_power_law      -- slope of log G against log width with a confidence interval
     python -m mlitheory.ntk_width  -- the full width scan, table and figure
 
+Interpolating models (:mod:`mlitheory.interpolation`, :mod:`mlitheory.paths`, :mod:`mlitheory.batchnorm`)
+    interpolate              -- loss/accuracy/metrics of any nn.Module along θ_α, functional, exact endpoints
+    evaluate_path            -- the same along any ParameterPath (layer-wise, homogeneous bias)
+    InterpolationCurve       -- result: values, finite mask, min_delta, endpoint shift of the BN policy, plot
+    linear_path              -- θ_α = (1 − α)θ_start + αθ_end
+    layerwise_path           -- one layer/block moves, the rest fixed (Vlaar & Frankle 2022)
+    homogeneous_bias_path    -- biases of layer ℓ scaled like α^ℓ (bias-plateau theory §3.4)
+    layer_groups             -- group state keys by module or block
+    validate_states          -- check two states (keys, shapes, dtypes, devices) with named errors
+    recompute_statistics     -- batch-norm running statistics at a state, exactly as update_bn, functionally
+    loss_plane               -- 2-D grid of losses on the plane through three states (Gram–Schmidt basis)
+    plane_basis              -- orthonormal basis of that plane; project states onto it
+
+Logit geometry and distances (:mod:`mlitheory.logit_geometry`, :mod:`mlitheory.taylor`, :mod:`mlitheory.distance`)
+    logit_gauss_length       -- Gauss length of the logit path: mean per-example and concatenated
+    TaylorForward            -- (z, z′, z″) of a network along a path by second-order forward mode
+    weight_distance          -- ℓ2 distance over parameters, normalised by start or end, per-layer table
+
+Interpolation studies (:mod:`mlitheory.studies`)
+    checkpoint_barriers        -- max increase of loss/error from each checkpoint to the final state (Frankle 2020)
+    unrelated_initializations  -- random inits → one optimum (Lucas et al. Fig. 6)
+    pairwise_interpolations    -- init↔init, init→optimum, optimum↔optimum (Lucas et al. Fig. 8)
+    layerwise_interpolation    -- one curve per layer or block (Vlaar & Frankle 2022)
+    fresh_initializations      -- new random initial states of an architecture, seeded
+
 Results (:mod:`mlitheory._results`)
     Result       -- base of every result dataclass: save/load (.npz + .json), summary
 
@@ -87,6 +112,7 @@ Theorem checks
 """
 
 from mlitheory._results import Result
+from mlitheory.batchnorm import recompute_statistics
 from mlitheory.bias_plateau import (
     check_deep_linear_identity,
     check_homogeneous_scaling,
@@ -113,6 +139,7 @@ from mlitheory.curves import (
     random_polynomial_curve,
     reversal_curve,
 )
+from mlitheory.distance import WeightDistance, weight_distance
 from mlitheory.geometry import (
     arc_length,
     cone_condition,
@@ -123,6 +150,7 @@ from mlitheory.geometry import (
     gauss_length_from_samples,
     tail_gauss_length,
 )
+from mlitheory.interpolation import InterpolationCurve, evaluate_path, interpolate
 from mlitheory.lemma7 import check_lemma7a, check_lemma7b
 from mlitheory.linear_dynamics import (
     TwoLayerLinearProblem,
@@ -136,6 +164,7 @@ from mlitheory.linear_dynamics import (
     random_problem,
     whiten_inputs,
 )
+from mlitheory.logit_geometry import LogitGaussLength, logit_gauss_length
 from mlitheory.monotonicity import bumps, is_monotone, min_delta
 from mlitheory.ntk import (
     NTKMLP,
@@ -145,6 +174,23 @@ from mlitheory.ntk import (
     linearized_outputs,
     train_gd,
 )
+from mlitheory.paths import (
+    ParameterPath,
+    homogeneous_bias_path,
+    layer_groups,
+    layerwise_path,
+    linear_path,
+    validate_states,
+)
+from mlitheory.plane import PlaneBasis, PlaneSurface, loss_plane, plane_basis
+from mlitheory.studies import (
+    checkpoint_barriers,
+    fresh_initializations,
+    layerwise_interpolation,
+    pairwise_interpolations,
+    unrelated_initializations,
+)
+from mlitheory.taylor import TaylorForward
 from mlitheory.theorem3 import (
     Theorem3Result,
     check_theorem3,
@@ -165,9 +211,16 @@ __version__ = "0.1.0"
 
 __all__ = [
     "NTKMLP",
+    "InterpolationCurve",
+    "LogitGaussLength",
+    "ParameterPath",
+    "PlaneBasis",
+    "PlaneSurface",
     "Result",
+    "TaylorForward",
     "Theorem3Result",
     "TwoLayerLinearProblem",
+    "WeightDistance",
     "arc_length",
     "balanced_mode_strength",
     "bezier_curve",
@@ -183,6 +236,7 @@ __all__ = [
     "check_theorem3",
     "check_toy_learning",
     "check_two_layer_linear",
+    "checkpoint_barriers",
     "circular_arc",
     "condition_c1",
     "cone_condition",
@@ -190,8 +244,10 @@ __all__ = [
     "decoupled_init",
     "empirical_ntk",
     "escape_times",
+    "evaluate_path",
     "exact_error_plateau_length",
     "fit_power_law",
+    "fresh_initializations",
     "gauss_integrand",
     "gauss_length",
     "gauss_length_from_derivatives",
@@ -200,14 +256,24 @@ __all__ = [
     "gd_residuals",
     "gradient_flow",
     "gradient_flow_residuals",
+    "homogeneous_bias_path",
+    "interpolate",
     "is_monotone",
+    "layer_groups",
+    "layerwise_interpolation",
+    "layerwise_path",
+    "linear_path",
     "linearized_outputs",
+    "logit_gauss_length",
     "loss_expansion",
     "loss_lower_bound",
+    "loss_plane",
     "loss_slope",
     "min_delta",
     "mode_closed_form",
     "mode_path",
+    "pairwise_interpolations",
+    "plane_basis",
     "plateau_constants",
     "plateau_end",
     "plateau_length",
@@ -217,6 +283,7 @@ __all__ = [
     "random_bezier_curve",
     "random_polynomial_curve",
     "random_problem",
+    "recompute_statistics",
     "reversal_curve",
     "run_mlp_case",
     "smoothed_turn",
@@ -225,7 +292,10 @@ __all__ = [
     "toy_model",
     "train_gd",
     "train_toy",
+    "unrelated_initializations",
+    "validate_states",
     "velocity_angle",
+    "weight_distance",
     "whiten_inputs",
     "width_scan",
 ]

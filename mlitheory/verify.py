@@ -128,4 +128,11 @@ def write_report(report: VerifyReport, out: Path) -> None:
         "ok": report.ok,
         "rows": [dataclasses.asdict(r) for r in report.rows],
     }
-    atomic_write_text(out / "verify.json", json.dumps(data, indent=1, allow_nan=True))
+    atomic_write_text(out / "verify.json", json.dumps(data, indent=1, allow_nan=True, default=_json_scalar))
+
+
+def _json_scalar(value):
+    """NumPy scalars and arrays that a family put in a row, as plain JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to verify.json")

@@ -31,6 +31,18 @@ loss_curves = st.lists(
 )
 
 
+@st.composite
+def batch_splits(draw, n: int = 12):
+    """Sizes of consecutive batches that partition ``n`` examples (each at least 1)."""
+    sizes = []
+    left = n
+    while left:
+        s = draw(st.integers(min_value=1, max_value=left))
+        sizes.append(s)
+        left -= s
+    return sizes
+
+
 # ---- Theorem 3 (mlitheory.theorem3) -------------------------------------------------------------------------
 
 

@@ -47,3 +47,17 @@ def test_verify_exits_one_on_a_counterexample(monkeypatch, capsys):
 
 def test_theorem3_family_is_registered():
     assert "mlitheory.theorem3:verify_family" in verify.FAMILIES
+
+
+def test_write_report_accepts_numpy_scalars(tmp_path):
+    import json
+
+    import numpy as np
+
+    from mlitheory.verify import FamilyReport, VerifyReport, write_report
+
+    row = FamilyReport("t", np.int64(3), np.int64(3), np.int64(3), np.int64(0), np.float64(0.5), "n")
+    write_report(VerifyReport(rows=[row], quick=True, seed=0), tmp_path)
+    data = json.loads((tmp_path / "verify.json").read_text())
+    assert data["ok"] and data["rows"][0]["instances"] == 3
+    assert "| t " in (tmp_path / "table.md").read_text()

@@ -38,6 +38,7 @@ from torch import nn
 from torch.func import functional_call
 
 from mlitheory._results import Result
+from mlitheory.paths import ParameterPath, homogeneous_bias_path, linear_path
 
 __all__ = [
     "SCHEMES",
@@ -49,6 +50,7 @@ __all__ = [
     "interpolate_params",
     "layer_depths",
     "path_loss_error",
+    "scheme_path",
 ]
 
 #: bias interpolation schemes for MLPs
@@ -120,22 +122,36 @@ def interpolate_params(
         scheme: one of :data:`SCHEMES`.
         depths: :func:`layer_depths` of the model.
     """
+    return scheme_path(theta0, thetaT, scheme=scheme, depths=depths).state(float(alpha))
+
+
+def scheme_path(
+    theta0: Mapping[str, torch.Tensor],
+    thetaT: Mapping[str, torch.Tensor],
+    *,
+    scheme: str = "linear",
+    depths: Mapping[str, tuple[int, str]],
+) -> ParameterPath:
+    """The scheme as a :class:`mlitheory.paths.ParameterPath` (the interpolation engine's path objects).
+
+    ``"linear"`` is :func:`~mlitheory.paths.linear_path`, ``"homogeneous"`` is
+    :func:`~mlitheory.paths.homogeneous_bias_path` with the depths of :func:`layer_depths`, and ``"eq-last"`` is the
+    linear path towards ``thetaT`` with its last-layer bias replaced by the mean.
+    """
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; choose one of {SCHEMES}")
     _check_params(theta0, thetaT, depths)
-    a = float(alpha)
-    L = max(d for d, _ in depths.values())
-    out = {}
-    for name, (ell, kind) in depths.items():
-        p0, pT = theta0[name], thetaT[name]
-        if kind == "bias" and scheme == "homogeneous":
-            c = a**ell
-            out[name] = (1.0 - c) * p0 + c * pT
-        elif kind == "bias" and scheme == "eq-last" and ell == L:
-            out[name] = (1.0 - a) * p0 + a * pT.mean().expand_as(pT)
-        else:
-            out[name] = (1.0 - a) * p0 + a * pT
-    return out
+    start = {n: theta0[n] for n in depths}
+    end = {n: thetaT[n] for n in depths}
+    if scheme == "homogeneous":
+        bias_depths = {n: ell for n, (ell, kind) in depths.items() if kind == "bias"}
+        return homogeneous_bias_path(start, end, depths=bias_depths)
+    if scheme == "eq-last":
+        L = max(d for d, _ in depths.values())
+        for n, (ell, kind) in depths.items():
+            if kind == "bias" and ell == L:
+                end[n] = end[n].mean().expand_as(end[n]).clone()
+    return linear_path(start, end)
 
 
 @torch.no_grad()
@@ -162,12 +178,12 @@ def path_loss_error(
     Returns:
         ``(loss, error)``, NumPy float64 arrays of shape ``(m,)``.
     """
-    depths = layer_depths(model)
+    path = scheme_path(theta0, thetaT, scheme=scheme, depths=layer_depths(model))
     a = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
     loss = np.empty(a.size)
     err = np.empty(a.size)
     for i, al in enumerate(a):
-        z = functional_call(model, interpolate_params(theta0, thetaT, al, scheme=scheme, depths=depths), (x,))
+        z = functional_call(model, path.state(float(al)), (x,))
         loss[i] = float(torch.nn.functional.cross_entropy(z, y))
         zy = z.gather(1, y[:, None])
         others = z.scatter(1, y[:, None], -math.inf).amax(dim=1, keepdim=True)

@@ -27,24 +27,31 @@ Command line
     python -m empirical train | sweep | collect | info
 """
 
-from empirical.collect import collect
-from empirical.data import DATASETS, load_dataset
-from empirical.models import MODELS, build_model
-from empirical.runs import RunConfig, execute_run, load_run
-from empirical.sweep import load_sweep, run_sweep
-from empirical.train import load_checkpoint, train
+import importlib
 
-__all__ = [
-    "DATASETS",
-    "MODELS",
-    "RunConfig",
-    "build_model",
-    "collect",
-    "execute_run",
-    "load_checkpoint",
-    "load_dataset",
-    "load_run",
-    "load_sweep",
-    "run_sweep",
-    "train",
-]
+# Re-exports are resolved on first use (PEP 562), so that ``import empirical.data`` loads only the data module.
+_EXPORTS = {
+    "DATASETS": "empirical.data",
+    "load_dataset": "empirical.data",
+    "MODELS": "empirical.models",
+    "build_model": "empirical.models",
+    "train": "empirical.train",
+    "load_checkpoint": "empirical.train",
+    "RunConfig": "empirical.runs",
+    "execute_run": "empirical.runs",
+    "load_run": "empirical.runs",
+    "load_sweep": "empirical.sweep",
+    "run_sweep": "empirical.sweep",
+    "collect": "empirical.collect",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'empirical' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -23,6 +23,10 @@ __all__ = ["FAMILIES", "FamilyReport", "VerifyReport", "format_table", "run_veri
 #: ``"module:function"`` of each registered theorem family, in the order the table shows them.
 FAMILIES: list[str] = [
     "mlitheory.theorem3:verify_family",
+    "mlitheory.bias_plateau:verify_family",
+    "mlitheory.two_layer_linear:verify_family",
+    "mlitheory.lemma7:verify_family",
+    "mlitheory.wide_networks:verify_family",
 ]
 
 
@@ -124,4 +128,11 @@ def write_report(report: VerifyReport, out: Path) -> None:
         "ok": report.ok,
         "rows": [dataclasses.asdict(r) for r in report.rows],
     }
-    atomic_write_text(out / "verify.json", json.dumps(data, indent=1, allow_nan=True))
+    atomic_write_text(out / "verify.json", json.dumps(data, indent=1, allow_nan=True, default=_json_scalar))
+
+
+def _json_scalar(value):
+    """NumPy scalars and arrays that a family put in a row, as plain JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to verify.json")

@@ -161,3 +161,9 @@ def test_load_run_gives_checkpoints_and_the_architecture(tmp_path):
     with pytest.raises(ValueError, match=r"checkpoints/final\.pt is corrupt"):
         rec.checkpoint("final")
     assert math.isfinite(rec.metrics["measures"]["gauss_length"]) and os.path.isdir(rec.folder)
+
+
+def test_package_re_exports_are_lazy():
+    code = "import sys, empirical; print('empirical.data' in sys.modules, empirical.RunConfig.__module__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "empirical.runs"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import torch
@@ -66,8 +67,8 @@ def load_real_data(name: str, n_per_class: int, *, seed: int, dtype: torch.dtype
         RuntimeError: when the ``empirical`` data loaders are unavailable or their result cannot be read, with what
             to do instead.
     """
-    try:
-        from empirical import data as edata
+    try:  # import_module honours sys.modules even when the package already holds a `data` attribute
+        edata = importlib.import_module("empirical.data")
     except ImportError as e:
         raise RuntimeError(
             f"--data {name} needs the data loaders of the `empirical` package (empirical.data), which could not be "

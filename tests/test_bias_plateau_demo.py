@@ -131,33 +131,17 @@ def test_help_and_no_empirical_import_at_module_import():
     assert e.value.code == 0 and "--init-scale" in buf.getvalue()
 
 
-def test_real_data_adapter_with_a_stand_in_loader(monkeypatch):
-    """The --data path reads (x, y) from empirical.data.load_dataset and keeps a balanced, standardised subset."""
-    import types
-
+def test_real_data_through_empirical_loaders():
+    """The --data path reads empirical.data.load_dataset and keeps a balanced, standardised subset."""
     import torch
 
     from mlitheory.bias_plateau.demo import load_real_data
 
-    calls = []
-
-    def load_dataset(name):
-        calls.append(name)
-        if name != "fashion_mnist":
-            raise KeyError(name)
-        g = torch.Generator().manual_seed(0)
-        return {"x_train": torch.rand(300, 4, 4, generator=g), "y_train": torch.arange(300) % 10}
-
-    fake = types.ModuleType("empirical.data")
-    fake.load_dataset = load_dataset
-    monkeypatch.setitem(sys.modules, "empirical.data", fake)
-    import empirical
-
-    monkeypatch.setattr(empirical, "data", fake, raising=False)
-    x, y = load_real_data("fashion-mnist", 20, seed=0, dtype=torch.float32, device="cpu")
-    assert calls == ["fashion-mnist", "fashion_mnist"]
-    assert x.shape == (200, 16) and x.dtype == torch.float32
+    x, y = load_real_data("digits", 20, seed=0, dtype=torch.float32, device="cpu")
+    assert x.shape == (200, 64) and x.dtype == torch.float32
     assert torch.equal(torch.bincount(y), torch.full((10,), 20))
-    assert torch.allclose(x.mean(0), torch.zeros(16), atol=1e-5)
+    assert torch.allclose(x.mean(0), torch.zeros(64), atol=1e-5)
     with pytest.raises(RuntimeError, match="fewer than"):
-        load_real_data("fashion-mnist", 50, seed=0, dtype=torch.float32, device="cpu")
+        load_real_data("digits", 1000, seed=0, dtype=torch.float32, device="cpu")
+    with pytest.raises(RuntimeError, match="could not load 'no-such-set'"):
+        load_real_data("no-such-set", 5, seed=0, dtype=torch.float32, device="cpu")

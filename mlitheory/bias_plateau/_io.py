@@ -45,27 +45,18 @@ def prepare_out(out: str | Path, *, force: bool = False) -> tuple[Path, str]:
 # real data (optional, through the empirical package)
 
 
-def _extract_xy(obj):
-    if isinstance(obj, (tuple, list)) and len(obj) >= 2 and all(isinstance(t, torch.Tensor) for t in obj[:2]):
-        return obj[0], obj[1]
-    if isinstance(obj, dict):
-        for kx, ky in (("x", "y"), ("x_train", "y_train"), ("inputs", "targets")):
-            if kx in obj and ky in obj:
-                return obj[kx], obj[ky]
-    for kx, ky in (("x", "y"), ("x_train", "y_train"), ("inputs", "targets")):
-        if hasattr(obj, kx) and hasattr(obj, ky):
-            return getattr(obj, kx), getattr(obj, ky)
-    if hasattr(obj, "train"):
-        return _extract_xy(obj.train)
-    raise TypeError(f"cannot read inputs and labels from a {type(obj).__name__}")
-
-
 def load_real_data(name: str, n_per_class: int, *, seed: int, dtype: torch.dtype, device: str):
-    """Balanced training subset of a real data set through ``empirical.data`` (imported only here).
+    """Balanced training subset of a real data set through ``empirical.data.load_dataset`` (imported only here).
+
+    Args:
+        name: a data set name of :data:`empirical.data.DATASETS` (e.g. ``"mnist"``, ``"fashion-mnist"``).
+        n_per_class: training points kept per class (drawn with ``seed``).
+
+    Returns:
+        ``(x, y)``: inputs flattened and standardised per feature, shape ``(k·n_per_class, d)``, and labels.
 
     Raises:
-        RuntimeError: when the ``empirical`` data loaders are unavailable or their result cannot be read, with what
-            to do instead.
+        RuntimeError: when the ``empirical`` data loaders or the data set are unavailable, with what to do instead.
     """
     try:  # import_module honours sys.modules even when the package already holds a `data` attribute
         edata = importlib.import_module("empirical.data")
@@ -75,18 +66,11 @@ def load_real_data(name: str, n_per_class: int, *, seed: int, dtype: torch.dtype
             f"imported ({e}). Run without --data to use the synthetic balanced data set, or install the data sets "
             "with `make data`."
         ) from e
-    loader = getattr(edata, "load_dataset", None) or getattr(edata, "load", None)
-    if loader is None:
-        raise RuntimeError("empirical.data has no load_dataset(name) or load(name) function; cannot load " + name)
-    last: Exception | None = None
-    for spelling in dict.fromkeys((name, name.replace("-", "_"), name.replace("-", ""))):
-        try:
-            x, y = _extract_xy(loader(spelling))
-            break
-        except (KeyError, ValueError, TypeError, FileNotFoundError) as e:
-            last = e
-    else:
-        raise RuntimeError(f"empirical.data could not load {name!r}: {last}")
+    try:
+        ds = edata.load_dataset(name, normalize="none", seed=seed)
+    except (ValueError, FileNotFoundError) as e:  # unknown name, or DatasetUnavailable (a FileNotFoundError)
+        raise RuntimeError(f"empirical.data could not load {name!r}: {e}") from e
+    x, y = ds.x_train, ds.y_train
     x = torch.as_tensor(x).reshape(len(x), -1).to(torch.float64)
     y = torch.as_tensor(y).long()
     k = int(y.max()) + 1

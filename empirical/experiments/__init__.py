@@ -26,6 +26,8 @@ the format of :mod:`empirical.sweep` (``[base]``, ``[grid]``, ``[[runs]]``) plus
 - ``[analysis]``: the analysis parameters (thresholds, numbers of random initialisations, ...);
 - ``[scales.smoke|small|paper]``: overrides of ``base`` for each preset, with optional ``grid`` (entries
   replaced; an empty list removes one), ``runs`` (list replaced) and ``analysis`` (merged) tables;
+- ``same_runs_as = "<other experiment>"``: take the sweep (``base``, ``grid``, ``runs``, the scales' overrides
+  and ``fallbacks``) from another experiment, so both analyse the same runs (trained once in a shared root);
 - ``[[fallbacks]]``: ``dataset = "cifar10"``, ``replace = {...}``, ``note = "..."``: when the named data set is
   not installed, every configuration that uses it gets ``replace`` merged in and the report says so.
 
@@ -66,7 +68,7 @@ EXPERIMENTS: tuple[str, ...] = (
 )
 _HERE = Path(__file__).parent
 _KNOWN = {"name", "version", "title", "reference", "description", "base", "grid", "runs", "scales", "analysis"}
-_KNOWN |= {"fallbacks"}
+_KNOWN |= {"fallbacks", "same_runs_as"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +151,17 @@ def load_experiment(
         raise ValueError(f"{path}: unknown top-level key(s) {unknown}; valid: {sorted(_KNOWN)}")
     if scale not in SCALES:
         raise ValueError(f"scale={scale!r}; valid: {', '.join(SCALES)}")
+    if "same_runs_as" in doc:
+        other = tomllib.loads(experiment_file(doc["same_runs_as"]).read_text())
+        own_analysis = {k: v.get("analysis", {}) for k, v in doc.get("scales", {}).items()}
+        for key in ("base", "grid", "runs", "fallbacks"):
+            doc.pop(key, None)
+            if key in other:
+                doc[key] = other[key]
+        doc["scales"] = {
+            k: {**{kk: vv for kk, vv in v.items() if kk != "analysis"}, "analysis": own_analysis.get(k, {})}
+            for k, v in other.get("scales", {}).items()
+        }
     scales = doc.get("scales", {})
     if scale not in scales:
         raise ValueError(f"{path} defines no scale {scale!r}; it defines: {', '.join(scales)}")

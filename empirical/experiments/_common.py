@@ -169,11 +169,12 @@ def line_curve(
     alphas: int,
     device: Any = None,
     metrics: Sequence[str] = ("loss", "accuracy"),
+    bn_x: torch.Tensor | None = None,
 ) -> dict:
     """Loss (and accuracy) along the straight line ``start → end`` in run ``rec``'s architecture, as plain data.
 
     Goes through :func:`empirical.measure.interpolation_curve` (the run's batch-norm policy; statistics
-    re-estimated on ``x``). Returns ``{"alphas", "loss", ["accuracy"], "min_delta", "engine"}``.
+    re-estimated on ``bn_x``, default ``x``). Returns ``{"alphas", "loss", ["accuracy"], "min_delta", "engine"}``.
     """
     from empirical import measure
     from empirical.train import loss_function
@@ -184,10 +185,11 @@ def line_curve(
     if c.task == "reconstruction":
         metrics = ("loss",)
     loss = loss_function("sse" if c.task == "reconstruction" else "cross_entropy")
+    bn_data = data if bn_x is None else eval_batches(bn_x, torch.zeros(len(bn_x), dtype=torch.long), 256, device)
     curve = measure.interpolation_curve(
         rec.build_model(), start, end, data, alphas=alphas, loss=loss, metrics=tuple(metrics), bn=c.bn,
-        bn_data=data, device=device,
-    )  # fmt: skip
+        bn_data=bn_data, device=device,
+    )
     return curve.to_json()
 
 
@@ -195,3 +197,27 @@ def barrier(losses: Sequence[float]) -> float:
     """Height of a curve above its higher end point: :math:`\\max_\\alpha L(\\alpha) - \\max(L(0), L(1))` (≥ 0)."""
     v = np.asarray(losses, dtype=np.float64)
     return float(max(0.0, np.max(v) - max(v[0], v[-1])))
+
+
+def half_drop_alpha(alphas: Sequence[float], values: Sequence[float]) -> float | None:
+    """First α at which ``values`` has fallen half-way from its start to its end (linear between grid points).
+
+    ``None`` when the curve does not fall (end ≥ start). A straight line gives 0.5; a curve that stays high until
+    close to the end (a plateau) gives a value near 1.
+    """
+    a, v = np.asarray(alphas, dtype=np.float64), np.asarray(values, dtype=np.float64)
+    target = 0.5 * (v[0] + v[-1])
+    if not v[-1] < v[0]:
+        return None
+    below = np.flatnonzero(v <= target)
+    i = int(below[0])
+    if i == 0:
+        return float(a[0])
+    a0, a1, v0, v1 = a[i - 1], a[i], v[i - 1], v[i]
+    return float(a0 + (v0 - target) / (v0 - v1) * (a1 - a0)) if v0 != v1 else float(a1)
+
+
+def max_increase(values: Sequence[float]) -> float:
+    """Largest rise above the start along a curve: :math:`\\max(0, \\max_\\alpha v(\\alpha) - v(0))`."""
+    v = np.asarray(values, dtype=np.float64)
+    return float(max(0.0, np.max(v) - v[0]))

@@ -265,8 +265,12 @@ class Report:
         for c in self.claims:
             ev = c.evidence + (f" *Likely reason:* {c.reason}" if c.reason else "")
             out.append(f"| {esc(c.statement)} | {esc(c.source)} | **{c.verdict}** | {esc(ev)} |")
-        out += ["", "Every number above is measured from this scale's runs; `results.json` holds them all, with the "
-                "exact run configurations. Reference values from the papers are marked as such.", ""]  # fmt: skip
+        out += [
+            "",
+            "Every number above is measured from this scale's runs; `results.json` holds them all, with the "
+            "exact run configurations. Reference values from the papers are marked as such.",
+            "",
+        ]
         return "\n".join(out)
 
     def to_json(self) -> dict:

@@ -30,8 +30,8 @@ import torch
 
 from empirical.experiments import EXPERIMENTS, ExperimentSpec, experiment_module, load_experiment
 from empirical.report import Report
-from empirical.runs import RunConfig, RunRecord, load_run, run_folder
-from empirical.sweep import BACKENDS, SCALES, run_sweep
+from empirical.runs import RunConfig, RunRecord, is_finished, load_run, run_folder
+from empirical.sweep import BACKENDS, SCALES, SweepSummary, run_sweep
 from mlitheory._results import atomic_write_text
 
 __all__ = ["Context", "add_parser", "default_out", "default_root", "main", "reproduce"]
@@ -77,9 +77,13 @@ class Context:
         """An empty report headed with this experiment's name, version, scale, title and notes."""
         s = self.spec
         rep = Report(
-            name=s.name, version=s.version, scale=s.scale, title=s.title, reference=s.reference,
+            name=s.name,
+            version=s.version,
+            scale=s.scale,
+            title=s.title,
+            reference=s.reference,
             description=s.description.strip(),
-        )  # fmt: skip
+        )
         for n in s.notes:
             rep.note(n)
         return rep
@@ -87,14 +91,13 @@ class Context:
     def run(self, configs: Sequence[RunConfig]) -> list[RunRecord]:
         """Run further configurations (e.g. warm starts from the first runs) through the same backend."""
         configs = list(configs)
-        if configs:
-            run_sweep(configs, self.root, progress=self.progress, **self.sweep)
+        _sweep(configs, self.root, progress=self.progress, **self.sweep)
         records = [load_run(run_folder(self.root, c)) for c in configs]
         self.derived_runs += [r for r in records if r.config.hash not in {x.config.hash for x in self.derived_runs}]
         return records
 
-    def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """``compute()`` once per ``key`` (any JSON value), stored under ``ROOT/_derived/<experiment>/``.
+    def cached(self, key: Any, compute: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``compute(*args, **kwargs)`` once per ``key`` (a JSON value), stored under ``ROOT/_derived/<experiment>/``.
 
         The stored value is returned on later calls (a resumed or regenerated report does not recompute it).
         """
@@ -105,13 +108,31 @@ class Context:
             stored = json.loads(path.read_text())
             if stored.get("key") == json.loads(text):
                 return stored["value"]
-        value = compute()
+        value = compute(*args, **kwargs)
         atomic_write_text(path, json.dumps({"key": json.loads(text), "value": value}, allow_nan=True))
         return value
 
     def finished(self, records: Sequence[RunRecord] | None = None) -> list[RunRecord]:
         """The runs (default: all of :attr:`records`) that finished training and were measured."""
         return [r for r in (self.records if records is None else records) if r.metrics and r.metrics.get("measures")]
+
+
+def _sweep(configs: Sequence[RunConfig], root: Path, **kw):
+    """:func:`empirical.sweep.run_sweep`, unless every run is finished (then nothing runs and no lock is taken,
+    so a report can be regenerated while another sweep writes into the same root)."""
+    if all(is_finished(run_folder(root, c)) for c in configs):
+        return SweepSummary(
+            root=str(root),
+            backend=kw.get("backend", "local"),
+            total=len(configs),
+            done=0,
+            skipped=len(configs),
+            failed=0,
+            diverged=0,
+            seconds=0.0,
+            rows=[],
+        )
+    return run_sweep(configs, root, **kw)
 
 
 def _run_entry(rec: RunRecord, *, curve: bool) -> dict:
@@ -170,7 +191,7 @@ def reproduce(
     out = Path(out) if out is not None else default_out(name, scale)
     t0 = time.perf_counter()
     sweep_kw = {"backend": backend, "workers": workers, "address": address, "device": device}
-    summary = run_sweep(spec.configs, root, progress=progress, **sweep_kw)
+    summary = _sweep(spec.configs, root, progress=progress, **sweep_kw)
     records = [load_run(run_folder(root, c)) for c in spec.configs]
     ctx = Context(spec=spec, records=records, root=root, device=device, sweep=sweep_kw, progress=progress)
     report: Report = experiment_module(name).analyse(ctx)
@@ -197,8 +218,9 @@ def reproduce(
             "device": device or "cpu",
             "backend": backend,
             "runs_total": summary.total,
-            "runs_failed": summary.failed,
-            "runs_diverged": summary.diverged,
+            "runs_trained_this_call": summary.done,
+            "runs_failed": sum(r.state in ("failed", "killed") for r in records),
+            "runs_diverged": sum(r.state == "diverged" for r in records),
             "seconds_this_call": round(time.perf_counter() - t0, 1),
             "engine": (records[0].metrics or {}).get("engine") if records else None,
         }
@@ -259,10 +281,19 @@ def main(args: argparse.Namespace) -> int:
     for n in names:
         t0 = time.perf_counter()
         rep = reproduce(
-            n, scale, out=outs[n], root=args.runs, backend=args.backend, workers=args.workers, address=args.address,
-            device=args.device, data_dir=args.data_dir, seed_offset=args.seed, progress=not args.no_progress,
+            n,
+            scale,
+            out=outs[n],
+            root=args.runs,
+            backend=args.backend,
+            workers=args.workers,
+            address=args.address,
+            device=args.device,
+            data_dir=args.data_dir,
+            seed_offset=args.seed,
+            progress=not args.no_progress,
             force=args.force,
-        )  # fmt: skip
+        )
         folder = outs[n] or default_out(n, scale)
         print(f"\n== {rep.title} ({n}, scale {scale})")
         for note in rep.notes:

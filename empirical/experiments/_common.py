@@ -187,8 +187,16 @@ def line_curve(
     loss = loss_function("sse" if c.task == "reconstruction" else "cross_entropy")
     bn_data = data if bn_x is None else eval_batches(bn_x, torch.zeros(len(bn_x), dtype=torch.long), 256, device)
     curve = measure.interpolation_curve(
-        rec.build_model(), start, end, data, alphas=alphas, loss=loss, metrics=tuple(metrics), bn=c.bn,
-        bn_data=bn_data, device=device,
+        rec.build_model(),
+        start,
+        end,
+        data,
+        alphas=alphas,
+        loss=loss,
+        metrics=tuple(metrics),
+        bn=c.bn,
+        bn_data=bn_data,
+        device=device,
     )
     return curve.to_json()
 
@@ -221,3 +229,29 @@ def max_increase(values: Sequence[float]) -> float:
     """Largest rise above the start along a curve: :math:`\\max(0, \\max_\\alpha v(\\alpha) - v(0))`."""
     v = np.asarray(values, dtype=np.float64)
     return float(max(0.0, np.max(v) - v[0]))
+
+
+def derivative_gauss_length(ctx, rec) -> dict:
+    """Mean over the run's ``n_gauss`` examples of both Gauss-length estimates of
+    :func:`empirical.pathcurves.logit_gauss_lengths` (``"derivative"``, ``"turning"``), cached in ``ctx``."""
+    from empirical.pathcurves import logit_gauss_lengths
+
+    c = rec.config
+    key = {"kind": "gauss_lengths", "run": c.hash, "alphas": c.alphas, "n": c.n_gauss}
+
+    def compute():
+        _, x, _ = load_data(c, split=c.gauss_split, n=c.n_gauss, offset=2)
+        _, bx, by = load_data(c, split="train", n=c.n_measure)
+        gl = logit_gauss_lengths(
+            rec.build_model(),
+            rec.checkpoint("init"),
+            rec.checkpoint("final"),
+            x,
+            alphas=c.alphas,
+            bn=c.bn,
+            bn_data=eval_batches(bx, by, 256, ctx.device),
+            device=ctx.device,
+        )
+        return {k: float(v.mean()) for k, v in gl.items()}
+
+    return ctx.cached(key, compute)

@@ -44,12 +44,17 @@ def analyse(ctx) -> Report:
         row["all"] = "-" if not n else f"{prop:.2f} ({n})"
         cells[f"{opt}|all"] = {"share": prop, "count": n}
         trows.append(row)
-    rep.table(Table(
-        "autoencoders", f"Share of non-monotone autoencoders (count with final loss < {p['loss_threshold']:g}), by learning rate",
-        cols, trows,
-        note=f"Non-monotone: min Δ > {p['delta_threshold']:g} (loss units: summed squared error per image). The paper "
-             "shows the curves (Figure 4) without a table of shares.",
-    ))  # fmt: skip
+    rep.table(
+        Table(
+            "autoencoders",
+            f"Share of non-monotone autoencoders (count with final loss < {p['loss_threshold']:g}), by learning rate",
+            cols,
+            trows,
+            note=f"Non-monotone: min Δ > {p['delta_threshold']:g} (loss units: summed squared error per image). "
+            "The paper "
+            "shows the curves (Figure 4) without a table of shares.",
+        )
+    )
     rep.numbers["cells"] = cells
     rep.numbers["runs"] = [
         {k: r[k] for k in ("hash", "optimizer", "lr", "bottleneck", "final_train_loss", "min_delta", "norm_distance")}
@@ -58,28 +63,44 @@ def analyse(ctx) -> Report:
     k = p["min_count"]
     sgd, adam = cells["sgd|all"], cells["adam|all"]
     f = lambda c: "–" if c["share"] is None else f"{c['share']:.2f} of {c['count']}"
-    rep.claim(Claim(
-        "sgd_mostly_monotone", "The majority of SGD-trained autoencoders keep the MLI property",
-        "Lucas et al. 2021, §4.1.2 and Figure 4",
-        Claim.decide(None if sgd["count"] < k else sgd["share"] < 0.5), f"SGD non-monotone share {f(sgd)}", sgd,
-    ))  # fmt: skip
+    rep.claim(
+        Claim(
+            "sgd_mostly_monotone",
+            "The majority of SGD-trained autoencoders keep the MLI property",
+            "Lucas et al. 2021, §4.1.2 and Figure 4",
+            Claim.decide(None if sgd["count"] < k else sgd["share"] < 0.5),
+            f"SGD non-monotone share {f(sgd)}",
+            sgd,
+        )
+    )
     ok = None if min(sgd["count"], adam["count"]) < k else adam["share"] > sgd["share"]
-    rep.claim(Claim(
-        "adam_more_nonmonotone", "A larger share of Adam-trained autoencoders are non-monotone than of SGD-trained ones",
-        "Lucas et al. 2021, §4.1.2 and Figure 4", Claim.decide(ok),
-        f"non-monotone share: Adam {f(adam)}, SGD {f(sgd)}", {"adam": adam, "sgd": sgd},
-    ))  # fmt: skip
+    rep.claim(
+        Claim(
+            "adam_more_nonmonotone",
+            "A larger share of Adam-trained autoencoders are non-monotone than of SGD-trained ones",
+            "Lucas et al. 2021, §4.1.2 and Figure 4",
+            Claim.decide(ok),
+            f"non-monotone share: Adam {f(adam)}, SGD {f(sgd)}",
+            {"adam": adam, "sgd": sgd},
+        )
+    )
     sgd_nm = [r["lr"] for r in kept if r["optimizer"] == "sgd" and r["nonmonotone"]]
     sgd_lrs = sorted({r["lr"] for r in kept if r["optimizer"] == "sgd"})
     if sgd_lrs:
         upper = sgd_lrs[len(sgd_lrs) // 2 :]
         ok = None if sgd["count"] < k else all(lr in upper for lr in sgd_nm)
-        rep.claim(Claim(
-            "sgd_failures_large_lr", "SGD autoencoders fail MLI only at the larger learning rates",
-            "Lucas et al. 2021, §4.1.2 (“few failures at large learning rates”)", Claim.decide(ok),
-            f"learning rates of non-monotone SGD runs: {sorted(set(sgd_nm)) or 'none'}; upper half of the counted SGD "
-            f"learning rates: {upper}", {"nonmonotone_lrs": sgd_nm, "upper_half": upper},
-        ))  # fmt: skip
+        rep.claim(
+            Claim(
+                "sgd_failures_large_lr",
+                "SGD autoencoders fail MLI only at the larger learning rates",
+                "Lucas et al. 2021, §4.1.2 (“few failures at large learning rates”)",
+                Claim.decide(ok),
+                f"learning rates of non-monotone SGD runs: {sorted(set(sgd_nm)) or 'none'}; upper half of the "
+                "counted SGD "
+                f"learning rates: {upper}",
+                {"nonmonotone_lrs": sgd_nm, "upper_half": upper},
+            )
+        )
 
     pyplot = plt()
     fig, axes = pyplot.subplots(1, 2, figsize=(11, 3.8), sharey=True)
@@ -89,10 +110,20 @@ def analyse(ctx) -> Report:
             r = counted.get(rec.config.hash)
             if r is None or rec.curve is None or r["optimizer"] != opt:
                 continue
-            ax.plot(rec.curve["alphas"], rec.curve["loss"], lw=1, ls="--" if r["nonmonotone"] else "-",
-                    color="tab:orange" if r["nonmonotone"] else "tab:blue", alpha=0.8)  # fmt: skip
+            ax.plot(
+                rec.curve["alphas"],
+                rec.curve["loss"],
+                lw=1,
+                ls="--" if r["nonmonotone"] else "-",
+                color="tab:orange" if r["nonmonotone"] else "tab:blue",
+                alpha=0.8,
+            )
         ax.set(title="SGD" if opt == "sgd" else "Adam", xlabel="α", yscale="log")
     axes[0].set_ylabel("training loss (squared error per image)")
-    rep.figure("fig4_curves", fig, "Figure 4 analogue: training loss along the interpolation for the counted "
-               "autoencoders; orange dashed: non-monotone.")  # fmt: skip
+    rep.figure(
+        "fig4_curves",
+        fig,
+        "Figure 4 analogue: training loss along the interpolation for the counted "
+        "autoencoders; orange dashed: non-monotone.",
+    )
     return rep

@@ -54,27 +54,48 @@ def analyse(ctx) -> Report:
         for i in range(p["n_random_inits"]):
             seed = p["random_seed_base"] + i
             key = {"kind": "random->final", "run": c.hash, "seed": seed, "alphas": c.alphas, "n": len(y)}
-            curves.append(ctx.cached(key, lambda s=seed: line_curve(
-                chosen, chosen.build_model(seed=s).state_dict(), end, x, y, alphas=c.alphas, device=ctx.device)))  # fmt: skip
+            fresh = chosen.build_model(seed=seed).state_dict()
+            curves.append(ctx.cached(key, line_curve, chosen, fresh, end, x, y, alphas=c.alphas, device=ctx.device))
         deltas = [cv["min_delta"] for cv in curves]
         orig_delta = chosen.metrics["measures"]["min_delta"]
         nm_share, n = share(d > p["delta_threshold"] for d in deltas)
-        fig6_rows.append({
-            "setting": fam, "run": c.hash, "original_min_delta": orig_delta,
-            "original_monotone": orig_delta <= p["delta_threshold"], "random_inits": n,
-            "random_nonmonotone_share": nm_share, "random_mean_min_delta": float(np.mean(deltas)),
-        })  # fmt: skip
+        fig6_rows.append(
+            {
+                "setting": fam,
+                "run": c.hash,
+                "original_min_delta": orig_delta,
+                "original_monotone": orig_delta <= p["delta_threshold"],
+                "random_inits": n,
+                "random_nonmonotone_share": nm_share,
+                "random_mean_min_delta": float(np.mean(deltas)),
+            }
+        )
         fig6_curves[fam] = {"original": chosen.curve, "random": curves}
-    rep.table(Table(
-        "fig6_random_inits", "Unrelated random initialisations → an optimum of each setting (Figure 6)",
-        ["setting", "original_min_delta", "original_monotone", "random_inits", "random_nonmonotone_share",
-         "random_mean_min_delta"], fig6_rows,
-        headers={"original_min_delta": "min Δ, original pair", "original_monotone": "original monotone",
-                 "random_inits": "random inits", "random_nonmonotone_share": "share non-monotone, random inits",
-                 "random_mean_min_delta": "mean min Δ, random inits"},
-        note=f"Non-monotone: min Δ > {p['delta_threshold']:g}. The optimum of the first setting is its first monotone "
-             "run; that of the second is its most non-monotone run.",
-    ))  # fmt: skip
+    rep.table(
+        Table(
+            "fig6_random_inits",
+            "Unrelated random initialisations → an optimum of each setting (Figure 6)",
+            [
+                "setting",
+                "original_min_delta",
+                "original_monotone",
+                "random_inits",
+                "random_nonmonotone_share",
+                "random_mean_min_delta",
+            ],
+            fig6_rows,
+            headers={
+                "original_min_delta": "min Δ, original pair",
+                "original_monotone": "original monotone",
+                "random_inits": "random inits",
+                "random_nonmonotone_share": "share non-monotone, random inits",
+                "random_mean_min_delta": "mean min Δ, random inits",
+            },
+            note=f"Non-monotone: min Δ > {p['delta_threshold']:g}. The optimum of the first setting is its "
+            "first monotone "
+            "run; that of the second is its most non-monotone run.",
+        )
+    )
 
     # ---- Figure 8: all pairs among the classifiers of the first family
     first = [r for r in families.get(names[0], []) if _measured(r)]
@@ -94,9 +115,7 @@ def analyse(ctx) -> Report:
 
         def line(kind, a, b, sa, sb):
             key = {"kind": kind, "a": a, "b": b, "alphas": p["pair_alphas"], "n": len(y)}
-            cv = ctx.cached(
-                key, lambda: line_curve(classifiers[0], sa, sb, x, y, alphas=p["pair_alphas"], device=ctx.device)
-            )
+            cv = ctx.cached(key, line_curve, classifiers[0], sa, sb, x, y, alphas=p["pair_alphas"], device=ctx.device)
             return {"a": a, "b": b, "curve": cv, "barrier": barrier(cv["loss"]), "min_delta": cv["min_delta"]}
 
         for i, a in enumerate(hs):
@@ -109,19 +128,31 @@ def analyse(ctx) -> Report:
     fig8_rows = []
     for kind, items in pairs.items():
         bars = [it["barrier"] for it in items]
-        fig8_rows.append({
-            "pairs": kind, "count": len(items),
-            "mean_barrier": float(np.mean(bars)) if bars else None, "max_barrier": max(bars) if bars else None,
-            "share_barrier": share(b > bt for b in bars)[0],
-            "share_nonmonotone": share(it["min_delta"] > dt for it in items)[0],
-        })  # fmt: skip
-    rep.table(Table(
-        "fig8_pairs", "Barriers between initialisations and optima (Figure 8)",
-        ["pairs", "count", "mean_barrier", "max_barrier", "share_barrier", "share_nonmonotone"], fig8_rows,
-        headers={"mean_barrier": "mean barrier", "max_barrier": "max barrier",
-                 "share_barrier": f"share with barrier > {bt:g}", "share_nonmonotone": f"share with min Δ > {dt:g}"},
-        note="Barrier: max_α L(α) − max(L(0), L(1)), training loss. init→optimum includes each original pair.",
-    ))  # fmt: skip
+        fig8_rows.append(
+            {
+                "pairs": kind,
+                "count": len(items),
+                "mean_barrier": float(np.mean(bars)) if bars else None,
+                "max_barrier": max(bars) if bars else None,
+                "share_barrier": share(b > bt for b in bars)[0],
+                "share_nonmonotone": share(it["min_delta"] > dt for it in items)[0],
+            }
+        )
+    rep.table(
+        Table(
+            "fig8_pairs",
+            "Barriers between initialisations and optima (Figure 8)",
+            ["pairs", "count", "mean_barrier", "max_barrier", "share_barrier", "share_nonmonotone"],
+            fig8_rows,
+            headers={
+                "mean_barrier": "mean barrier",
+                "max_barrier": "max barrier",
+                "share_barrier": f"share with barrier > {bt:g}",
+                "share_nonmonotone": f"share with min Δ > {dt:g}",
+            },
+            note="Barrier: max_α L(α) − max(L(0), L(1)), training loss. init→optimum includes each original pair.",
+        )
+    )
     rep.numbers["fig6"] = fig6_rows
     rep.numbers["fig8"] = {
         k: [{kk: v for kk, v in it.items() if kk != "curve"} for it in items] for k, items in pairs.items()
@@ -134,40 +165,63 @@ def analyse(ctx) -> Report:
         agree.append(nm < 0.5 if row["original_monotone"] else nm >= 0.5)
     has_both = any(r["original_monotone"] for r in fig6_rows) and any(not r["original_monotone"] for r in fig6_rows)
     ok = (all(agree) if has_both else (False if not all(agree) else None)) if fig6_rows else None
-    rep.claim(Claim(
-        "random_inits_like_original", "Unrelated random initialisations interpolate to an optimum like its own "
-        "initialisation does (monotone stays monotone, non-monotone stays non-monotone)",
-        "Lucas et al. 2021, §4.3 and Figure 6", Claim.decide(ok),
-        "; ".join(f"{r['setting']}: original min Δ {r['original_min_delta']:.3g}, random inits non-monotone "
-                  f"{r['random_nonmonotone_share']:.2f} of {r['random_inits']}" for r in fig6_rows) or "no runs",
-        {"rows": fig6_rows},
-        reason="" if ok is not None else "no non-monotone original pair at this scale to test the second half",
-    ))  # fmt: skip
+    rep.claim(
+        Claim(
+            "random_inits_like_original",
+            "Unrelated random initialisations interpolate to an optimum like its own "
+            "initialisation does (monotone stays monotone, non-monotone stays non-monotone)",
+            "Lucas et al. 2021, §4.3 and Figure 6",
+            Claim.decide(ok),
+            "; ".join(
+                f"{r['setting']}: original min Δ {r['original_min_delta']:.3g}, random inits non-monotone "
+                f"{r['random_nonmonotone_share']:.2f} of {r['random_inits']}"
+                for r in fig6_rows
+            )
+            or "no runs",
+            {"rows": fig6_rows},
+            reason="" if ok is not None else "no non-monotone original pair at this scale to test the second half",
+        )
+    )
     row = {r["pairs"]: r for r in fig8_rows}
     ii, io, oo = row["init↔init"], row["init→optimum"], row["optimum↔optimum"]
     enough = len(classifiers) >= 2
-    rep.claim(Claim(
-        "no_barrier_inits", "No barriers between pairs of initialisations", "Lucas et al. 2021, §4.3 and Figure 8",
-        Claim.decide(ii["max_barrier"] <= bt if enough else None),
-        f"largest barrier over {ii['count']} pairs: {ii['max_barrier'] if ii['max_barrier'] is None else round(ii['max_barrier'], 4)}",
-        ii,
-    ))  # fmt: skip
-    rep.claim(Claim(
-        "no_barrier_init_optimum", "No barriers from initialisations to optima (every init → every optimum monotone)",
-        "Lucas et al. 2021, §4.3 and Figure 8", Claim.decide(io["share_nonmonotone"] == 0 if enough else None),
-        f"{io['count']} init→optimum lines: share with min Δ > {dt:g} = {io['share_nonmonotone']}",
-        io,
-    ))  # fmt: skip
-    rep.claim(Claim(
-        "barriers_between_optima", "Barriers are present between optima",
-        "Lucas et al. 2021, §4.3 and Figure 8 (after Fort & Jastrzebski 2019)",
-        Claim.decide(oo["share_barrier"] >= 0.5 if enough else None),
-        f"{oo['count']} optimum pairs: share with barrier > {bt:g} = {oo['share_barrier']}, mean barrier "
-        f"{oo['mean_barrier'] if oo['mean_barrier'] is None else round(oo['mean_barrier'], 4)}",
-        oo,
-        reason="" if not enough or oo["share_barrier"] >= 0.5 else (
-            "small networks trained on a small subsample from different seeds can land in linearly connected optima"),
-    ))  # fmt: skip
+    rep.claim(
+        Claim(
+            "no_barrier_inits",
+            "No barriers between pairs of initialisations",
+            "Lucas et al. 2021, §4.3 and Figure 8",
+            Claim.decide(ii["max_barrier"] <= bt if enough else None),
+            f"largest barrier over {ii['count']} pairs: "
+            f"{ii['max_barrier'] if ii['max_barrier'] is None else round(ii['max_barrier'], 4)}",
+            ii,
+        )
+    )
+    rep.claim(
+        Claim(
+            "no_barrier_init_optimum",
+            "No barriers from initialisations to optima (every init → every optimum monotone)",
+            "Lucas et al. 2021, §4.3 and Figure 8",
+            Claim.decide(io["share_nonmonotone"] == 0 if enough else None),
+            f"{io['count']} init→optimum lines: share with min Δ > {dt:g} = {io['share_nonmonotone']}",
+            io,
+        )
+    )
+    rep.claim(
+        Claim(
+            "barriers_between_optima",
+            "Barriers are present between optima",
+            "Lucas et al. 2021, §4.3 and Figure 8 (after Fort & Jastrzebski 2019)",
+            Claim.decide(oo["share_barrier"] >= 0.5 if enough else None),
+            f"{oo['count']} optimum pairs: share with barrier > {bt:g} = {oo['share_barrier']}, mean barrier "
+            f"{oo['mean_barrier'] if oo['mean_barrier'] is None else round(oo['mean_barrier'], 4)}",
+            oo,
+            reason=""
+            if not enough or oo["share_barrier"] >= 0.5
+            else (
+                "small networks trained on a small subsample from different seeds can land in linearly connected optima"
+            ),
+        )
+    )
 
     # ---- figures
     pyplot = plt()
@@ -182,13 +236,21 @@ def analyse(ctx) -> Report:
             ax.plot(cv["original"]["alphas"], cv["original"]["loss"], color="k", lw=1.5, label="original init")
             ax.set(title=fam, xlabel="α", ylabel="training loss", yscale="log")
             ax.legend(fontsize=8)
-        rep.figure("fig6_random_inits", fig, "Figure 6 analogue: training loss from unrelated random initialisations to "
-                   "an optimum (band: mean ± one standard deviation) and from the optimum's own initialisation.")  # fmt: skip
+        rep.figure(
+            "fig6_random_inits",
+            fig,
+            "Figure 6 analogue: training loss from unrelated random initialisations to "
+            "an optimum (band: mean ± one standard deviation) and from the optimum's own initialisation.",
+        )
     fig, axes = pyplot.subplots(1, 3, figsize=(14, 3.8))
     for ax, (kind, items) in zip(axes, pairs.items()):
         for it in items:
             ax.plot(it["curve"]["alphas"], it["curve"]["loss"], lw=0.8, alpha=0.6)
         ax.set(title=f"{kind} ({len(items)})", xlabel="α", ylabel="training loss", yscale="log")
-    rep.figure("fig8_pairs", fig, "Figure 8 analogue: every pair of initialisations (left), every initialisation to "
-               "every optimum (middle), every pair of optima (right).")  # fmt: skip
+    rep.figure(
+        "fig8_pairs",
+        fig,
+        "Figure 8 analogue: every pair of initialisations (left), every initialisation to "
+        "every optimum (middle), every pair of optima (right).",
+    )
     return rep

@@ -16,15 +16,47 @@ from empirical.report import Claim, Report, Table
 
 #: Lucas et al. 2021, Table 1 (proportion non-monotone, number of runs with training loss < 0.1); None: "-"
 PAPER_TABLE1: dict[tuple[str, bool], dict[float, tuple[float, int] | None]] = {
-    ("sgd", True): {0.001: (0.00, 20), 0.003: (0.00, 24), 0.01: (0.00, 24), 0.03: (0.00, 24), 0.1: (0.00, 24),
-                    0.3: (0.17, 24), 1.0: (0.83, 24), 3.0: (1.00, 16)},
-    ("sgd", False): {0.001: (0.00, 4), 0.003: (0.00, 8), 0.01: (0.00, 12), 0.03: (0.00, 20), 0.1: (0.20, 20),
-                     0.3: (0.00, 12), 1.0: (0.00, 4), 3.0: (0.00, 4)},
-    ("adam", True): {0.001: (0.17, 24), 0.003: (0.68, 22), 0.01: (0.83, 24), 0.03: (1.00, 24), 0.1: (1.00, 16),
-                     0.3: (1.00, 16), 1.0: (1.00, 4), 3.0: None},
-    ("adam", False): {0.001: (0.00, 24), 0.003: (0.20, 20), 0.01: (0.00, 12), 0.03: (0.00, 4), 0.1: None,
-                      0.3: None, 1.0: None, 3.0: None},
-}  # fmt: skip
+    ("sgd", True): {
+        0.001: (0.00, 20),
+        0.003: (0.00, 24),
+        0.01: (0.00, 24),
+        0.03: (0.00, 24),
+        0.1: (0.00, 24),
+        0.3: (0.17, 24),
+        1.0: (0.83, 24),
+        3.0: (1.00, 16),
+    },
+    ("sgd", False): {
+        0.001: (0.00, 4),
+        0.003: (0.00, 8),
+        0.01: (0.00, 12),
+        0.03: (0.00, 20),
+        0.1: (0.20, 20),
+        0.3: (0.00, 12),
+        1.0: (0.00, 4),
+        3.0: (0.00, 4),
+    },
+    ("adam", True): {
+        0.001: (0.17, 24),
+        0.003: (0.68, 22),
+        0.01: (0.83, 24),
+        0.03: (1.00, 24),
+        0.1: (1.00, 16),
+        0.3: (1.00, 16),
+        1.0: (1.00, 4),
+        3.0: None,
+    },
+    ("adam", False): {
+        0.001: (0.00, 24),
+        0.003: (0.20, 20),
+        0.01: (0.00, 12),
+        0.03: (0.00, 4),
+        0.1: None,
+        0.3: None,
+        1.0: None,
+        3.0: None,
+    },
+}
 _GROUPS = [("sgd", True), ("sgd", False), ("adam", True), ("adam", False)]
 
 
@@ -79,8 +111,10 @@ def analyse(ctx) -> Report:
                 if (r["optimizer"], r["batchnorm"], r["lr"]) == (opt, bn, lr) and r["nonmonotone"]
             ]
             numbers[f"{opt}|bn={bn}|lr={lr:g}"] = {
-                "share": prop, "count": n, "mean_min_delta_nonmonotone": (sum(deltas) / len(deltas)) if deltas else None,
-            }  # fmt: skip
+                "share": prop,
+                "count": n,
+                "mean_min_delta_nonmonotone": (sum(deltas) / len(deltas)) if deltas else None,
+            }
             paper = PAPER_TABLE1.get((opt, bn), {}).get(lr)
             ref[f"{lr:g}"] = "-" if paper is None else f"{paper[0]:.2f} ({paper[1]})"
         trows += [ours, ref]

@@ -136,8 +136,13 @@ def analyse(ctx) -> Report:
                 r = counted.get(rec.config.hash)
                 if r is None or rec.curve is None or r["optimizer"] != opt or r["variant"] != v:
                     continue
-                ax.plot(rec.curve["alphas"], rec.curve["loss"], ls="--" if r["nonmonotone"] else "-", lw=1.2,
-                        label=f"lr {r['lr']:g}")  # fmt: skip
+                ax.plot(
+                    rec.curve["alphas"],
+                    rec.curve["loss"],
+                    ls="--" if r["nonmonotone"] else "-",
+                    lw=1.2,
+                    label=f"lr {r['lr']:g}",
+                )
             ax.set_title(f"{'SGD' if opt == 'sgd' else 'Adam'}, {_HEAD[v]}")
             if ax.lines:
                 ax.legend(fontsize=7)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from empirical.experiments._common import plt
+from empirical.experiments._common import derivative_gauss_length, plt
 from empirical.report import Claim, Report, Table
 
 
@@ -37,22 +37,50 @@ def analyse(ctx) -> Report:
     for rec in ctx.finished():
         c = rec.config
         m = rec.metrics["measures"]
-        rows.append({
-            "direction": _direction(c), "switch_epoch": c.switch_epoch, "epochs": c.epochs,
-            "gauss_length": m["gauss_length"], "norm_distance": m["norm_distance"], "min_delta": m["min_delta"],
-            "final_loss": m["curve_loss_final"], "spike": spike(rec.log, c.switch_epoch),
-        })  # fmt: skip
+        gl = derivative_gauss_length(ctx, rec)
+        rows.append(
+            {
+                "direction": _direction(c),
+                "switch_epoch": c.switch_epoch,
+                "epochs": c.epochs,
+                "gauss_length": gl["derivative"],
+                "gauss_length_turning": gl["turning"],
+                "norm_distance": m["norm_distance"],
+                "min_delta": m["min_delta"],
+                "final_loss": m["curve_loss_final"],
+                "spike": spike(rec.log, c.switch_epoch),
+            }
+        )
     rows.sort(key=lambda r: (r["direction"], r["switch_epoch"]))
-    rep.table(Table(
-        "switch", "Gauss length, distance and min Δ of the final network by switch epoch",
-        ["direction", "switch_epoch", "gauss_length", "norm_distance", "min_delta", "final_loss", "spike"], rows,
-        headers={"switch_epoch": "switch at epoch", "gauss_length": "mean logit Gauss length",
-                 "norm_distance": "‖θ_T − θ_0‖ / ‖θ_0‖", "min_delta": "min Δ", "final_loss": "final train loss",
-                 "spike": "loss after / before switch"},
-        note="A switch at epoch 0 is the second optimiser alone; a switch at the last epoch is the first alone. "
-             "'loss after / before switch' compares the mean training loss of the epoch after the switch with the "
-             "epoch before.",
-    ))  # fmt: skip
+    rep.table(
+        Table(
+            "switch",
+            "Gauss length, distance and min Δ of the final network by switch epoch",
+            [
+                "direction",
+                "switch_epoch",
+                "gauss_length",
+                "gauss_length_turning",
+                "norm_distance",
+                "min_delta",
+                "final_loss",
+                "spike",
+            ],
+            rows,
+            headers={
+                "switch_epoch": "switch at epoch",
+                "gauss_length": "mean logit Gauss length",
+                "gauss_length_turning": "Gauss length, turning (kinks included)",
+                "norm_distance": "‖θ_T − θ_0‖ / ‖θ_0‖",
+                "min_delta": "min Δ",
+                "final_loss": "final train loss",
+                "spike": "loss after / before switch",
+            },
+            note="A switch at epoch 0 is the second optimiser alone; a switch at the last epoch is the first alone. "
+            "'loss after / before switch' compares the mean training loss of the epoch after the switch with the "
+            "epoch before.",
+        )
+    )
     rep.numbers["runs"] = rows
 
     sa = [r for r in rows if r["direction"] == "SGD → Adam"]
@@ -63,23 +91,35 @@ def analyse(ctx) -> Report:
     f = lambda v: "–" if v is None else f"{v:.3g}"
     ok = None
     if pure_sgd and mid:
-        ok = all(r["gauss_length"] > pure_sgd["gauss_length"] and r["norm_distance"] > pure_sgd["norm_distance"]
-                 for r in mid)  # fmt: skip
-    rep.claim(Claim(
-        "switch_to_adam_large", "Switching to Adam at any point of training gives a larger Gauss length and weight "
-        "distance than SGD alone", "Lucas et al. 2021, §4.2.2", Claim.decide(ok),
-        f"SGD alone: G = {f(pure_sgd and pure_sgd['gauss_length'])}, d = {f(pure_sgd and pure_sgd['norm_distance'])}; "
-        "after a switch at epoch " + ", ".join(f"{r['switch_epoch']:g}: G = {f(r['gauss_length'])}, d = "
-                                                 f"{f(r['norm_distance'])}" for r in mid),
-        {"sgd_alone": pure_sgd, "switched": mid},
-    ))  # fmt: skip
+        ok = all(
+            r["gauss_length"] > pure_sgd["gauss_length"] and r["norm_distance"] > pure_sgd["norm_distance"] for r in mid
+        )
+    rep.claim(
+        Claim(
+            "switch_to_adam_large",
+            "Switching to Adam at any point of training gives a larger Gauss length and weight distance than SGD alone",
+            "Lucas et al. 2021, §4.2.2",
+            Claim.decide(ok),
+            f"SGD alone: G = {f(pure_sgd and pure_sgd['gauss_length'])}, d = "
+            f"{f(pure_sgd and pure_sgd['norm_distance'])}; "
+            "after a switch at epoch "
+            + ", ".join(f"{r['switch_epoch']:g}: G = {f(r['gauss_length'])}, d = {f(r['norm_distance'])}" for r in mid),
+            {"sgd_alone": pure_sgd, "switched": mid},
+        )
+    )
     spikes = [r["spike"] for r in mid if r["spike"] is not None]
-    rep.claim(Claim(
-        "no_spike", "Switching to Adam causes no significant spike in the training loss",
-        "Lucas et al. 2021, §4.2.2", Claim.decide(None if not spikes else max(spikes) < p["spike_ratio"]),
-        f"largest ratio of the loss in the epoch after the switch to the epoch before: {f(max(spikes) if spikes else None)} "
-        f"(a spike when ≥ {p['spike_ratio']:g})", {"ratios": spikes},
-    ))  # fmt: skip
+    rep.claim(
+        Claim(
+            "no_spike",
+            "Switching to Adam causes no significant spike in the training loss",
+            "Lucas et al. 2021, §4.2.2",
+            Claim.decide(None if not spikes else max(spikes) < p["spike_ratio"]),
+            f"largest ratio of the loss in the epoch after the switch to the epoch before: "
+            f"{f(max(spikes) if spikes else None)} "
+            f"(a spike when ≥ {p['spike_ratio']:g})",
+            {"ratios": spikes},
+        )
+    )
     ok = None
     if pure_sgd and pure_adam and len(mid) >= 2:
         gap = pure_adam["gauss_length"] - pure_sgd["gauss_length"]
@@ -88,11 +128,16 @@ def analyse(ctx) -> Report:
         detail = f"range of G over switch times {spread:.3g}; Adam alone − SGD alone {gap:.3g}"
     else:
         detail = "too few switch times"
-    rep.claim(Claim(
-        "little_variation", "The time of the switch to Adam matters little for the Gauss length",
-        "Lucas et al. 2021, §4.2.2", Claim.decide(ok), detail + f" (supported when the ratio < {p['variation_max']:g})",
-        {},
-    ))  # fmt: skip
+    rep.claim(
+        Claim(
+            "little_variation",
+            "The time of the switch to Adam matters little for the Gauss length",
+            "Lucas et al. 2021, §4.2.2",
+            Claim.decide(ok),
+            detail + f" (supported when the ratio < {p['variation_max']:g})",
+            {},
+        )
+    )
 
     pyplot = plt()
     fig, axes = pyplot.subplots(1, 3, figsize=(14, 3.6))
@@ -106,6 +151,10 @@ def analyse(ctx) -> Report:
         ax.set(xlabel="switch epoch", ylabel=name)
         ax.legend(fontsize=8)
     axes[2].set_yscale("log")
-    rep.figure("switch", fig, "Gauss length, normalised distance and final training loss against the epoch of the "
-               "optimiser switch (epoch 0: the second optimiser alone; last epoch: the first alone).")  # fmt: skip
+    rep.figure(
+        "switch",
+        fig,
+        "Gauss length, normalised distance and final training loss against the epoch of the "
+        "optimiser switch (epoch 0: the second optimiser alone; last epoch: the first alone).",
+    )
     return rep

@@ -34,7 +34,7 @@ from empirical.runs import RunConfig, RunRecord, is_finished, load_run, run_fold
 from empirical.sweep import BACKENDS, SCALES, SweepSummary, run_sweep
 from mlitheory._results import atomic_write_text
 
-__all__ = ["Context", "add_parser", "default_out", "default_root", "main", "reproduce"]
+__all__ = ["Context", "add_parser", "default_out", "default_root", "main", "reproduce", "write_index"]
 
 
 def default_root(scale: str) -> Path:
@@ -229,6 +229,65 @@ def reproduce(
     return report
 
 
+def write_index(folder: str | os.PathLike) -> Path:
+    """Write ``folder/index.md``: every report found in ``folder/*/results.json`` with its claims check summary,
+    and each claim that is not supported or inconclusive with its evidence and likely reason.
+
+    Returns:
+        The path written. Raises ``FileNotFoundError`` when ``folder`` holds no report.
+    """
+    folder = Path(folder)
+    found = {}
+    for path in sorted(folder.glob("*/results.json")):
+        found[path.parent.name] = json.loads(path.read_text())
+    if not found:
+        raise FileNotFoundError(f"no reports (*/results.json) under {folder}")
+    order = {n: i for i, n in enumerate(EXPERIMENTS)}
+    names = sorted(found, key=lambda n: (order.get(found[n].get("experiment"), 99), n))
+    lines = [
+        "# Reproductions: results",
+        "",
+        "Each folder holds one report written by `python -m empirical reproduce NAME --scale SCALE --out "
+        f"{folder.as_posix()}/NAME` (tables as Markdown and CSV, figures as PNG and PDF, `results.json` with every "
+        "number and the exact configurations). This index is generated from those files by "
+        f"`python -m empirical reproduce index --out {folder.as_posix()}`; see `docs/reproductions.md`.",
+        "",
+        "| experiment | reproduces | scale | supported | not supported | inconclusive | report |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n in names:
+        d = found[n]
+        s = d.get("claims_summary", {})
+        lines.append(
+            f"| `{d.get('experiment', n)}` | {d.get('reference', '')} | {d.get('scale', '')} | "
+            f"{s.get('supported', 0)} | {s.get('not supported', 0)} | {s.get('inconclusive', 0)} | "
+            f"[{n}/report.md]({n}/report.md) |"
+        )
+    lines += ["", "## Claims not supported or inconclusive at the scale run", ""]
+    for n in names:
+        d = found[n]
+        open_claims = [c for c in d.get("claims", []) if c["verdict"] != "supported"]
+        lines.append(f"### `{d.get('experiment', n)}` ({d.get('scale', '')})")
+        lines.append("")
+        if not open_claims:
+            lines += ["Every claim checked is supported.", ""]
+            continue
+        for c in open_claims:
+            why = f" Likely reason: {c['reason']}" if c.get("reason") else ""
+            lines.append(
+                f"- **{c['verdict']}**: {c['statement']} ({c['source']}). Measured: {c['evidence']}.{why}".replace(
+                    ".. ", ". "
+                )
+            )
+        lines.append("")
+        notes = d.get("notes", [])
+        if notes:
+            lines += ["Notes of this report:", ""] + [f"- {x}" for x in notes] + [""]
+    path = folder / "index.md"
+    atomic_write_text(path, "\n".join(lines))
+    return path
+
+
 # ---------------------------------------------------------------------------------------------- command line
 
 
@@ -244,7 +303,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
             f"Experiments: {', '.join(EXPERIMENTS)}; 'all' runs them in turn."
         ),
     )
-    r.add_argument("name", help="experiment name, 'all', or 'list' to list them")
+    r.add_argument(
+        "name", help="experiment name, 'all', 'list' to list them, or 'index' to write --out/index.md from its reports"
+    )
     r.add_argument("--scale", choices=list(SCALES), default="small", help="smoke (seconds), small (CPU), paper")
     r.add_argument("--quick", action="store_true", help="same as --scale smoke")
     r.add_argument("--backend", choices=list(BACKENDS), default="local")
@@ -269,6 +330,11 @@ def main(args: argparse.Namespace) -> int:
         for n in EXPERIMENTS:
             spec = load_experiment(n, "smoke", available={"cifar10": True, "cifar100": True})
             print(f"{n:24s} v{spec.version}  {spec.title}")
+        return 0
+    if args.name == "index":
+        if args.out is None:
+            raise SystemExit("reproduce index: give --out, the folder holding the report folders (e.g. docs/results)")
+        print(f"wrote {write_index(args.out)}")
         return 0
     if args.threads is not None:
         torch.set_num_threads(args.threads)

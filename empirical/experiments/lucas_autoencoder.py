@@ -30,7 +30,12 @@ def analyse(ctx) -> Report:
         "were stopped early by the authors' rule (loss > 55 after 10 epochs)."
     )
     if ctx.spec.scale != "paper":
-        rep.note("Scale: an MNIST subsample, 15 epochs instead of 200, two bottleneck sizes and six learning rates.")
+        c0 = ctx.spec.configs[0]
+        ks = sorted({r["bottleneck"] for r in rows}, reverse=True)
+        rep.note(
+            f"Scale: {c0.n_train} MNIST training images, {c0.epochs} epochs (the authors: the full set, 200 epochs), "
+            f"bottlenecks {ks}, {len({r['lr'] for r in rows})} learning rates."
+        )
     lrs = sorted({r["lr"] for r in rows}, reverse=True)
     cols = ["optimizer", *[f"{lr:g}" for lr in lrs], "all"]
     trows, cells = [], {}

@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, help="initialisation and batch-order seed")
     t.add_argument("--quick", action="store_true", help="tiny data (n_train=500) and one epoch unless given")
     t.add_argument("--device", default=None, help="cpu (default), cuda, cuda:1, mps")
+    t.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     t.add_argument("--data-dir", type=Path, default=None, help="folder with CIFAR batches (sets $MLITHEORY_DATA_DIR)")
     t.add_argument("--out", type=Path, default=Path("runs/train"), help="root of run folders (default runs/train)")
 
@@ -84,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None, help="override the base seed of every run")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a base value; repeatable")
     s.add_argument("--device", default=None, help="device of every run (cpu default, cuda)")
+    s.add_argument("--threads", type=int, default=None, help="torch threads per run (default: cores / workers)")
     s.add_argument("--data-dir", type=Path, default=None, help="folder with CIFAR batches (sets $MLITHEORY_DATA_DIR)")
     s.add_argument("--out", type=Path, default=None, help="root of the runs (default runs/<sweep name>)")
     s.add_argument("--dry-run", action="store_true", help="list the configurations and what is finished; run nothing")
@@ -181,7 +183,7 @@ def _cmd_train(args) -> int:
     values = merge_values(values, _assignments(args.set))
     config = RunConfig.from_dict(values)
     print(f"run {config.hash}: {config.describe()}")
-    outcome = execute_run(config, args.out, device=args.device, progress=True)
+    outcome = execute_run(config, args.out, device=args.device, progress=True, threads=args.threads)
     if outcome.status == "failed":
         print(f"FAILED: {outcome.error}  (details in {outcome.folder}/status.json)")
         return 1
@@ -225,6 +227,7 @@ def _cmd_sweep(args) -> int:
         workers=args.workers,
         address=args.address,
         device=args.device,
+        threads=args.threads,
         progress=not args.no_progress,
     )
     rows = collect(root)

@@ -49,6 +49,9 @@ __all__ = [
     "MNIST_MD5",
     "Dataset",
     "DatasetUnavailable",
+    "available",
+    "canonical_name",
+    "dataset_options",
     "fashion_mnist_dir",
     "load_dataset",
     "read_cifar",
@@ -188,7 +191,7 @@ def load_dataset(
     for key, val in (("n_train", n_train), ("n_test", n_test)):
         if val is not None and (not isinstance(val, (int, np.integer)) or val < 1):
             raise ValueError(f"{key}={val!r}; use a positive integer or None for all")
-    allowed = {"gaussian": {"dim", "num_classes", "separation"}, "digits": {"test_fraction"}}.get(canon, set())
+    allowed = set(dataset_options(canon))
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise ValueError(
@@ -247,6 +250,11 @@ def load_dataset(
     )
 
 
+def dataset_options(name: str) -> list[str]:
+    """Options of :func:`load_dataset` particular to data set ``name`` (besides the common ones)."""
+    return {"gaussian": ["dim", "num_classes", "separation"], "digits": ["test_fraction"]}.get(canonical_name(name), [])
+
+
 def available(name: str, data_dir: str | os.PathLike | None = None) -> tuple[bool, str]:
     """Whether data set ``name`` can be loaded here, and if not, why (the install hint)."""
     canon = canonical_name(name)
@@ -298,7 +306,12 @@ def _reshape_images(x: torch.Tensor, pad_to: int | None, channels: int | None) -
 
 
 class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickles NumPy arrays, dicts, lists and bytes only: any other global is refused."""
+    """Unpickles NumPy arrays, dicts, lists and bytes only: any other global is refused.
+
+    The allowed globals are those that pickles of NumPy arrays reference under protocols 2 to 5 (in Python 2
+    and 3, NumPy 1 and 2): the array and scalar reconstructors, ``ndarray``, ``dtype`` and ``_codecs.encode``
+    (bytes).
+    """
 
     _ALLOWED = frozenset(
         {
@@ -306,6 +319,11 @@ class _ArrayUnpickler(pickle.Unpickler):
             ("numpy._core.multiarray", "_reconstruct"),
             ("numpy", "ndarray"),
             ("numpy", "dtype"),
+            ("numpy.core.numeric", "_frombuffer"),
+            ("numpy._core.numeric", "_frombuffer"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "scalar"),
+            ("_codecs", "encode"),
         }
     )
 

@@ -23,7 +23,9 @@ import copy
 import dataclasses
 import inspect
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -31,6 +33,7 @@ from torch import nn
 
 __all__ = [
     "Curve",
+    "GaussLength",
     "batches",
     "curve_min_delta",
     "interpolation_curve",
@@ -71,6 +74,16 @@ class Curve:
             "min_delta": self.min_delta,
             "engine": self.engine,
         }
+
+
+class GaussLength(NamedTuple):
+    """Mean per-example logit Gauss length (radians), whether the quadrature converged to its tolerance (always
+    ``False`` for the fallback's polygon estimate), the values of α used, and the engine."""
+
+    value: float
+    converged: bool
+    evaluations: int
+    engine: str
 
 
 def _lib(name: str):
@@ -204,43 +217,48 @@ def logit_gauss_length(
     bn: str = "recompute",
     bn_data: Batches | None = None,
     device: str | torch.device | None = None,
-) -> float:
+    tol: float = 1e-5,
+    max_evaluations: int = 1000,
+    dtype: torch.dtype | None = torch.float64,
+) -> GaussLength:
     """Mean over examples of the Gauss length of each logit path :math:`\\alpha \\mapsto f(x_n;\\theta_\\alpha)`.
 
-    With :mod:`mlitheory` this is its adaptive quadrature with exact derivatives; the fallback sums the turning
-    angles of the polygon through the logits at ``alphas`` (a lower bound that converges as the grid refines).
+    With :mod:`mlitheory` this is its adaptive quadrature with exact derivatives, to absolute error ``tol`` per
+    example within ``max_evaluations`` values of α (``converged`` says whether it got there; a ReLU network's
+    logit path has kinks, where it may not); the fallback sums the turning angles of the polygon through the
+    logits at ``alphas`` (a lower bound that converges as the grid refines). Computed in ``dtype`` (float64 by
+    default: in float32 the quadrature's round-off floor sits near 1e-5 and a tight ``tol`` is never reached).
     """
     fn = _lib("logit_gauss_length")
     if fn is not None:
-        res = _call(fn, model, start, end, inputs, bn=bn, bn_data=bn_data, device=device, progress=False)
-        for name in ("mean", "mean_per_example", "value"):
-            val = getattr(res, name, None)
-            if val is not None:
-                return float(torch.as_tensor(val).double().mean())
-        return float(res)
-    return _fallback_gauss_length(model, start, end, inputs, _grid(alphas), bn, bn_data, device)
+        from mlitheory.geometry import ConvergenceWarning
+
+        with warnings.catch_warnings():  # non-convergence is reported in the result, not as a warning
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = _call(
+                fn, model, start, end, inputs, bn=bn, bn_data=bn_data, device=device, concatenated=False, tol=tol,
+                max_evaluations=max_evaluations, dtype=dtype, progress=False,
+            )  # fmt: skip
+        return GaussLength(float(res.mean), bool(res.converged), int(res.evaluations), "mlitheory")
+    grid = _grid(alphas)
+    value = _fallback_gauss_length(model, start, end, inputs, grid, bn, bn_data, device, dtype)
+    return GaussLength(value, False, len(grid), "fallback")
 
 
 # ---------------------------------------------------------------------------------------------- engine results
 
 
 def _from_engine_curve(curve, metrics: Sequence[str]) -> Curve:
-    grid = next((getattr(curve, n) for n in ("alphas", "alpha") if hasattr(curve, n)), None)
-    extra = getattr(curve, "metrics", None) or {}
-    values = {}
-    for m in metrics:
-        val = getattr(curve, m, None)
-        if val is None:
-            val = extra.get(m)
-        if val is None or grid is None:
-            raise TypeError(
-                f"mlitheory.interpolate returned a {type(curve).__name__} without alphas or {m!r}; "
-                "update empirical.measure._from_engine_curve to its field names"
-            )
-        values[m] = np.asarray(torch.as_tensor(val).detach().cpu().double().numpy())
-    md = getattr(curve, "min_delta", None)
-    md = curve_min_delta(values["loss"]) if md is None else float(md)
-    return Curve(np.asarray(grid, dtype=np.float64), values, md, "mlitheory")
+    """Our :class:`Curve` from a :class:`mlitheory.InterpolationCurve` (``alphas`` and a ``values`` dict)."""
+    try:
+        values = {m: np.asarray(curve.values[m], dtype=np.float64) for m in metrics}
+        grid = np.asarray(curve.alphas, dtype=np.float64)
+    except (AttributeError, KeyError) as e:
+        raise TypeError(
+            f"mlitheory.interpolate returned a {type(curve).__name__} without alphas or values[{e}]; "
+            "update empirical.measure._from_engine_curve to its fields"
+        ) from e
+    return Curve(grid, values, curve_min_delta(values["loss"]), "mlitheory")
 
 
 # ---------------------------------------------------------------------------------------------- fallback
@@ -253,7 +271,7 @@ def _bn_modules(model: nn.Module) -> dict[str, nn.modules.batchnorm._BatchNorm]:
 class _Path:
     """θ_α on a private copy of ``model``: ``functional_call`` with fresh BN statistics when asked."""
 
-    def __init__(self, model, start, end, bn, bn_data, device):
+    def __init__(self, model, start, end, bn, bn_data, device, dtype=None):
         if bn not in ("recompute", "interpolate"):
             raise ValueError(f"bn={bn!r}: the internal interpolation supports 'recompute' and 'interpolate'")
         if device is None:
@@ -263,6 +281,11 @@ class _Path:
             raise ValueError(f"start and end states differ in keys: {missing[:5]}")
         self.device = torch.device(device)
         self.work = copy.deepcopy(model).to(self.device)
+        self.dtype = dtype
+        if dtype is not None:
+            self.work.to(dtype)
+            start = {k: v.to(dtype) if v.is_floating_point() else v for k, v in start.items()}
+            end = {k: v.to(dtype) if v.is_floating_point() else v for k, v in end.items()}
         self.bns = _bn_modules(self.work)
         for m in self.bns.values():
             m.momentum = None  # exact cumulative average
@@ -285,12 +308,15 @@ class _Path:
             self.work.train()
             with torch.no_grad():
                 for x, _ in self.bn_data if self.bn_data is not None else data:
-                    torch.func.functional_call(self.work, st, (x.to(self.device),))
+                    self(st, x)
         self.work.eval()
         return st
 
     def __call__(self, st, x):
-        return torch.func.functional_call(self.work, st, (x.to(self.device),))
+        x = x.to(self.device)
+        if self.dtype is not None and x.is_floating_point():
+            x = x.to(self.dtype)
+        return torch.func.functional_call(self.work, st, (x,))
 
 
 def _fallback_curve(model, start, end, data, grid, loss_fn, metrics, bn, bn_data, device) -> dict[str, np.ndarray]:
@@ -319,8 +345,8 @@ def _fallback_curve(model, start, end, data, grid, loss_fn, metrics, bn, bn_data
     return out
 
 
-def _fallback_gauss_length(model, start, end, inputs, grid, bn, bn_data, device) -> float:
-    path = _Path(model, start, end, bn, bn_data, device)
+def _fallback_gauss_length(model, start, end, inputs, grid, bn, bn_data, device, dtype) -> float:
+    path = _Path(model, start, end, bn, bn_data, device, dtype)
     data = [(inputs, inputs)]
     with torch.no_grad():
         z = torch.stack([path(path.state(float(a), data), inputs).flatten(1).double() for a in grid])  # (m, N, K)

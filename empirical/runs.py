@@ -41,9 +41,9 @@ from typing import Any
 import torch
 
 from empirical import measure
-from empirical.data import canonical_name, load_dataset
-from empirical.models import build_model, model_task
-from empirical.train import OPTIMIZERS, SCHEDULES, TrainResult, load_checkpoint, loss_function, train
+from empirical.data import canonical_name, dataset_options, load_dataset
+from empirical.models import build_model, model_options, model_task
+from empirical.train import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, TrainResult, load_checkpoint, loss_function, train
 from mlitheory._results import atomic_write_text
 
 __all__ = [
@@ -80,11 +80,15 @@ class RunConfig:
     Training (see :func:`empirical.train.train`): ``optimizer``, ``lr``, ``momentum``, ``betas``, ``eps``,
     ``weight_decay``, ``epochs``, ``batch_size`` (``None``: full batch), ``schedule``, ``milestones``,
     ``gamma``, ``warmup_epochs``, ``switch_epoch``/``switch_optimizer``/``switch_lr``, ``checkpoint_epochs``,
-    ``checkpoint_steps``, ``stop_if`` (``[epoch, loss]``), ``amp``, ``seed`` (initialisation and batch order).
+    ``checkpoint_steps``, ``stop_if`` (``[epoch, loss]``), ``augment`` (``"none"`` or ``"crop-flip"``), ``amp``,
+    ``seed`` (initialisation, batch order, augmentation).
 
     Measurement: ``alphas`` (points on [0, 1]), ``bn`` (batch-norm policy), ``measure_split``
     (``"train"``/``"test"``) and ``n_measure`` (examples for the loss curve, ``None``: the whole split),
-    ``compute_gauss_length`` (whether to measure it), ``n_gauss`` examples of ``gauss_split`` for it.
+    ``compute_gauss_length`` (whether to measure it), ``n_gauss`` examples of ``gauss_split`` for it,
+    in float64 to absolute error ``gauss_tol`` per example within ``gauss_max_evaluations`` values of α;
+    batch-norm statistics re-estimated at each α on the curve's examples (the first ``n_gauss_bn`` of them,
+    rounded up to whole evaluation batches, for the Gauss length, whose quadrature visits many more α).
 
     Warm start (e.g. Vlaar & Frankle's "all but one layer re-initialised"): ``init_from`` names a checkpoint of
     another run in the same root, ``"<hash>"`` (its ``final.pt``) or ``"<hash>/<checkpoint>"``; the model
@@ -127,12 +131,24 @@ class RunConfig:
     compute_gauss_length: bool = True
     n_gauss: int = 100
     gauss_split: str = "train"
+    gauss_tol: float = 1e-5
+    gauss_max_evaluations: int = 1000
+    n_gauss_bn: int | None = 1000
+    augment: str = "none"
     init_from: str | None = None
     init_reset: tuple = ()
 
     def __post_init__(self) -> None:
         canonical_name(self.dataset)
         model_task(self.model)
+        valid = model_options(self.model)
+        bad = sorted(set(self.model_options) - set(valid))
+        if bad:
+            raise ValueError(f"model_options {bad} unknown for model {self.model!r}; valid: {', '.join(valid)}")
+        valid = ["pad_to", "channels", *dataset_options(self.dataset)]
+        bad = sorted(set(self.data_options) - set(valid))
+        if bad:
+            raise ValueError(f"data_options {bad} unknown for data set {self.dataset!r}; valid: {', '.join(valid)}")
         for key, value, valid in (
             ("optimizer", self.optimizer, OPTIMIZERS),
             ("switch_optimizer", self.switch_optimizer, (None, *OPTIMIZERS)),
@@ -141,6 +157,7 @@ class RunConfig:
             ("measure_split", self.measure_split, ("train", "test")),
             ("gauss_split", self.gauss_split, ("train", "test")),
             ("normalize", self.normalize, ("channel", "none")),
+            ("augment", self.augment, AUGMENTATIONS),
         ):
             if value not in valid:
                 raise ValueError(f"{key}={value!r}; valid: {', '.join(map(str, valid))}")
@@ -267,10 +284,9 @@ def check_folder(folder: Path, config: RunConfig) -> None:
         other = RunConfig.from_dict(stored["config"])
     except (KeyError, TypeError, ValueError) as e:
         raise ConfigMismatch(f"{path} does not hold a readable run configuration ({e}); move the folder away") from e
-    a, b = other.non_default(), config.non_default()
-    if a != b:
-        keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-        diff = "; ".join(f"{k}: stored {a.get(k, '(default)')!r} vs {b.get(k, '(default)')!r}" for k in keys)
+    if other.non_default() != config.non_default():
+        a, b = other.to_dict(), config.to_dict()
+        diff = "; ".join(f"{k}: stored {a[k]!r}, this run {b[k]!r}" for k in a if a[k] != b[k])
         raise ConfigMismatch(
             f"{path} holds a different configuration for hash {config.hash} ({diff}). Either the folder was edited "
             "or the configuration format changed: move the folder away, or run into another root."
@@ -328,6 +344,15 @@ def execute_run(
     if is_finished(folder):
         stored = _read_json(folder / "metrics.json")
         return RunOutcome(config.hash, str(folder), "skipped", 0.0, result=stored.get("status", ""))
+    if (folder / "status.json").exists():
+        status = _read_json(folder / "status.json")
+        same_host = status.get("host") == socket.gethostname()
+        if status.get("state") == "running" and status.get("pid") != os.getpid() and same_host and _alive(status):
+            err = (
+                f"run {config.hash} is in progress in process {status.get('pid')} ({folder / 'status.json'}); "
+                "not started twice. If that process is not this run, delete the status file and rerun."
+            )
+            return RunOutcome(config.hash, str(folder), "failed", 0.0, error=err)
     folder.mkdir(parents=True, exist_ok=True)
     for stale in ("checkpoints", "train_log.json", "curve.json"):
         p = folder / stale
@@ -383,9 +408,13 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
     log_path = folder / "train_log.json"
     log: list[dict] = []
 
-    def on_epoch(entry: dict) -> None:
+    last_write = [-math.inf]
+
+    def on_epoch(entry: dict) -> None:  # the log on disk shows progress; rewritten at most once a second
         log.append(entry)
-        _write_json(log_path, log)
+        if time.perf_counter() - last_write[0] >= 1.0:
+            _write_json(log_path, log)
+            last_write[0] = time.perf_counter()
 
     t_train = time.perf_counter()
     result: TrainResult = train(
@@ -413,12 +442,14 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
         checkpoint_steps=config.checkpoint_steps,
         eval_data=(ds.x_test, _targets(config, ds.x_test, ds.y_test)),
         stop_if=tuple(config.stop_if) if config.stop_if else None,
+        augment=config.augment,
         device=device,
         amp=config.amp,
         progress=progress,
         on_epoch=on_epoch,
     )
     train_s = time.perf_counter() - t_train
+    _write_json(log_path, result.log)
     last = result.log[-1] if result.log else {}
     metrics: dict[str, Any] = {
         "status": result.status,
@@ -467,11 +498,20 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
         bn_data=bn_data, device=device,
     )  # fmt: skip
     _write_json(folder / "curve.json", curve.to_json())
-    gl = math.nan
+    gl = measure.GaussLength(math.nan, False, 0, "")
     if config.compute_gauss_length:
         gx, _ = _subset(*split[config.gauss_split], config.n_gauss, config.data_seed + 2)
         gl = measure.logit_gauss_length(
-            model, start, end, gx.to(device), alphas=config.alphas, bn=config.bn, bn_data=bn_data, device=device
+            model,
+            start,
+            end,
+            gx.to(device),
+            alphas=config.alphas,
+            bn=config.bn,
+            bn_data=bn_data[: -(-config.n_gauss_bn // _EVAL_BATCH)] if config.n_gauss_bn else bn_data,
+            device=device,
+            tol=config.gauss_tol,
+            max_evaluations=config.gauss_max_evaluations,
         )
     values = curve.values
     metrics["measures"] = {
@@ -481,7 +521,10 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
         "curve_loss_final": float(values["loss"][-1]),
         "curve_max_loss": float(max(values["loss"])),
         "curve_accuracy_final": float(values["accuracy"][-1]) if "accuracy" in values else math.nan,
-        "gauss_length": gl,
+        "gauss_length": gl.value,
+        "gauss_converged": gl.converged,
+        "gauss_evaluations": gl.evaluations,
+        "gauss_engine": gl.engine,
         "distance": measure.weight_distance(start, end),
         "norm_distance": measure.weight_distance(start, end, normalize="start"),
         "norm_distance_end": measure.weight_distance(start, end, normalize="end"),

@@ -47,6 +47,7 @@ import multiprocessing
 import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -273,11 +274,20 @@ def _pid_alive(pid: str) -> bool:
     return True
 
 
-def _worker_init(threads: int, path: list[str]) -> None:
+def _worker_init(threads: int, path: list[str], parent: int) -> None:
+    def watchdog() -> None:  # a worker whose sweep process died (killed) stops too, leaving a run to redo
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
     sys.path[:] = list(dict.fromkeys([*path, *sys.path]))
     import torch
 
     torch.set_num_threads(threads)
+
+    threading.Thread(target=watchdog, daemon=True).start()
 
 
 def _execute_dict(config: dict, root: str, device: str | None, threads: int | None) -> RunOutcome:
@@ -292,6 +302,7 @@ def run_sweep(
     workers: int | None = None,
     address: str | None = None,
     device: str | None = None,
+    threads: int | None = None,
     progress: bool = True,
 ) -> SweepSummary:
     """Run every configuration not yet finished under ``root``.
@@ -304,6 +315,8 @@ def run_sweep(
             this many CPUs).
         address: Ray cluster address (``"auto"`` or ``host:port``); default starts Ray locally.
         device: device of every run (e.g. ``"cuda"``).
+        threads: torch threads per run (default: all cores for ``local``, cores ÷ workers for ``process``,
+            1 for ``ray``).
         progress: show a progress bar over runs (and the training bar with the local backend).
 
     Returns:
@@ -334,7 +347,8 @@ def run_sweep(
     with _RootLock(root):
         if todo:
             runner = {"local": _run_local, "process": _run_process, "ray": _run_ray}[backend]
-            for c, outcome in runner(todo, root, workers=workers, address=address, device=device, progress=progress):
+            kw = dict(workers=workers, address=address, device=device, threads=threads, progress=progress)
+            for c, outcome in runner(todo, root, **kw):
                 rows[c.hash] = _row(c, outcome)
     ordered = [rows[h] for h in unique]
     count = lambda s: sum(r["status"] == s for r in ordered)
@@ -366,18 +380,21 @@ def _bar(total: int, progress: bool, desc: str):
     return tqdm(total=total, disable=not progress, desc=desc, unit="run", dynamic_ncols=True)
 
 
-def _run_local(todo, root, *, workers, address, device, progress):
+def _run_local(todo, root, *, workers, address, device, threads, progress):
     with _bar(len(todo), progress, "sweep (local)") as bar:
         for c in todo:
-            yield c, execute_run(c, root, device=device, progress=progress)
+            yield c, execute_run(c, root, device=device, progress=progress, threads=threads)
             bar.update(1)
 
 
-def _run_process(todo, root, *, workers, address, device, progress):
-    threads = max(1, (os.cpu_count() or 1) // workers)
+def _run_process(todo, root, *, workers, address, device, threads, progress):
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
     ctx = multiprocessing.get_context("spawn")
     pool = cf.ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_worker_init, initargs=(threads, sys.path)
+        max_workers=min(workers, len(todo)),
+        mp_context=ctx,
+        initializer=_worker_init,
+        initargs=(threads, sys.path, os.getpid()),
     )
     with pool, _bar(len(todo), progress, f"sweep (process ×{min(workers, len(todo))})") as bar:
         futures = {pool.submit(_execute_dict, c.to_dict(), str(root), device, threads): c for c in todo}
@@ -391,7 +408,7 @@ def _run_process(todo, root, *, workers, address, device, progress):
             yield c, outcome
 
 
-def _run_ray(todo, root, *, workers, address, device, progress):
+def _run_ray(todo, root, *, workers, address, device, threads, progress):
     try:
         import ray
     except ImportError as e:
@@ -413,7 +430,7 @@ def _run_ray(todo, root, *, workers, address, device, progress):
             ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": env}, configure_logging=False)
     try:
         task = ray.remote(num_cpus=1, max_retries=0)(_execute_dict)
-        refs = {task.remote(c.to_dict(), str(Path(root).resolve()), device, 1): c for c in todo}
+        refs = {task.remote(c.to_dict(), str(Path(root).resolve()), device, threads or 1): c for c in todo}
         pending = list(refs)
         with _bar(len(todo), progress, "sweep (ray)") as bar:
             while pending:

@@ -37,10 +37,12 @@ from empirical.measure import weight_distance
 from mlitheory._results import Result, atomic_write_bytes
 
 __all__ = [
+    "AUGMENTATIONS",
     "LOSSES",
     "OPTIMIZERS",
     "SCHEDULES",
     "TrainResult",
+    "crop_flip",
     "load_checkpoint",
     "loss_function",
     "lr_multiplier",
@@ -50,6 +52,7 @@ __all__ = [
 ]
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "rmsprop")
+AUGMENTATIONS: tuple[str, ...] = ("none", "crop-flip")
 SCHEDULES: tuple[str, ...] = ("constant", "multistep", "cosine", "linear")
 LOSSES: tuple[str, ...] = ("cross_entropy", "sse")
 
@@ -119,6 +122,22 @@ def lr_multiplier(
     if warmup_epochs > 0:
         mult *= min(1.0, epoch / warmup_epochs)
     return mult
+
+
+def crop_flip(x: torch.Tensor, g: torch.Generator, *, pad: int = 4) -> torch.Tensor:
+    """CIFAR augmentation on a batch ``(B, C, H, W)``: a random ``H × W`` crop of the image zero-padded by ``pad``,
+    then a horizontal flip with probability 1/2; offsets and flips drawn from ``g`` (on the CPU)."""
+    b, _, h, w = x.shape
+    i = torch.randint(0, 2 * pad + 1, (b,), generator=g).to(x.device)
+    j = torch.randint(0, 2 * pad + 1, (b,), generator=g).to(x.device)
+    flip = (torch.rand(b, generator=g) < 0.5).to(x.device)
+    xp = F.pad(x, (pad, pad, pad, pad))
+    rows = (i[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
+    cols = (j[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
+    cols = torch.where(flip[:, None, None, None], cols.flip(-1), cols)
+    batch = torch.arange(b, device=x.device)[:, None, None, None]
+    chan = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
+    return xp[batch, chan, rows, cols]
 
 
 # ---------------------------------------------------------------------------------------------- checkpoints
@@ -236,6 +255,7 @@ def train(
     checkpoint_steps: Sequence[int] = (),
     eval_data: tuple[torch.Tensor, torch.Tensor] | None = None,
     stop_if: tuple[int, float] | None = None,
+    augment: str = "none",
     device: str | torch.device | None = None,
     amp: bool = False,
     progress: bool = True,
@@ -263,6 +283,7 @@ def train(
         checkpoint_steps: save after these optimiser steps (``step_XXXXXXX.pt``); step 0 is ``init.pt``.
         eval_data: held-out ``(inputs, targets)``: loss and accuracy logged each epoch.
         stop_if: ``(E, L)``: stop with status ``"stopped"`` if after an epoch ``> E`` the mean loss is ``> L``.
+        augment: ``"none"`` or ``"crop-flip"`` (:func:`crop_flip` on every training batch of images).
         device: training device (default: the model's).
         amp: automatic mixed precision (float16 with a gradient scaler on CUDA, bfloat16 on CPU).
         progress: show a tqdm bar.
@@ -278,11 +299,20 @@ def train(
         raise ValueError(f"epochs={epochs}; use a non-negative number")
     if switch_epoch is not None and switch_optimizer is None:
         raise ValueError("switch_epoch is set but switch_optimizer is not; name the optimiser to switch to")
+    if augment not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {augment!r}; valid: {', '.join(AUGMENTATIONS)}")
+    if augment != "none" and (x.dim() != 4 or y.is_floating_point()):
+        raise ValueError(
+            f"augment={augment!r} needs image inputs (N, C, H, W) with class labels; got inputs {tuple(x.shape)} "
+            f"and {y.dtype} targets"
+        )
     if device is None:
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
     device = torch.device(device)
     model.to(device)
     x, y = x.to(device), y.to(device)
+    if eval_data is not None:
+        eval_data = tuple(t.to(device) for t in eval_data)
     loss_fn = loss_function(loss) if isinstance(loss, str) else loss
     classify = not y.is_floating_point()
     n = len(x)
@@ -334,6 +364,8 @@ def train(
                 )
             idx = perm[b * bs : (b + 1) * bs]
             xb, yb = x[idx], y[idx]
+            if augment == "crop-flip":
+                xb = crop_flip(xb, gen)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 out = model(xb)
                 batch_loss = loss_fn(out, yb)
@@ -370,7 +402,7 @@ def train(
             "seconds": time.perf_counter() - t0,
         }
         if eval_data is not None:
-            ex, ey = (t.to(device) for t in eval_data)
+            ex, ey = eval_data
             entry["test_loss"], entry["test_accuracy"] = _evaluate(model, ex, ey, loss_fn, max(bs, 1024), classify)
         log.append(entry)
         bar.set_postfix(epoch=epoch, loss=f"{final_loss:.4g}")

@@ -1,4 +1,4 @@
-"""Warm start of a run from another run's checkpoint, with some entries re-initialised (RunConfig.init_from/init_reset)."""
+"""Warm start of a run from another run's checkpoint with some entries re-initialised (init_from, init_reset)."""
 
 import dataclasses
 

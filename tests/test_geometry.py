@@ -138,6 +138,8 @@ def test_polynomial_curves_against_scipy_quad(coef):
     ref, ref_err = integrate.quad(lambda t: np_integrand(coef, t), 0, 1, epsabs=1e-13, epsrel=1e-13, limit=500)
     r = gauss_length(poly_curve(coef), tol=1e-10)
     assert abs(r.value - ref) <= 1e-8 + ref_err
+    # the error estimate is honest: it bounds the actual error (up to rounding of the reference)
+    assert abs(r.value - ref) <= r.error + ref_err + 1e-13
 
 
 @given(polynomial_curves(max_dim=4))
@@ -245,3 +247,13 @@ def test_non_vmappable_curve_falls_back_to_a_loop():
 def test_arc_property(phi):
     r = gauss_length(lambda t: torch.stack([torch.cos(phi * t), torch.sin(phi * t), 0 * t]), tol=TOL)
     assert abs(r.value - phi) <= TOL + r.error
+
+
+@pytest.mark.parametrize("delta", [0.05, 0.17, 0.28125])
+def test_error_estimate_bounds_the_error_on_a_sharp_turn(delta):
+    """A turn by π/2 + δ concentrated near α ≈ 0.12 (about two initial panels): truth is π/2 + δ exactly."""
+    from mlitheory.theorem3 import smoothed_turn
+
+    e = 0.5 * math.sin(delta)
+    r = gauss_length(smoothed_turn(delta, corner=e / (1 + e), smoothing=0.5), tol=1e-9)
+    assert abs(r.value - (math.pi / 2 + delta)) <= max(r.error, 1e-9)

@@ -1,0 +1,567 @@
+r"""Theorem 3 of Lucas et al. (2021): a Gauss length below :math:`\pi/2` makes the squared distance monotone.
+
+**Theorem 3** (small Gauss length gives monotonicity). Let :math:`z:[0,1]\to\mathbb R^n` be a smooth curve with
+:math:`z(1)=z^*`, :math:`z(0)\ne z^*`, and let :math:`L(\alpha)=\|z(\alpha)-z^*\|_2^2`. If the Gauss length
+
+.. math::
+
+    G = \int_0^1 \|T'(\alpha)\|\,d\alpha, \qquad T = z'/\|z'\|,
+
+(the length of the tangent image on the sphere, i.e. the total curvature) is below :math:`\pi/2`, then
+:math:`L` is strictly decreasing on :math:`[0,1]`.
+
+**Quantitative form.** With :math:`G_\alpha` the Gauss length of :math:`z` on :math:`[\alpha,1]` and
+:math:`\ell(\alpha)=\int_\alpha^1\|z'\|` the remaining arc length, for every :math:`\alpha<1`
+
+.. math::
+
+    \|z^*-z(\alpha)\| \;\ge\; \cos(G_\alpha)\,\ell(\alpha), \qquad
+    L'(\alpha) = -2\langle z^*-z(\alpha), z'(\alpha)\rangle \;\le\; -2\cos(G_\alpha)\,\|z'(\alpha)\|\,\ell(\alpha).
+
+*Proof.* For :math:`s\ge\alpha` the spherical distance from :math:`T(\alpha)` to :math:`T(s)` is at most
+:math:`G_\alpha`, so :math:`\langle T(\alpha),T(s)\rangle\ge\cos G_\alpha` while :math:`G_\alpha\le\pi`. Integrating
+:math:`z^*-z(\alpha)=\int_\alpha^1\|z'(s)\|T(s)\,ds` against :math:`T(\alpha)` gives
+:math:`\langle T(\alpha),z^*-z(\alpha)\rangle\ge\cos(G_\alpha)\ell(\alpha)`, whence both inequalities (the first by
+Cauchy–Schwarz). When :math:`G<\pi/2` the right-hand side of the second is negative wherever :math:`z'\ne0`. ∎
+The bound needs only :math:`G_\alpha\le\pi` (beyond, :math:`\cos\pi=-1` makes it trivial), so it is checked on
+every curve, not only those with :math:`G<\pi/2`.
+
+**Sharpness.** :func:`smoothed_turn` turns by :math:`\pi/2+\delta` after a first leg of length
+:math:`\varepsilon=\tfrac12\sin\delta` and has :math:`L'(0)>0`: no bound above :math:`\pi/2` works. The Gauss map
+must go to the sphere: the reversal :func:`reversal_curve` has projective length 0, spherical length
+:math:`\pi`, and is not monotone. The converse fails: a circular arc (:func:`circular_arc`) of angle up to
+:math:`\pi` is monotone although :math:`G\ge\pi/2`.
+
+Contents: the instances — the curve families of :mod:`mlitheory.curves` (random Bézier and polynomial curves ending
+at :math:`z^*`, arcs, the reversal; plain callables :math:`\alpha\mapsto z(\alpha)` on 0-dim float64 tensors,
+differentiable by :func:`torch.func.jvp`) and the tightness construction :func:`smoothed_turn`; the quantities of
+the statement (:func:`loss_slope`, :func:`projective_gauss_length`); :func:`check_theorem3`; and
+:func:`verify_family` for ``python -m mlitheory verify``.
+
+References:
+    Lucas, Bae, Zhang, Fort, Zemel, Grosse. *Analyzing Monotonic Linear Interpolation in Neural Network Loss
+    Landscapes*, ICML 2021 (arXiv:2104.11044), Definition 2 and Theorem 3.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import integrate
+
+from mlitheory._results import Result
+from mlitheory._theorem3_numerics import decide_strict_decrease, jets, refine_slope_sign, tail_lengths
+from mlitheory.curves import (
+    bezier_curve,
+    circular_arc,
+    random_bezier_curve,
+    random_polynomial_curve,
+    reversal_curve,
+)
+from mlitheory.geometry import curve_derivatives, gauss_integrand, gauss_length
+
+__all__ = [
+    "Theorem3Result",
+    "bezier_curve",
+    "check_theorem3",
+    "circular_arc",
+    "loss_slope",
+    "projective_gauss_length",
+    "random_bezier_curve",
+    "random_polynomial_curve",
+    "reversal_curve",
+    "smoothed_turn",
+    "verify_family",
+]
+
+Curve = Callable[[torch.Tensor], torch.Tensor]
+
+_F64 = torch.float64
+_EPS = float(np.finfo(np.float64).eps)
+#: relative rounding error allowed for one evaluation of a curve (a few dozen flops of a polynomial or a sine)
+EVAL_ERROR = 64 * _EPS
+
+
+# ==============================================================================================================
+# instances: the curve families of mlitheory.curves, and the tightness construction
+# ==============================================================================================================
+
+
+def _smootherstep(s: torch.Tensor) -> torch.Tensor:
+    """Integral of the C³ step p(s) = 35s⁴ − 84s⁵ + 70s⁶ − 20s⁷ (p(0) = 0, p(1) = 1, p′ = p″ = p‴ = 0 at 0, 1)."""
+    s2 = s * s
+    return s2 * s2 * s * (7 + s * (-14 + s * (10 - 2.5 * s)))
+
+
+def smoothed_turn(delta: float, *, eps: float | None = None, corner: float = 0.25, smoothing: float = 1.0) -> Curve:
+    r"""The tightness construction: a first leg :math:`\varepsilon e_1`, then a turn by :math:`\varphi=\pi/2+\delta`
+    and a leg :math:`v=(-\sin\delta,\cos\delta)` of length 1.
+
+    The two legs are blended by a smooth step :math:`h` (from 0 to 1, C³ at its ends) of the velocity,
+
+    .. math::
+
+        z'(\alpha) = \varepsilon k_1 (1-h(\alpha))\,e_1 + k_2\,h(\alpha)\,v, \qquad
+        k_1 = 1/\textstyle\int_0^1(1-h),\ k_2 = 1/\int_0^1 h,
+
+    so :math:`z(1)-z(0)=\varepsilon e_1+v` exactly, :math:`z\in C^4`, and the direction angle rises monotonically
+    from 0 to :math:`\varphi` (``z′ × z″ = εk₁k₂h′cos δ ≥ 0``, checked in :mod:`proofs_check.gauss_length`).
+    Hence the Gauss length is exactly :math:`\pi/2+\delta` (the smoothing adds nothing to it), and
+    :math:`L'(0) = 2\varepsilon k_1(\sin\delta-\varepsilon) > 0` whenever :math:`\varepsilon<\sin\delta`.
+
+    Args:
+        delta: excess turn δ ∈ (0, π/2).
+        eps: first-leg length ε > 0; default ``½ sin δ``.
+        corner: the α of the corner of the piecewise-linear limit, in (0, 1); the legs are run at constant
+            speeds ``ε/corner`` and ``1/(1 − corner)``. The default gives the turn a quarter of the parameter
+            interval, so quadratures resolve it from their first grid.
+        smoothing: half-width of the turn window as a fraction of ``min(corner, 1 − corner)``, in (0, 1].
+
+    Returns:
+        A planar curve ``(2,)``-valued with ``z(0) = 0`` and ``z* = z(1) = εe₁ + v``.
+    """
+    if not 0 < delta < math.pi / 2:
+        raise ValueError(f"delta must lie in (0, π/2), got {delta}")
+    sd, cd = math.sin(delta), math.cos(delta)
+    eps = 0.5 * sd if eps is None else float(eps)
+    if not (eps > 0 and math.isfinite(eps)):
+        raise ValueError(f"eps must be a finite positive number (default ½ sin δ), got {eps}")
+    if not (0 < corner < 1 and 0 < smoothing <= 1):
+        raise ValueError(f"need corner in (0, 1) and smoothing in (0, 1], got corner={corner}, smoothing={smoothing}")
+    w = smoothing * min(corner, 1 - corner)
+    lo, hi = corner - w, corner + w
+    k1, k2 = 1 / corner, 1 / (1 - corner)  # ∫(1 − h) = corner and ∫h = 1 − corner: the step is symmetric
+    e1 = torch.tensor([1.0, 0.0], dtype=_F64)
+    v = torch.tensor([-sd, cd], dtype=_F64)
+
+    def z(alpha: torch.Tensor) -> torch.Tensor:
+        s = ((alpha - lo) / (2 * w)).clamp(0.0, 1.0)
+        b = 2 * w * _smootherstep(s) + torch.relu(alpha - hi)  # ∫₀^α h
+        return (eps * k1) * (alpha - b) * e1 + k2 * b * v
+
+    return z
+
+
+# ==============================================================================================================
+# quantities of the statement
+# ==============================================================================================================
+
+
+def _flat(curve: Curve) -> Curve:
+    return lambda alpha: curve(alpha).reshape(-1)
+
+
+def loss_slope(curve: Curve, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Exact :math:`L`, :math:`L'=-2\langle z^*-z,z'\rangle` and :math:`L''=2\|z'\|^2-2\langle z^*-z,z''\rangle`.
+
+    Args:
+        curve: ``α ↦ z(α)``; ``z* = z(1)``; a ``(batch, n)`` output is flattened (the dataset curve).
+        alphas: points, array ``(m,)``.
+
+    Returns:
+        Three arrays ``(m,)``: L, L′, L″ (derivatives by nested :func:`torch.func.jvp`).
+    """
+    flat = _flat(curve)
+    z_star = flat(torch.tensor(1.0, dtype=_F64)).detach()
+    z, dz, d2z = jets(flat, np.asarray(alphas, dtype=np.float64))
+    r = z_star - z
+    return (
+        (r * r).sum(-1).numpy(),
+        (-2 * (r * dz).sum(-1)).numpy(),
+        (2 * (dz * dz).sum(-1) - 2 * (r * d2z).sum(-1)).numpy(),
+    )
+
+
+def projective_gauss_length(curve: Curve, a: float = 0.0, b: float = 1.0, *, tol: float = 1e-10) -> tuple[float, float]:
+    r"""Projective (Grassmannian) length :math:`\int_a^b\kappa\|z'\|\,d\alpha` of the tangent *line*.
+
+    The pointwise integrand :math:`\|T'\|` is integrated by :func:`scipy.integrate.quad`; where the velocity
+    vanishes the tangent line does not jump, so a reversal adds nothing (on the sphere it adds :math:`\pi`).
+    This is the length for which Theorem 3 fails (see :func:`reversal_curve`).
+
+    Returns:
+        ``(value, error estimate)`` in radians.
+    """
+    flat = _flat(curve)
+
+    def f(x: float) -> float:
+        _, dz, d2z = curve_derivatives(flat, x)
+        return float(gauss_integrand(dz, d2z))
+
+    value, err = integrate.quad(f, a, b, epsabs=tol, epsrel=0.0, limit=200)
+    return float(value), float(err)
+
+
+# ==============================================================================================================
+# the check
+# ==============================================================================================================
+
+
+@dataclass(frozen=True)
+class Theorem3Result(Result):
+    """Whether the hypotheses and the conclusions of Theorem 3 hold for one curve, with margins.
+
+    Attributes:
+        gauss_length: G on [0, 1] (radians).
+        gauss_length_error: the larger of the quadrature's error estimate and ``tol``, plus the rounding of the
+            sum over panels.
+        hypothesis: ``G < π/2`` and ``z(0) ≠ z*``; ``None`` (undecided) when ``|G − π/2| <= gauss_length_error``.
+        monotone: whether L is strictly decreasing on [0, 1], decided by the sign of the exact L′ on the
+            adaptive grid; ``None`` when some L′ is within rounding of 0 at points that are not isolated.
+        witness_alpha: an α with L′(α) above its rounding error (a rise of L); ``nan`` when none.
+        min_descent: min over grid α < 1 of −L′(α) (``<= 0`` means a rise or a stationary point).
+        descent_margin: min over the Gauss-length nodes α < 1 of ⟨T(α), z* − z(α)⟩ / ℓ(α), the normalised
+            descent; the theorem says it is ``>= cos G_α``; positive means strictly decreasing.
+        bound_margin: min over the nodes of ‖z* − z(α)‖ − cos(min(G_α, π))·ℓ(α).
+        bound_slack: the error allowance of that comparison (quadrature of G_α and ℓ, rounding).
+        slope_bound_margin: min over the nodes of −L′(α) − 2cos(min(G_α, π))‖z′(α)‖ℓ(α) (the bound on L′).
+        bound_holds: both bounds hold at every node up to their slack (for L′: ``2‖z′‖·bound_slack`` plus the
+            rounding of the inner product).
+        arc_length: ℓ(0).
+        initial_distance: ‖z* − z(0)‖.
+        alphas: the final adaptive grid ``(m,)``. slopes: L′ there ``(m,)``. slope_errors: rounding bound of L′.
+        nodes: the Gauss-length nodes α < 1 ``(k,)``; tail_gauss: G_α there; remaining_length: ℓ(α) there;
+            distance: ‖z* − z(α)‖ there.
+        evaluations: jets evaluated for the L′ grid (beyond those of the quadratures).
+        tol: the tolerance passed to the quadratures.
+    """
+
+    gauss_length: float
+    gauss_length_error: float
+    hypothesis: bool | None
+    monotone: bool | None
+    witness_alpha: float
+    min_descent: float
+    descent_margin: float
+    bound_margin: float
+    bound_slack: float
+    bound_holds: bool
+    slope_bound_margin: float
+    arc_length: float
+    initial_distance: float
+    alphas: np.ndarray
+    slopes: np.ndarray
+    slope_errors: np.ndarray
+    nodes: np.ndarray
+    tail_gauss: np.ndarray
+    remaining_length: np.ndarray
+    distance: np.ndarray
+    evaluations: int
+    tol: float
+
+    @property
+    def counterexample(self) -> bool:
+        """Hypotheses held and the conclusion (strict decrease and the bound) was not confirmed."""
+        return self.hypothesis is True and not (self.monotone is True and self.bound_holds)
+
+    def summary(self) -> str:
+        def tri(x):
+            return "undecided" if x is None else str(x)
+
+        lines = [
+            "Theorem3Result (Lucas et al. 2021, Theorem 3)",
+            f"  Gauss length G = {self.gauss_length:.10g} ± {self.gauss_length_error:.1e}  (π/2 = {math.pi / 2:.10g})",
+            f"  hypothesis G < π/2, z(0) ≠ z*: {tri(self.hypothesis)}",
+            f"  L strictly decreasing: {tri(self.monotone)}  (min −L′ = {self.min_descent:.3e}"
+            + (f", rise at α = {self.witness_alpha:.6g})" if math.isfinite(self.witness_alpha) else ")"),
+            f"  min ⟨T, z* − z⟩/ℓ = {self.descent_margin:+.4e}",
+            f"  bound ‖z* − z‖ ≥ cos(G_α)ℓ: margin {self.bound_margin:+.3e} (slack {self.bound_slack:.1e}), "
+            f"holds: {self.bound_holds}",
+            f"  ℓ(0) = {self.arc_length:.6g}, ‖z* − z(0)‖ = {self.initial_distance:.6g}, "
+            f"grid of {len(self.alphas)} points",
+        ]
+        return "\n".join(lines)
+
+
+def check_theorem3(
+    curve: Curve,
+    *,
+    tol: float = 1e-9,
+    grid: int = 129,
+    max_evaluations: int = 4000,
+    min_width: float = 1e-10,
+    eval_error: float = EVAL_ERROR,
+) -> Theorem3Result:
+    r"""Check Theorem 3 and its quantitative form on one curve.
+
+    1. **Hypothesis.** :math:`G` by :func:`mlitheory.geometry.gauss_length` (adaptive, exact jvp derivatives);
+       :math:`G<\pi/2` is decided only when :math:`|G-\pi/2|` exceeds the quadrature error, else undecided.
+    2. **Conclusion.** The sign of the exact :math:`L'(\alpha)=-2\langle z^*-z,z'\rangle` on a grid made of the
+       Gauss-length nodes and ``grid`` equally spaced points, refined by bisection wherever the cubic Hermite
+       interpolant of :math:`L'` (from :math:`L'` and :math:`L''`) comes within half of its endpoint values of 0
+       — a hidden rise between grid points would show there. :math:`L'` is compared with its rounding error
+       :math:`2u_e(\|z^*\|+\|z\|)\|z'\|+2n\epsilon\|z^*-z\|\|z'\|` (:math:`u_e` = ``eval_error``): above it is a rise
+       (``monotone=False``); within it at isolated points (both neighbours clearly negative) is a stationary
+       point of a decreasing :math:`L`, otherwise undecided.
+    3. **Bound.** At the Gauss-length nodes, :math:`G_\alpha` from its ``cumulative`` field and
+       :math:`\ell(\alpha)` by Gauss–Legendre rules on the same panels (or the adaptive arc length); the
+       bound is checked up to the slack
+       :math:`\ell\,e_G+e_\ell+u_e(\|z^*\|+\|z\|)`.
+
+    Args:
+        curve: ``α ↦ z(α)`` on 0-dim float64 tensors, float64 output ``(n,)`` (a ``(batch, n)`` output is
+            flattened into one curve in ℝ^{batch·n}, whose squared distance is the dataset MSE up to scale).
+            ``z* = z(1)``.
+        tol: absolute tolerance of the Gauss-length and arc-length quadratures.
+        grid: number of equally spaced points added to the initial grid.
+        max_evaluations: budget of extra points the refinement may add.
+        min_width: intervals narrower than this are not bisected.
+        eval_error: relative rounding error of one evaluation of the curve.
+
+    Returns:
+        :class:`Theorem3Result`.
+
+    Example:
+        >>> r = check_theorem3(circular_arc(1.0))  # G = 1 < π/2
+        >>> r.hypothesis, r.monotone, r.bound_holds
+        (True, True, True)
+        >>> check_theorem3(smoothed_turn(0.1)).monotone  # G = π/2 + 0.1: the rise at α = 0 is found
+        False
+    """
+    probe = curve(torch.tensor(0.0, dtype=_F64))
+    if not isinstance(probe, torch.Tensor) or probe.ndim not in (1, 2):
+        shape = tuple(probe.shape) if isinstance(probe, torch.Tensor) else type(probe).__name__
+        raise ValueError(f"the curve must return a tensor of shape (n,) or (batch, n), got {shape} at alpha=0")
+    if probe.dtype != _F64:
+        raise TypeError(f"the curve must return float64 (the check is a reference computation), got {probe.dtype}")
+    if grid < 3 or not tol > 0:
+        raise ValueError(f"need grid >= 3 and tol > 0, got grid={grid}, tol={tol}")
+    flat = _flat(curve)
+    z_star = flat(torch.tensor(1.0, dtype=_F64)).detach()
+    n = z_star.numel()
+
+    # 1. the hypothesis
+    g = gauss_length(flat, tol=tol)
+    # The quadrature promises |error| <= tol; its own estimate can be optimistic where the integrand is only a few
+    # times differentiable, so the larger of the two is used, plus the rounding of the sum (an ulp per panel).
+    big_g = float(g.value)
+    g_err = max(float(g.error), tol) + len(g.nodes) * _EPS * big_g
+    z0 = flat(torch.tensor(0.0, dtype=_F64)).detach()
+    start = float(torch.linalg.vector_norm(z_star - z0))
+    start_err = eval_error * float(torch.linalg.vector_norm(z_star) + torch.linalg.vector_norm(z0))
+    if start <= start_err or big_g - g_err > math.pi / 2:
+        hypothesis: bool | None = False
+    elif big_g + g_err < math.pi / 2:
+        hypothesis = True
+    else:
+        hypothesis = None
+
+    # 2. the sign of L′ on an adaptive grid
+    zs_norm = float(torch.linalg.vector_norm(z_star))
+
+    def slopes_at(al: np.ndarray):
+        z, dz, d2z = jets(flat, al)
+        r = z_star - z
+        speed = torch.linalg.vector_norm(dz, dim=-1)
+        d1 = -2 * (r * dz).sum(-1)
+        d2 = 2 * (dz * dz).sum(-1) - 2 * (r * d2z).sum(-1)
+        rn = torch.linalg.vector_norm(r, dim=-1)
+        err = 2 * speed * (eval_error * (zs_norm + torch.linalg.vector_norm(z, dim=-1)) + n * _EPS * rn)
+        return d1.numpy(), d2.numpy(), err.numpy()
+
+    alphas, d1, _, err = refine_slope_sign(
+        slopes_at,
+        np.union1d(np.linspace(0.0, 1.0, grid), g.nodes),
+        max_evaluations=max_evaluations,
+        min_width=min_width,
+    )
+    monotone, witness = decide_strict_decrease(alphas, d1, err)
+    if start <= start_err:
+        monotone = False  # L(0) = 0 = L(1): not strictly decreasing
+
+    # 3. the quantitative bound at the Gauss-length nodes α < 1 (at α = 1 both sides vanish)
+    ell_all, ell_err = tail_lengths(flat, g.nodes, tol)
+    nodes = g.nodes[g.nodes < 1.0]
+    tail_g = g.cumulative[-1] - g.cumulative[: len(nodes)]
+    ell = ell_all[: len(nodes)]
+    z, dz, _ = jets(flat, nodes)
+    r = z_star - z
+    dist = torch.linalg.vector_norm(r, dim=-1).numpy()
+    speed = torch.linalg.vector_norm(dz, dim=-1).numpy()
+    z_norm = torch.linalg.vector_norm(z, dim=-1).numpy()
+    cos_g = np.cos(np.minimum(tail_g, math.pi))
+    slack = ell * g_err + ell_err + eval_error * (zs_norm + z_norm)
+    margin = dist - cos_g * ell
+    dl = (-2 * (r * dz).sum(-1)).numpy()
+    slope_margin = -dl - 2 * cos_g * speed * ell
+    slope_slack = 2 * speed * slack + 2 * n * _EPS * dist * speed
+    moving = (speed > 0) & (ell > 0)
+    descent = np.ones_like(dl)
+    descent[moving] = -dl[moving] / (2 * speed[moving] * ell[moving])  # ⟨T, z* − z⟩ / ℓ
+    worst = int(np.argmin(margin + slack))
+
+    return Theorem3Result(
+        gauss_length=big_g,
+        gauss_length_error=g_err,
+        hypothesis=hypothesis,
+        monotone=monotone,
+        witness_alpha=witness,
+        min_descent=float(-d1[:-1].max()),
+        descent_margin=float(descent.min()),
+        bound_margin=float(margin.min()),
+        bound_slack=float(slack[worst]),
+        bound_holds=bool((margin + slack >= 0).all() and (slope_margin + slope_slack >= 0).all()),
+        slope_bound_margin=float(slope_margin.min()),
+        arc_length=float(ell[0]),
+        initial_distance=start,
+        alphas=alphas,
+        slopes=d1,
+        slope_errors=err,
+        nodes=nodes,
+        tail_gauss=tail_g,
+        remaining_length=ell,
+        distance=dist,
+        evaluations=len(alphas),
+        tol=tol,
+    )
+
+
+# ==============================================================================================================
+# the verification family
+# ==============================================================================================================
+
+
+def _random_instances(count: int, g: np.random.Generator) -> list[Curve]:
+    """Random Bézier and polynomial curves ending at z*, dimensions 2–50, bends spread across G ≈ π/2."""
+    out = []
+    for i in range(count):
+        dim = int(g.integers(2, 51))
+        degree = int(g.integers(3, 7))
+        if i % 2 == 0:
+            out.append(random_bezier_curve(dim, degree=degree, bend=float(g.uniform(0, 0.6)) / degree, seed=g))
+        else:
+            out.append(random_polynomial_curve(dim, degree=degree, scale=float(g.uniform(0, 0.9)), seed=g))
+    return out
+
+
+def _row(theorem, results, *, hypotheses, conclusions, margins, note, expect=True):
+    from mlitheory.verify import FamilyReport
+
+    held = [m for h, m in zip(hypotheses, margins) if h]
+    return FamilyReport(
+        theorem=theorem,
+        instances=len(results),
+        hypotheses_held=int(sum(hypotheses)),
+        conclusion_held=int(sum(conclusions)),
+        counterexamples=int(sum(h and not c for h, c in zip(hypotheses, conclusions))),
+        worst_margin=float(min(held)) if held else math.nan,
+        note=note,
+        expect_conclusion=expect,
+    )
+
+
+def verify_family(*, quick: bool, seed: int) -> list:
+    """Rows of ``python -m mlitheory verify`` for Theorem 3.
+
+    (a) random Bézier/polynomial curves in ℝ², …, ℝ⁵⁰: where G < π/2 (decided beyond the quadrature error), L must
+    be strictly decreasing and the bound hold; worst margin = min over α of ⟨T, z* − z⟩/ℓ (≥ cos G > 0).
+    (b) the tightness construction for δ ∈ (0, 0.3]: G = π/2 + δ, L′(0) > 0 (conclusion expected to fail).
+    (c) the reversal: spherical G = π, projective length 0, not monotone (expected to fail).
+    (d) the converse fails: arcs of angle φ ∈ [π/2, π] are monotone with G ≥ π/2.
+    (e) the bound ‖z* − z(α)‖ ≥ cos(min(G_α, π))·ℓ(α) and the bound on L′ on every curve of (a)–(d); worst
+    margin = min over curves of bound_margin/ℓ(0).
+
+    Args:
+        quick: a few instances per row (a few seconds) instead of the full set (about 15 s of CPU).
+        seed: seed of the random instances.
+
+    Returns:
+        A list of :class:`mlitheory.verify.FamilyReport`.
+    """
+    # The curves are tiny (n <= 50): intra-op threads only add overhead, so run single-threaded and restore.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _verify_rows(quick=quick, seed=seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _verify_rows(*, quick: bool, seed: int) -> list:
+    g_a, g_b, g_c, g_d = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+    n_a, n_b, n_c, n_d = (8, 3, 1, 3) if quick else (60, 12, 3, 9)
+    rows, everything = [], []
+
+    res_a = [check_theorem3(c) for c in _random_instances(n_a, g_a)]
+    everything += res_a
+    gs = [r.gauss_length for r in res_a]
+    rows.append(
+        _row(
+            "Thm 3: G < π/2 ⇒ L strictly decreasing (random curves, n = 2–50)",
+            res_a,
+            hypotheses=[r.hypothesis is True for r in res_a],
+            conclusions=[r.monotone is True and r.bound_holds for r in res_a],
+            margins=[r.descent_margin for r in res_a],
+            note=f"G ∈ [{min(gs):.2f}, {max(gs):.2f}]; margin = min ⟨T, z*−z⟩/ℓ",
+        )
+    )
+
+    deltas = np.sort(np.concatenate([[0.3, 1e-3], g_b.uniform(1e-3, 0.3, n_b - 2)]))
+    res_b = [check_theorem3(smoothed_turn(float(d))) for d in deltas]
+    everything += res_b
+    excess = max(abs(r.gauss_length - (math.pi / 2 + d)) for r, d in zip(res_b, deltas))
+    rise0 = min(float(r.slopes[0]) for r in res_b)
+    rows.append(
+        _row(
+            "Thm 3 tightness: turn by π/2 + δ, first leg ½ sin δ",
+            res_b,
+            hypotheses=[r.hypothesis is True for r in res_b],
+            conclusions=[r.monotone is True for r in res_b],
+            margins=[r.descent_margin for r in res_b],
+            note=f"δ ∈ [{deltas[0]:.0e}, 0.3]: G = π/2 + δ ± {excess:.0e}; min L′(0) = {rise0:.1e} > 0",
+            expect=False,
+        )
+    )
+
+    dims = [2, 10, 50][:n_c]
+    curves_c = [reversal_curve(g_c.standard_normal(d)) for d in dims]
+    res_c = [check_theorem3(c) for c in curves_c]
+    everything += res_c
+    proj = max(projective_gauss_length(c)[0] for c in curves_c)
+    sph = max(abs(r.gauss_length - math.pi) for r in res_c)
+    rows.append(
+        _row(
+            "Thm 3 needs the sphere: reversal (1−α)(1−3α)v",
+            res_c,
+            hypotheses=[r.hypothesis is True for r in res_c],
+            conclusions=[r.monotone is True for r in res_c],
+            margins=[r.descent_margin for r in res_c],
+            note=f"projective length {proj:.0e}, spherical G = π ± {sph:.0e}",
+            expect=False,
+        )
+    )
+
+    angles = np.linspace(math.pi / 2, math.pi, n_d)
+    res_d = [
+        check_theorem3(
+            circular_arc(float(a), radius=float(g_d.uniform(0.2, 5)), dim=int(g_d.integers(2, 51)), seed=g_d)
+        )
+        for a in angles
+    ]
+    everything += res_d
+    rows.append(
+        _row(
+            "Thm 3 converse fails: arcs of angle π/2–π",
+            res_d,
+            hypotheses=[r.hypothesis is True for r in res_d],
+            conclusions=[r.monotone is True for r in res_d],
+            margins=[r.descent_margin for r in res_d],
+            note="monotone with G ≥ π/2 (chord 2R sin(ρ/2))",
+        )
+    )
+
+    rows.append(
+        _row(
+            "Thm 3 bound: ‖z*−z‖ ≥ cos(G_α)ℓ(α), L′ ≤ −2cos(G_α)‖z′‖ℓ",
+            everything,
+            hypotheses=[True] * len(everything),
+            conclusions=[r.bound_holds for r in everything],
+            margins=[r.bound_margin / r.arc_length if r.arc_length > 0 else 0.0 for r in everything],
+            note="every curve above (G_α ≤ π); margin / ℓ(0)",
+        )
+    )
+    return rows

@@ -1,5 +1,6 @@
 """The nine reproductions: configurations at every scale, and each one run end to end at scale smoke."""
 
+import functools
 import json
 import subprocess
 import sys
@@ -26,6 +27,11 @@ _NEEDS = {
 }
 
 
+@functools.cache
+def _spec(name, scale):
+    return load_experiment(name, scale, available={"cifar10": True, "cifar100": True})
+
+
 def test_nine_experiments_each_with_an_analysis():
     assert len(EXPERIMENTS) == 9
     for name in EXPERIMENTS:
@@ -35,7 +41,7 @@ def test_nine_experiments_each_with_an_analysis():
 @pytest.mark.parametrize("scale", ["smoke", "small", "paper"])
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_preset_is_a_complete_configuration(name, scale):
-    spec = load_experiment(name, scale, available={"cifar10": True, "cifar100": True})
+    spec = _spec(name, scale)
     assert spec.name == name and spec.scale == scale and spec.version >= 1
     assert spec.configs and all(isinstance(c, RunConfig) for c in spec.configs)
     assert len({c.hash for c in spec.configs}) == len(spec.configs)
@@ -45,17 +51,17 @@ def test_every_preset_is_a_complete_configuration(name, scale):
 
 def test_scales_grow():
     for name in EXPERIMENTS:
-        n = {s: len(load_experiment(name, s, available={"cifar10": True}).configs) for s in ("smoke", "small", "paper")}
+        n = {s: len(_spec(name, s).configs) for s in ("smoke", "small", "paper")}
         assert n["smoke"] <= n["small"] <= n["paper"], (name, n)
         assert n["smoke"] <= 8, (name, n)
 
 
 def test_paper_presets_use_the_papers_settings():
-    t1 = load_experiment("lucas_table1", "paper").configs
+    t1 = _spec("lucas_table1", "paper").configs
     assert len(t1) == 2 * 2 * 2 * 8 * 4 * 3  # data sets × optimisers × BN × lrs × depths × activations
     assert {c.lr for c in t1} == {0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0}
     assert all(c.n_train is None and c.batch_size == 512 and c.alphas == 50 for c in t1)
-    t2 = load_experiment("lucas_table2", "paper", available={"cifar10": True}).configs
+    t2 = _spec("lucas_table2", "paper").configs
     assert {c.model for c in t2} == {"resnet20", "resnet32", "resnet44", "resnet56"}
     assert {c.model_options["variant"] for c in t2} == {"bn", "bn-i", "nbn-i", "nbn-f"}
     assert all(c.dataset == "cifar10" and c.weight_decay == 1e-4 and c.batch_size == 128 for c in t2)
@@ -71,8 +77,8 @@ def test_cifar_fallback_is_said_plainly():
 
 
 def test_shared_runs_and_seed_offset():
-    a = load_experiment("lucas_table1", "small")
-    b = load_experiment("lucas_fig5_7", "small")
+    a = _spec("lucas_table1", "small")
+    b = _spec("lucas_fig5_7", "small")
     assert [c.hash for c in a.configs] == [c.hash for c in b.configs]
     assert a.analysis != b.analysis
     shifted = load_experiment("lucas_table1", "smoke", seed_offset=5)

@@ -155,6 +155,12 @@ def save_figure(fig: Any, folder: str | os.PathLike, stem: str, *, dpi: int = 11
     """Save a matplotlib figure as ``stem.png`` and ``stem.pdf`` in ``folder`` (atomically) and close it."""
     import matplotlib.pyplot as plt
 
+    import warnings
+
+    with warnings.catch_warnings():  # layouts with a shared colour bar cannot always be tightened; keep them
+        warnings.simplefilter("ignore", UserWarning)
+        if not fig.get_constrained_layout():
+            fig.tight_layout()
     paths = []
     for ext in ("png", "pdf"):
         buf = io.BytesIO()

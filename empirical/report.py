@@ -153,9 +153,9 @@ class Claim:
 
 def save_figure(fig: Any, folder: str | os.PathLike, stem: str, *, dpi: int = 110) -> list[Path]:
     """Save a matplotlib figure as ``stem.png`` and ``stem.pdf`` in ``folder`` (atomically) and close it."""
-    import matplotlib.pyplot as plt
-
     import warnings
+
+    import matplotlib.pyplot as plt
 
     with warnings.catch_warnings():  # layouts with a shared colour bar cannot always be tightened; keep them
         warnings.simplefilter("ignore", UserWarning)

@@ -136,6 +136,10 @@ def analyse(ctx) -> Report:
             Claim.decide(ok),
             detail + f" (supported when the ratio < {p['variation_max']:g})",
             {},
+            reason=""
+            if ok is not False
+            else f"with {total} epochs in all, a late switch leaves Adam only a few epochs to move the weights; "
+            "the paper's longer training leaves more after any switch",
         )
     )
 

@@ -86,6 +86,16 @@ def analyse(ctx) -> Report:
     rep.numbers["cells"] = cells
 
     k = p["min_count"]
+    dists = sorted(r["norm_distance"] for r in kept)
+    c0 = ctx.spec.configs[0]
+    why = (
+        f"{len(kept)} of {len(rows)} runs counted, at most {max(c['count'] for c in cells.values())} per cell "
+        f"(the paper: 20–30); {c0.model} trained for "
+        f"{c0.epochs} epochs on {c0.n_train or 'all'} {c0.dataset} images moves little from its initialisation "
+        f"(median normalised distance {dists[len(dists) // 2]:.3g})"
+        if dists
+        else "no run reached the loss threshold"
+    )
     fmt = lambda g: "–" if g[0] is None else f"{g[0]:.2f} of {g[1]}"
     grp = lambda pred: share(r["nonmonotone"] for r in kept if pred(r))
     bn_plain = grp(lambda r: r["variant"] == "bn")
@@ -99,6 +109,7 @@ def analyse(ctx) -> Report:
             Claim.decide(ok),
             f"non-monotone share: BN {fmt(bn_plain)}; NBN-I and NBN-F together {fmt(no_bn)}",
             {"bn": bn_plain, "no_bn": no_bn},
+            reason="" if ok is not False else why,
         )
     )
     sgd, adam = grp(lambda r: r["optimizer"] == "sgd"), grp(lambda r: r["optimizer"] == "adam")
@@ -111,6 +122,7 @@ def analyse(ctx) -> Report:
             Claim.decide(ok),
             f"non-monotone share: Adam {fmt(adam)}, SGD {fmt(sgd)}",
             {"adam": adam, "sgd": sgd},
+            reason="" if ok is not False else why,
         )
     )
     bni = grp(lambda r: r["variant"] == "bn-i")
@@ -123,6 +135,7 @@ def analyse(ctx) -> Report:
             Claim.decide(ok),
             f"non-monotone share: BN-I {fmt(bni)}, BN {fmt(bn_plain)}",
             {"bn_i": bni, "bn": bn_plain},
+            reason="" if ok is not False else why,
         )
     )
 

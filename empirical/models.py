@@ -461,7 +461,8 @@ _REGISTRY: dict[str, tuple[Callable[..., nn.Module], str, Callable]] = {
     "mlp": (_mlp, "classification", MLP),
     "autoencoder": (_ae, "reconstruction", FCAutoencoder),
     "cnn": (_cnn, "classification", ConvNet),
-    **{f"resnet{d}": (_resnet(d), "classification", CifarResNet) for d in (8, 14, 20, 32, 44, 56)},
+    # resnet8 and resnet14 (the small members, for CPU-sized runs) come last so the paper's depths are listed first
+    **{f"resnet{d}": (_resnet(d), "classification", CifarResNet) for d in (20, 32, 44, 56, 8, 14)},
 }
 #: model names accepted by :func:`build_model`
 MODELS: tuple[str, ...] = tuple(_REGISTRY)

@@ -1,4 +1,4 @@
-"""Command line of the experiments engine: ``python -m empirical train | sweep | collect | info``."""
+"""Command line of the experiments engine: ``python -m empirical train | sweep | collect | info | reproduce``."""
 
 from __future__ import annotations
 
@@ -102,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", type=Path, default=None, help="CSV path (default DIR/runs.csv)")
 
     sub.add_parser("info", help="list data sets (and whether installed), models, optimisers, bundled sweeps")
+    from empirical.reproduce import add_parser as add_reproduce
+
+    add_reproduce(sub)
     return p
 
 
@@ -285,6 +288,10 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_collect(args)
     if args.command == "info":
         return _cmd_info()
+    if args.command == "reproduce":
+        from empirical.reproduce import main as reproduce_main
+
+        return reproduce_main(args)
     return 2
 
 

@@ -8,10 +8,11 @@ mlp          fully connected classifier: ``hidden`` widths (or ``depth`` × ``wi
              parameterisation, initialisation scale
 autoencoder  deep fully connected autoencoder ``D-512-k-512-D`` (ReLU, linear output), Lucas et al. §4.1.2
 cnn          small convolutional classifier: two conv-pool stages, one hidden linear layer
-resnet20     CIFAR ResNet (He et al. 2016; 3 stages of 16/32/64 channels, zero-padding shortcuts)
-resnet32     in the four variants of Lucas et al. Table 2 (``variant=``):
-resnet44     ``bn`` (BatchNorm), ``bn-i`` (last BN γ of each residual branch zero),
-resnet56     ``nbn-i`` (no BN, scalar residual scale initialised to zero), ``nbn-f`` (Fixup, Zhang et al. 2019)
+resnet8      CIFAR ResNet (He et al. 2016; 3 stages of 16/32/64 channels, zero-padding shortcuts), depth
+resnet14     8, 14, 20, 32, 44 or 56, in the four variants of Lucas et al. Table 2 (``variant=``):
+resnet20     ``bn`` (BatchNorm), ``bn-i`` (last BN γ of each residual branch zero),
+resnet32/44  ``nbn-i`` (no BN, scalar residual scale initialised to zero), ``nbn-f`` (Fixup, Zhang et al. 2019)
+resnet56     (8 and 14 are the small members of the family, for CPU-sized runs)
 ============ ========================================================================================
 
 :func:`build_model` constructs a model on the ``meta`` device and then initialises every parameter and buffer
@@ -460,7 +461,8 @@ _REGISTRY: dict[str, tuple[Callable[..., nn.Module], str, Callable]] = {
     "mlp": (_mlp, "classification", MLP),
     "autoencoder": (_ae, "reconstruction", FCAutoencoder),
     "cnn": (_cnn, "classification", ConvNet),
-    **{f"resnet{d}": (_resnet(d), "classification", CifarResNet) for d in (20, 32, 44, 56)},
+    # resnet8 and resnet14 (the small members, for CPU-sized runs) come last so the paper's depths are listed first
+    **{f"resnet{d}": (_resnet(d), "classification", CifarResNet) for d in (20, 32, 44, 56, 8, 14)},
 }
 #: model names accepted by :func:`build_model`
 MODELS: tuple[str, ...] = tuple(_REGISTRY)

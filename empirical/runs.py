@@ -59,7 +59,7 @@ __all__ = [
 
 #: bump when the meaning of a field changes; part of every hash
 CONFIG_VERSION = 1
-_EVAL_BATCH = 1000
+_EVAL_BATCH = 256  # larger batches slow convolutions down on CPU (cache)
 
 
 class ConfigMismatch(ValueError):
@@ -88,7 +88,12 @@ class RunConfig:
     ``compute_gauss_length`` (whether to measure it), ``n_gauss`` examples of ``gauss_split`` for it,
     in float64 to absolute error ``gauss_tol`` per example within ``gauss_max_evaluations`` values of α;
     batch-norm statistics re-estimated at each α on the curve's examples (the first ``n_gauss_bn`` of them,
-    rounded up to whole batches of 1000, for the Gauss length, whose quadrature visits many more α).
+    rounded up to whole evaluation batches, for the Gauss length, whose quadrature visits many more α).
+
+    Warm start (e.g. Vlaar & Frankle's "all but one layer re-initialised"): ``init_from`` names a checkpoint of
+    another run in the same root, ``"<hash>"`` (its ``final.pt``) or ``"<hash>/<checkpoint>"``; the model
+    starts from it, except the state-dict entries under the key prefixes ``init_reset``, which keep the fresh
+    initialisation drawn from ``seed``.
     """
 
     dataset: str = "digits"
@@ -130,6 +135,8 @@ class RunConfig:
     gauss_max_evaluations: int = 1000
     n_gauss_bn: int | None = 1000
     augment: str = "none"
+    init_from: str | None = None
+    init_reset: tuple = ()
 
     def __post_init__(self) -> None:
         canonical_name(self.dataset)
@@ -158,6 +165,8 @@ class RunConfig:
             raise ValueError("switch_epoch is set but switch_optimizer is not")
         if self.alphas < 2:
             raise ValueError(f"alphas={self.alphas}; use at least 2")
+        if self.init_reset and self.init_from is None:
+            raise ValueError("init_reset is set but init_from is not; name the run to warm-start from")
 
     # -------------------------------------------------------------- (de)serialisation
 
@@ -393,6 +402,8 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
     model = build_model(
         config.model, input_shape=ds.input_shape, num_classes=ds.num_classes, seed=config.seed, **config.model_options
     )
+    if config.init_from is not None:
+        _warm_start(model, config, folder.parent)
     loss_name = "sse" if config.task == "reconstruction" else "cross_entropy"
     log_path = folder / "train_log.json"
     log: list[dict] = []
@@ -521,6 +532,23 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
     }
     metrics["timing"]["measure_s"] = time.perf_counter() - t_meas
     return metrics
+
+
+def _warm_start(model: torch.nn.Module, config: RunConfig, root: Path) -> None:
+    """Load ``config.init_from`` into ``model``, keeping its fresh initialisation under ``config.init_reset``."""
+    ref, _, name = str(config.init_from).partition("/")
+    path = root / ref / "checkpoints" / f"{name or 'final'}.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"init_from={config.init_from!r}: no checkpoint {path}; run that configuration first")
+    state, fresh = load_checkpoint(path), model.state_dict()
+    if set(state) != set(fresh):
+        diff = sorted(set(state) ^ set(fresh))[:5]
+        raise ValueError(f"init_from={config.init_from!r}: {path} does not match this model's keys (e.g. {diff})")
+    under = lambda key, p: key == p or key.startswith(p + ".")
+    for p in config.init_reset:
+        if not any(under(k, p) for k in fresh):
+            raise ValueError(f"init_reset prefix {p!r} matches no state-dict key; keys look like {sorted(fresh)[:4]}")
+    model.load_state_dict({k: fresh[k] if any(under(k, p) for p in config.init_reset) else v for k, v in state.items()})
 
 
 # ---------------------------------------------------------------------------------------------- reading runs

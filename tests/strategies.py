@@ -125,3 +125,14 @@ def decoupled_runs(draw):
 safe_step_fractions = st.floats(min_value=1e-3, max_value=1.0, allow_nan=False)
 unsafe_step_fractions = st.floats(min_value=1.0, max_value=2.0, exclude_min=True, exclude_max=True, allow_nan=False)
 gd_steps = st.integers(min_value=1, max_value=60)
+
+
+def decoupled_factors(kind, k, scale, rng):
+    """Initial mode strengths (a₀, b₀) of a decoupled two-layer linear init: balanced, near the a = −b saddle,
+    or independent, at the given scale (``rng`` a NumPy Generator)."""
+    a0 = scale * rng.standard_normal(k)
+    if kind == "balanced":
+        return a0, a0.copy()
+    if kind == "near_saddle":
+        return a0, -a0 * (1 - 10 ** rng.uniform(-4, -1))
+    return a0, scale * rng.standard_normal(k)

@@ -19,16 +19,8 @@ from mlitheory.linear_dynamics import (
     random_problem,
     whiten_inputs,
 )
+from tests.strategies import decoupled_factors as _factors
 from tests.strategies import decoupled_runs, init_scales, seeds, training_times
-
-
-def _factors(kind, k, scale, rng):
-    a0 = scale * rng.standard_normal(k)
-    if kind == "balanced":
-        return a0, a0.copy()
-    if kind == "near_saddle":
-        return a0, -a0 * (1 - 10 ** rng.uniform(-4, -1))
-    return a0, scale * rng.standard_normal(k)
 
 
 @given(decoupled_runs())

@@ -31,16 +31,8 @@ from mlitheory.two_layer_linear import (
     velocity_angle,
     verify_family,
 )
+from tests.strategies import decoupled_factors as _factors
 from tests.strategies import decoupled_runs, init_scales, seeds
-
-
-def _factors(kind, k, scale, rng):
-    a0 = scale * rng.standard_normal(k)
-    if kind == "balanced":
-        return a0, a0.copy()
-    if kind == "near_saddle":
-        return a0, -a0 * (1 - 10 ** rng.uniform(-4, -1))
-    return a0, scale * rng.standard_normal(k)
 
 
 @given(decoupled_runs())

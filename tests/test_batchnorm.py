@@ -12,14 +12,7 @@ from torch.optim.swa_utils import update_bn
 from mlitheory import interpolate, recompute_statistics
 from mlitheory.paths import linear_path
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _float64():
-    """float64 by default inside this module's tests only (restored afterwards)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 def _net() -> nn.Module:

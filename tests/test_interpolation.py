@@ -13,14 +13,7 @@ from mlitheory import InterpolationCurve, evaluate_path, interpolate
 from mlitheory.paths import homogeneous_bias_path
 from tests.strategies import batch_splits
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _float64():
-    """float64 by default inside this module's tests only (restored afterwards)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 EPS = float(np.finfo(np.float64).eps)

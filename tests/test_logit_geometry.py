@@ -10,14 +10,7 @@ from torch import nn
 from mlitheory import LogitGaussLength, logit_gauss_length
 from mlitheory.paths import linear_path
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _float64():
-    """float64 by default inside this module's tests only (restored afterwards)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 def _angle(u: np.ndarray, v: np.ndarray) -> float:

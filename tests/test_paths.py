@@ -18,14 +18,7 @@ from mlitheory.paths import (
     validate_states,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _float64():
-    """float64 by default inside this module's tests only (restored afterwards)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 def _mlp():

@@ -8,14 +8,7 @@ from torch import nn
 from mlitheory.paths import homogeneous_bias_path, layerwise_path, linear_path
 from mlitheory.taylor import Jet, TaylorForward, jbilinear, nested_jvp_outputs
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _float64():
-    """float64 by default inside this module's tests only (restored afterwards)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 EPS = torch.finfo(torch.float64).eps

@@ -54,6 +54,7 @@ import torch
 from scipy import integrate
 
 from mlitheory._results import Result
+from mlitheory._rows import check_row, demonstration_row
 from mlitheory._theorem3_numerics import decide_strict_decrease, jets, refine_slope_sign, tail_lengths
 from mlitheory.curves import (
     bezier_curve,
@@ -438,22 +439,6 @@ def _random_instances(count: int, g: np.random.Generator) -> list[Curve]:
     return out
 
 
-def _row(theorem, results, *, hypotheses, conclusions, margins, note, expect=True):
-    from mlitheory.verify import FamilyReport
-
-    held = [m for h, m in zip(hypotheses, margins) if h]
-    return FamilyReport(
-        theorem=theorem,
-        instances=len(results),
-        hypotheses_held=int(sum(hypotheses)),
-        conclusion_held=int(sum(conclusions)),
-        counterexamples=int(sum(h and not c for h, c in zip(hypotheses, conclusions))),
-        worst_margin=float(min(held)) if held else math.nan,
-        note=note,
-        expect_conclusion=expect,
-    )
-
-
 def verify_family(*, quick: bool, seed: int) -> list:
     """Rows of ``python -m mlitheory verify`` for Theorem 3.
 
@@ -470,7 +455,7 @@ def verify_family(*, quick: bool, seed: int) -> list:
         seed: seed of the random instances.
 
     Returns:
-        A list of :class:`mlitheory.verify.FamilyReport`.
+        A list of :class:`mlitheory.verify.FamilyReport` (checks and demonstrations).
     """
     # The curves are tiny (n <= 50): intra-op threads only add overhead, so run single-threaded and restore.
     threads = torch.get_num_threads()
@@ -490,12 +475,12 @@ def _verify_rows(*, quick: bool, seed: int) -> list:
     everything += res_a
     gs = [r.gauss_length for r in res_a]
     rows.append(
-        _row(
+        check_row(
             "Thm 3: G < π/2 ⇒ L strictly decreasing (random curves, n = 2–50)",
-            res_a,
-            hypotheses=[r.hypothesis is True for r in res_a],
-            conclusions=[r.monotone is True and r.bound_holds for r in res_a],
-            margins=[r.descent_margin for r in res_a],
+            [r.hypothesis is True for r in res_a],
+            [r.monotone is True and r.bound_holds for r in res_a],
+            [r.descent_margin for r in res_a],
+            slack="G < π/2 only when decided beyond the quadrature error; L′ < 0 beyond its rounding bound",
             note=f"G ∈ [{min(gs):.2f}, {max(gs):.2f}]; margin = min ⟨T, z*−z⟩/ℓ",
         )
     )
@@ -506,14 +491,11 @@ def _verify_rows(*, quick: bool, seed: int) -> list:
     excess = max(abs(r.gauss_length - (math.pi / 2 + d)) for r, d in zip(res_b, deltas))
     rise0 = min(float(r.slopes[0]) for r in res_b)
     rows.append(
-        _row(
+        demonstration_row(
             "Thm 3 tightness: turn by π/2 + δ, first leg ½ sin δ",
-            res_b,
-            hypotheses=[r.hypothesis is True for r in res_b],
-            conclusions=[r.monotone is True for r in res_b],
-            margins=[r.descent_margin for r in res_b],
+            [r.hypothesis is False and r.monotone is False and r.slopes[0] > 0 for r in res_b],
+            expected="G = π/2 + δ fails the hypothesis and L rises at α = 0: no bound above π/2 works",
             note=f"δ ∈ [{deltas[0]:.0e}, 0.3]: G = π/2 + δ ± {excess:.0e}; min L′(0) = {rise0:.1e} > 0",
-            expect=False,
         )
     )
 
@@ -524,14 +506,14 @@ def _verify_rows(*, quick: bool, seed: int) -> list:
     proj = max(projective_gauss_length(c)[0] for c in curves_c)
     sph = max(abs(r.gauss_length - math.pi) for r in res_c)
     rows.append(
-        _row(
+        demonstration_row(
             "Thm 3 needs the sphere: reversal (1−α)(1−3α)v",
-            res_c,
-            hypotheses=[r.hypothesis is True for r in res_c],
-            conclusions=[r.monotone is True for r in res_c],
-            margins=[r.descent_margin for r in res_c],
+            [
+                r.hypothesis is False and r.monotone is False and projective_gauss_length(c)[0] < 1e-8
+                for r, c in zip(res_c, curves_c)
+            ],
+            expected="projective length ≈ 0 but spherical G = π fails the hypothesis, and L is not monotone",
             note=f"projective length {proj:.0e}, spherical G = π ± {sph:.0e}",
-            expect=False,
         )
     )
 
@@ -544,23 +526,21 @@ def _verify_rows(*, quick: bool, seed: int) -> list:
     ]
     everything += res_d
     rows.append(
-        _row(
+        demonstration_row(
             "Thm 3 converse fails: arcs of angle π/2–π",
-            res_d,
-            hypotheses=[r.hypothesis is True for r in res_d],
-            conclusions=[r.monotone is True for r in res_d],
-            margins=[r.descent_margin for r in res_d],
-            note="monotone with G ≥ π/2 (chord 2R sin(ρ/2))",
+            [r.hypothesis is not True and r.monotone is True for r in res_d],
+            expected="G ≥ π/2 (hypothesis not met) and yet L monotone: the converse of Theorem 3 is false",
+            note="chord 2R sin(ρ/2) decreases for every arc up to π",
         )
     )
 
     rows.append(
-        _row(
+        check_row(
             "Thm 3 bound: ‖z*−z‖ ≥ cos(G_α)ℓ(α), L′ ≤ −2cos(G_α)‖z′‖ℓ",
-            everything,
-            hypotheses=[True] * len(everything),
-            conclusions=[r.bound_holds for r in everything],
-            margins=[r.bound_margin / r.arc_length if r.arc_length > 0 else 0.0 for r in everything],
+            [True] * len(everything),
+            [r.bound_holds for r in everything],
+            [r.bound_margin / r.arc_length if r.arc_length > 0 else 0.0 for r in everything],
+            slack="margin ≥ −(quadrature error of G_α and ℓ(α), propagated)",
             note="every curve above (G_α ≤ π); margin / ℓ(0)",
         )
     )

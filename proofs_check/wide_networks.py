@@ -1,4 +1,4 @@
-"""Proof steps of Lemma 7 (``mlitheory.lemma7``), checked with SymPy.
+"""Proof steps of Lemma 7 (``mlitheory.wide.lemma7``), checked with SymPy.
 
 7a: the convex quadratic q and its end slope; r0ᵀ(M − M²)r0 for symmetric M; the spectral cases (η ≤ 1/λ_max,
 even T with η < 2/λ_max, gradient flow) and the odd-T counterexample. 7b: the algebra of the derivative bound
@@ -99,7 +99,7 @@ def _lemma7b() -> list[Check]:
             f"solveset: {pos}",
         )
     )
-    # sharpness: the two-leg curve (mlitheory.lemma7.two_leg_curve) with ‖v‖ = 1, p = v + ε(−c v̂ ± s n), c² + s² = 1
+    # sharpness: the two-leg curve (mlitheory.wide.lemma7.two_leg_curve), ‖v‖ = 1, p = v + ε(−c v̂ ± s n), c² + s² = 1
     c, r = sp.symbols("c r", positive=True)
     inner = 1 - 2 * r * c + r**2 * (2 * c**2 - 1)  # ⟨p_u, p_w⟩ for ‖v‖ = 1, ε = r
     (c_star,) = sp.solve(sp.diff(inner, c), c)

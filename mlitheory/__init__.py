@@ -104,14 +104,13 @@ Interpolation studies (:mod:`mlitheory.studies`)
     layerwise_interpolation    -- one curve per layer or block (Vlaar & Frankle 2022)
     fresh_initializations      -- new random initial states of an architecture, seeded
 
-Results (:mod:`mlitheory._results`)
+Results (:mod:`mlitheory.results`)
     Result       -- base of every result dataclass: save/load (.npz + .json), summary
 
 Theorem checks
     python -m mlitheory verify  -- every theorem family, one table (exit status 1 on a counterexample)
 """
 
-from mlitheory._results import Result
 from mlitheory.batchnorm import recompute_statistics
 from mlitheory.bias_plateau import (
     check_deep_linear_identity,
@@ -183,6 +182,7 @@ from mlitheory.paths import (
     validate_states,
 )
 from mlitheory.plane import PlaneBasis, PlaneSurface, loss_plane, plane_basis
+from mlitheory.results import Result
 from mlitheory.studies import (
     checkpoint_barriers,
     fresh_initializations,

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from mlitheory._quadrature import _INITIAL_PANELS, Derivatives, _Engine, gauss_integrand
-from mlitheory._results import Result
+from mlitheory.results import Result
 from mlitheory.sampled import SampledGaussLength, gauss_length_from_samples
 
 __all__ = [

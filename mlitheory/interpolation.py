@@ -32,10 +32,10 @@ from torch import nn
 
 from mlitheory import _data, _engine
 from mlitheory._model import ModelView, extra_buffers
-from mlitheory._results import Result
 from mlitheory.batchnorm import check_policy, needs_statistics
 from mlitheory.monotonicity import Bump, bumps, min_delta
 from mlitheory.paths import ParameterPath, StateLike, linear_path, validate_states
+from mlitheory.results import Result
 
 __all__ = ["InterpolationCurve", "evaluate_path", "interpolate", "resolve_alphas"]
 

@@ -40,9 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mlitheory._results import Result
 from mlitheory.monotonicity import min_delta
 from mlitheory.ntk import gd_residuals, gradient_flow_residuals
+from mlitheory.results import Result
 
 __all__ = [
     "LEMMA7B_RATIO",

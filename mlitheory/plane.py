@@ -39,9 +39,9 @@ from torch import nn
 
 from mlitheory import _data, _engine
 from mlitheory._model import ModelView, extra_buffers
-from mlitheory._results import Result
 from mlitheory.batchnorm import check_policy, needs_statistics
 from mlitheory.paths import State, StateLike, as_state, parameter_keys, validate_states
+from mlitheory.results import Result
 
 __all__ = ["PlaneBasis", "PlaneSurface", "loss_plane", "plane_basis"]
 

@@ -47,7 +47,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mlitheory._results import Result
 from mlitheory.geometry import gauss_length
 from mlitheory.linear_dynamics import (
     TwoLayerLinearProblem,
@@ -59,6 +58,7 @@ from mlitheory.linear_dynamics import (
     random_problem,
 )
 from mlitheory.monotonicity import min_delta
+from mlitheory.results import Result
 
 __all__ = [
     "InterpolationCheck",

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlitheory._results import Result, atomic_write_text
+from mlitheory.results import Result, atomic_write_text
 
 __all__ = ["FAMILIES", "FamilyReport", "VerifyReport", "format_table", "run_verify"]
 

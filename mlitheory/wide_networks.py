@@ -45,10 +45,10 @@ import numpy as np
 import torch
 from torch.func import jvp
 
-from mlitheory._results import Result
 from mlitheory.geometry import gauss_length_from_derivatives
 from mlitheory.monotonicity import min_delta
 from mlitheory.ntk import NTKMLP, GDResult, _positive_int, param_dict, train_gd_many
+from mlitheory.results import Result
 
 __all__ = [
     "PowerLawFit",

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mlitheory._results import atomic_write_text
 from mlitheory.bias_plateau._io import load_real_data, prepare_out
 from mlitheory.bias_plateau.measures import plateau_end
 from mlitheory.bias_plateau.mlp import balanced_gaussian_data, run_mlp_case
@@ -38,6 +37,7 @@ from mlitheory.bias_plateau.toy import (
     train_toy,
     train_toy_many,
 )
+from mlitheory.results import atomic_write_text
 
 __all__ = ["format_report", "load_real_data", "main", "prepare_out", "run_demo"]
 

@@ -37,8 +37,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from mlitheory._results import Result
 from mlitheory.paths import ParameterPath, homogeneous_bias_path, linear_path
+from mlitheory.results import Result
 
 __all__ = [
     "SCHEMES",

@@ -1,4 +1,4 @@
-"""Command line of the experiments engine: ``python -m empirical train | sweep | collect | info | reproduce``."""
+"""Command line of the experiments: ``python -m empirical train | sweep | collect | info | reproduce``."""
 
 from __future__ import annotations
 

@@ -61,7 +61,8 @@ __all__ = [
 ]
 
 #: bump when the meaning of a field changes; part of every hash. 2: every measurement by mlitheory (curves through
-#: ``interpolate``, the Gauss length by its adaptive quadrature), the curve saved as an ``InterpolationCurve``
+#: ``interpolate``, the Gauss length by its adaptive quadrature with frozen batch-norm statistics), the curve and the
+#: Gauss length saved as mlitheory results
 CONFIG_VERSION = 2
 _EVAL_BATCH = 256  # larger batches slow convolutions down on CPU (cache)
 
@@ -92,7 +93,8 @@ class RunConfig:
     ``compute_gauss_length`` (whether to measure it), ``n_gauss`` examples of ``gauss_split`` for it,
     in float64 to absolute error ``gauss_tol`` per example within ``gauss_max_evaluations`` values of α;
     batch-norm statistics re-estimated at each α on the curve's examples (the first ``n_gauss_bn`` of them,
-    rounded up to whole evaluation batches, for the Gauss length, whose quadrature visits many more α).
+    rounded up to whole evaluation batches, for the Gauss length, whose quadrature visits many more α) and, for
+    the Gauss length, held constant while differentiating (Lucas et al.'s convention).
 
     Warm start (e.g. Vlaar & Frankle's "all but one layer re-initialised"): ``init_from`` names a checkpoint of
     another run in the same root, ``"<hash>"`` (its ``final.pt``) or ``"<hash>/<checkpoint>"``; the model
@@ -509,6 +511,7 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
             gx.to(device),
             bn=config.bn,
             bn_data=bn_data[: -(-config.n_gauss_bn // _EVAL_BATCH)] if config.n_gauss_bn else bn_data,
+            frozen_statistics=True,
             device=device,
             tol=config.gauss_tol,
             max_evaluations=config.gauss_max_evaluations,

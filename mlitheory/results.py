@@ -30,6 +30,7 @@ _FORMAT = 1
 #: modules renamed since results were first saved: old name -> new name (files saved under the old name load)
 RENAMED_MODULES = {
     "mlitheory._results": "mlitheory.results",
+    "mlitheory.sampled": "mlitheory.sampled_gauss_length",
 }
 
 

@@ -194,35 +194,31 @@ def half_drop_alpha(alphas: Sequence[float], values: Sequence[float]) -> float |
 
 
 def gauss_lengths(ctx, rec: RunRecord) -> dict[str, Any]:
-    r"""Both estimates of the mean logit Gauss length of run ``rec``'s path θ_0 → θ_T, cached in ``ctx``.
+    r"""Both estimates of the mean logit Gauss length of run ``rec``'s path θ_0 → θ_T.
 
-    - ``"derivative"``: a :class:`mlitheory.LogitGaussLength`, the adaptive quadrature of
-      :math:`\int_0^1\|T'(\alpha)\|\,d\alpha` with exact z′, z″ (Taylor mode) and batch-norm statistics
-      re-estimated at each α and held constant in the derivative (``frozen_statistics``), as Lucas et al. (2021)
-      compute it; ReLU kinks have zero second derivative, so it sees only the smooth turning. For a model without
-      batch norm this is the run's own measurement (the statistics play no part), read from its folder.
+    - ``"derivative"``: the run's own :class:`mlitheory.LogitGaussLength`, the adaptive quadrature of
+      :math:`\int_0^1\|T'(\alpha)\|\,d\alpha` with exact z′, z″ (Taylor mode, float64) and batch-norm statistics
+      re-estimated at each α and held constant in the derivative, as Lucas et al. (2021) compute it; ReLU kinks
+      have zero second derivative, so it sees only the smooth turning. Computed here (and cached in ``ctx``) only
+      for a run that did not measure it.
     - ``"turning"``: a :class:`mlitheory.geometry.SampledGaussLength` (``value`` per example), the total
       turning of the polygon through the logits at the run's ``alphas`` points
       (:func:`mlitheory.gauss_length_from_samples`): every change of direction, the kinks of a ReLU path
-      included; a lower bound that converges as the grid refines.
+      included; a lower bound that converges as the grid refines. Cached in ``ctx``.
 
     Both on the run's ``n_gauss`` examples of ``gauss_split`` (those of its own measurement), in float64.
     """
     c = rec.config
     _, x, y = load_data(c, split=c.gauss_split, n=c.n_gauss, offset=2)
     _, bx, _ = load_data(c, split="train", n=c.n_measure)
-    bn_x = bx[: -(-c.n_gauss_bn // EVAL_BATCH) * EVAL_BATCH] if c.n_gauss_bn else bx  # as the run: whole batches
-    base = {"run": c.hash, "n": c.n_gauss, "tol": c.gauss_tol, "max_evaluations": c.gauss_max_evaluations}
+    base = {"run": c.hash, "n": c.n_gauss}
 
     def derivative():
-        own = rec.gauss_length()
-        if own is not None and own.statistics == "":  # no batch-norm statistics: frozen or not is the same
-            return own
+        bn_x = bx[: -(-c.n_gauss_bn // EVAL_BATCH) * EVAL_BATCH] if c.n_gauss_bn else bx  # as the run: whole batches
         return measure.gauss_length(
             rec.build_model(), rec.checkpoint("init"), rec.checkpoint("final"), x, bn=c.bn,
             bn_data=batches(bn_x, torch.zeros(len(bn_x), dtype=torch.long), EVAL_BATCH, ctx.device),
-            frozen_statistics=True,
-            tol=c.gauss_tol, max_evaluations=c.gauss_max_evaluations, device=ctx.device,
+            frozen_statistics=True, tol=c.gauss_tol, max_evaluations=c.gauss_max_evaluations, device=ctx.device,
         )  # fmt: skip
 
     def turning():
@@ -233,7 +229,9 @@ def gauss_lengths(ctx, rec: RunRecord) -> dict[str, Any]:
         )  # fmt: skip
         return mlitheory.gauss_length_from_samples(curve.alphas, curve.logits)
 
+    own = rec.gauss_length()
+    key = {"kind": "gauss_length_frozen_statistics", "tol": c.gauss_tol, "max": c.gauss_max_evaluations, **base}
     return {
-        "derivative": ctx.cached({"kind": "gauss_length_frozen_statistics", **base}, derivative),
+        "derivative": own if own is not None else ctx.cached(key, derivative),
         "turning": ctx.cached({"kind": "gauss_length_polygon", "alphas": c.alphas, **base}, turning),
     }

@@ -132,7 +132,7 @@ def scheme_path(
     scheme: str = "linear",
     depths: Mapping[str, tuple[int, str]],
 ) -> ParameterPath:
-    """The scheme as a :class:`mlitheory.paths.ParameterPath` (the interpolation engine's path objects).
+    """The scheme as a :class:`mlitheory.paths.ParameterPath` (the path objects of :func:`mlitheory.evaluate_path`).
 
     ``"linear"`` is :func:`~mlitheory.paths.linear_path`, ``"homogeneous"`` is
     :func:`~mlitheory.paths.homogeneous_bias_path` with the depths of :func:`layer_depths`, and ``"eq-last"`` is the

@@ -13,6 +13,7 @@ import torch
 __all__ = [
     "DATA_PROVIDER_ENV",
     "DEFAULT_DATA_PROVIDER",
+    "DataUnavailable",
     "balanced_subset",
     "data_provider",
     "load_real_data",
@@ -61,6 +62,10 @@ DATA_PROVIDER_ENV = "MLITHEORY_DATA_PROVIDER"
 DEFAULT_DATA_PROVIDER = "empirical.data:load_dataset"
 
 
+class DataUnavailable(RuntimeError):
+    """A named data set could not be loaded: no provider, an unknown name, or too few points per class."""
+
+
 def data_provider() -> Callable[..., Any]:
     """The loader of named data sets: ``$MLITHEORY_DATA_PROVIDER`` or :data:`DEFAULT_DATA_PROVIDER`, imported now.
 
@@ -68,14 +73,14 @@ def data_provider() -> Callable[..., Any]:
     ``y_train`` tensors.
 
     Raises:
-        RuntimeError: the provider cannot be imported, with what to do instead.
+        DataUnavailable: the provider cannot be imported, with what to do instead.
     """
     spec = os.environ.get(DATA_PROVIDER_ENV) or DEFAULT_DATA_PROVIDER
     module, _, function = spec.partition(":")
     try:  # import_module honours sys.modules even when the package already holds a `data` attribute
         return getattr(importlib.import_module(module), function or "load_dataset")
     except (ImportError, AttributeError) as e:
-        raise RuntimeError(
+        raise DataUnavailable(
             f"named data sets come from the provider {spec!r} (set ${DATA_PROVIDER_ENV} to 'module:function'), which "
             f"could not be imported ({e}). Run without --data to use the synthetic balanced data set, pass tensors "
             "to run_demo(data=(x, y)), or install the data sets with `make data`."
@@ -127,14 +132,14 @@ def load_real_data(name: str, n_per_class: int, *, seed: int, dtype: torch.dtype
         ``(x, y)``: inputs flattened and standardised per feature, shape ``(k·n_per_class, d)``, and labels.
 
     Raises:
-        RuntimeError: when the provider or the data set is unavailable, with what to do instead.
+        DataUnavailable: the provider or the data set is unavailable, with what to do instead.
     """
     loader = data_provider()
     try:
         ds = loader(name, normalize="none", seed=seed)
     except (ValueError, FileNotFoundError) as e:  # unknown name, or DatasetUnavailable (a FileNotFoundError)
-        raise RuntimeError(f"the data provider could not load {name!r}: {e}") from e
+        raise DataUnavailable(f"the data provider could not load {name!r}: {e}") from e
     try:
         return balanced_subset(ds.x_train, ds.y_train, n_per_class, seed=seed, dtype=dtype, device=device, name=name)
     except ValueError as e:
-        raise RuntimeError(str(e)) from e
+        raise DataUnavailable(str(e)) from e

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mlitheory.bias_plateau._io import balanced_subset, load_real_data, prepare_out
+from mlitheory.bias_plateau._io import DataUnavailable, balanced_subset, load_real_data, prepare_out
 from mlitheory.bias_plateau.measures import plateau_end
 from mlitheory.bias_plateau.mlp import balanced_gaussian_data, run_mlp_case
 from mlitheory.bias_plateau.schemes import SCHEMES
@@ -540,9 +540,7 @@ def main(argv: list[str] | None = None) -> int:
             dtype=torch.float64 if args.float64 else torch.float32,
             progress=not args.no_progress,
         )
-    except RuntimeError as e:
-        if "empirical" not in str(e):
-            raise
+    except DataUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     res = _jsonable(res)

@@ -198,9 +198,11 @@ def gauss_lengths(ctx, rec: RunRecord) -> dict[str, Any]:
 
     - ``"derivative"``: the run's own :class:`mlitheory.LogitGaussLength`, the adaptive quadrature of
       :math:`\int_0^1\|T'(\alpha)\|\,d\alpha` with exact z′, z″ (Taylor mode, float64) and batch-norm statistics
-      re-estimated at each α and held constant in the derivative, as Lucas et al. (2021) compute it; ReLU kinks
-      have zero second derivative, so it sees only the smooth turning. Computed here (and cached in ``ctx``) only
-      for a run that did not measure it.
+      re-estimated at each α and held constant in the derivative, as Lucas et al. (2021) compute it. A ReLU kink
+      has z″ = 0 on both sides, but the quadrature's guard (the turning of the tangent between its nodes, a lower
+      bound) counts the jump of the tangent there, so kinks count (the authors' trapezoid rule on ‖T′‖ misses them);
+      the quadrature then refines towards each kink and may stop at its evaluation budget. Computed here (and
+      cached in ``ctx``) only for a run that did not measure it.
     - ``"turning"``: a :class:`mlitheory.geometry.SampledGaussLength` (``value`` per example), the total
       turning of the polygon through the logits at the run's ``alphas`` points
       (:func:`mlitheory.gauss_length_from_samples`): every change of direction, the kinks of a ReLU path

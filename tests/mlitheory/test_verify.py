@@ -8,7 +8,7 @@ from mlitheory import __main__ as cli
 from mlitheory import verify
 from mlitheory.verify import FamilyReport
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _family_with_a_counterexample(*, quick, seed):

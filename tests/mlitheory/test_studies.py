@@ -23,13 +23,14 @@ from mlitheory.studies import LayerwiseCurves, chord_barrier, end_barrier, max_i
 pytestmark = pytest.mark.usefixtures("float64_default")
 
 
-def _mlp():
-    return nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 3))
+@pytest.fixture(scope="module")
+def _mlp(make_mlp):
+    return lambda: make_mlp(3, [5], 3, activation=nn.Tanh)
 
 
-def _data(seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(16, 3, generator=g), torch.randint(0, 3, (16,), generator=g)
+@pytest.fixture(scope="module")
+def _data(make_batch):
+    return make_batch
 
 
 def test_chord_barrier_of_a_concave_quadratic():
@@ -93,7 +94,7 @@ def test_three_heights_on_closed_forms():
         end_barrier(_curve_of([0.5, np.inf, 0.1]))
 
 
-def test_checkpoint_barriers_are_the_curves_min_delta():
+def test_checkpoint_barriers_are_the_curves_min_delta(_mlp, _data):
     torch.manual_seed(0)
     ckpts = {10: _mlp().state_dict(), 100: _mlp().state_dict(), 1000: _mlp().state_dict()}
     final = _mlp().state_dict()
@@ -114,7 +115,7 @@ def test_checkpoint_barriers_are_the_curves_min_delta():
         checkpoint_barriers(_mlp(), [], final, data)
 
 
-def test_fresh_initializations_are_seeded_and_leave_everything_alone():
+def test_fresh_initializations_are_seeded_and_leave_everything_alone(_mlp):
     model = _mlp()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     rng = torch.get_rng_state()
@@ -126,7 +127,7 @@ def test_fresh_initializations_are_seeded_and_leave_everything_alone():
     assert not torch.equal(a[0]["0.weight"], a[1]["0.weight"])
 
 
-def test_unrelated_initializations():
+def test_unrelated_initializations(_mlp, _data):
     torch.manual_seed(1)
     opt, orig = _mlp().state_dict(), _mlp().state_dict()
     data = _data()
@@ -140,7 +141,7 @@ def test_unrelated_initializations():
     assert "random initialisations" in str(res) and res.plot().get_legend() is not None
 
 
-def test_pairwise_interpolations():
+def test_pairwise_interpolations(_mlp, _data):
     torch.manual_seed(2)
     inits = [_mlp().state_dict() for _ in range(2)]
     optima = [_mlp().state_dict() for _ in range(3)]
@@ -157,7 +158,7 @@ def test_pairwise_interpolations():
     assert "init_opt" in str(res)
 
 
-def test_layerwise_interpolation(tmp_path):
+def test_layerwise_interpolation(tmp_path, _mlp, _data):
     torch.manual_seed(3)
     start, end = _mlp(), _mlp()
     data = _data()

@@ -14,7 +14,7 @@ from torch import nn
 
 from empirical import measure
 from empirical.models import build_model
-from mlitheory import weight_distance
+from mlitheory import gauss_length_from_samples, interpolate, weight_distance
 
 
 def _linear_model_states(seed=0, d=4, k=3):
@@ -156,3 +156,63 @@ def test_batches_split_and_check():
             nn.Linear(2, 2), nn.Linear(2, 2), nn.Linear(2, 2), parts, alphas=1, loss=nn.functional.cross_entropy,
             classification=True, bn="none",
         )  # fmt: skip
+
+
+def _both_estimates(model, start, end, x, alphas):
+    """The two Gauss-length estimates the experiments report (empirical.experiments._common.gauss_lengths): the
+    adaptive quadrature with frozen statistics, and the turning of the logit polygon at ``alphas`` points."""
+    deriv = measure.gauss_length(model, start, end, x, bn="recompute", frozen_statistics=True, tol=1e-8)
+    curve = interpolate(
+        model, start, end, (x, torch.zeros(len(x), dtype=torch.long)), alphas=alphas, keep_logits=True,
+        metrics=("loss",), progress=False,
+    )  # fmt: skip
+    return deriv.per_example, gauss_length_from_samples(curve.alphas, curve.logits).value
+
+
+def test_gauss_length_estimates_of_a_parabola():
+    """A bias-free two-layer linear net has z(α) = A + Bα + Cα² per example: its tangent B + 2Cα turns by exactly
+    the angle between B and B + 2C. Both estimates converge to it; a one-layer net gives a straight path (0)."""
+    g = torch.Generator().manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 6, bias=False), nn.Linear(6, 3, bias=False)).double()
+    start = {k: torch.randn(v.shape, generator=g, dtype=torch.float64) for k, v in net.state_dict().items()}
+    end = {k: torch.randn(v.shape, generator=g, dtype=torch.float64) for k, v in net.state_dict().items()}
+    x = torch.randn(5, 4, generator=g, dtype=torch.float64)
+    w1, w2 = start["0.weight"], start["1.weight"]
+    d1, d2 = end["0.weight"] - w1, end["1.weight"] - w2
+    b = x @ (d2 @ w1 + w2 @ d1).T
+    c = x @ (d2 @ d1).T
+    cos = ((b * (b + 2 * c)).sum(1) / (b.norm(dim=1) * (b + 2 * c).norm(dim=1))).clamp(-1, 1)
+    truth = torch.arccos(cos).numpy()
+    deriv, turning = _both_estimates(net, start, end, x, 401)
+    np.testing.assert_allclose(deriv, truth, rtol=1e-7, atol=1e-8)  # quadrature to 1e-8 per example
+    assert np.all(turning <= truth + 1e-9)  # the polygon's turning is a lower bound ...
+    np.testing.assert_allclose(turning, truth, rtol=2e-2, atol=1e-4)  # ... that converges
+    lin = nn.Linear(4, 3, bias=False).double()
+    s = {"weight": torch.randn(3, 4, generator=g, dtype=torch.float64)}
+    e = {"weight": torch.randn(3, 4, generator=g, dtype=torch.float64)}
+    flat_d, flat_t = _both_estimates(lin, s, e, x, 11)
+    np.testing.assert_allclose(flat_d, 0.0, atol=1e-12)
+    np.testing.assert_allclose(flat_t, 0.0, atol=1e-6)
+
+
+def test_relu_kinks_count_in_both_estimates():
+    """A one-hidden-unit ReLU net whose unit switches off along the path: the logit path is a polyline (a kink).
+    z″ = 0 on both legs, but the quadrature's guard (the tangent turns between its nodes are a lower bound of the
+    Gauss length) counts the jump of the tangent, as the polygon does: both give the turn, arctan 2. (A trapezoid
+    rule on ‖T′‖, the authors' estimator, would give 0.)"""
+    net = nn.Sequential(nn.Linear(1, 1), nn.ReLU(), nn.Linear(1, 2)).double()
+    start = {
+        "0.weight": torch.tensor([[1.0]]),
+        "0.bias": torch.tensor([1.0]),
+        "2.weight": torch.tensor([[1.0], [0.0]]),
+        "2.bias": torch.tensor([0.0, 0.0]),
+    }
+    end = dict(start)
+    end["0.bias"] = torch.tensor([-1.0])  # the unit's input 1 − 2α crosses 0 at α = 0.5 for x = 0
+    end["2.bias"] = torch.tensor([0.0, 1.0])  # the second logit moves linearly
+    start = {k: v.double() for k, v in start.items()}
+    end = {k: v.double() for k, v in end.items()}
+    deriv, turning = _both_estimates(net, start, end, torch.zeros(1, 1, dtype=torch.float64), 50)
+    # velocity (-2, 1) before the kink, (0, 1) after: a turn of arctan(2)
+    assert deriv[0] == pytest.approx(np.arctan(2.0), abs=1e-9)
+    assert turning[0] == pytest.approx(np.arctan(2.0), abs=1e-9)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mlitheory._results import Result
 from mlitheory.geometry import gauss_length
 from mlitheory.monotonicity import min_delta
+from mlitheory.results import Result
 from mlitheory.two_layer_linear.dynamics import (
     TwoLayerLinearProblem,
     _as_float64,

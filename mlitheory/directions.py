@@ -27,7 +27,8 @@ perturbed: they are zero in the direction. ``normalize="layer"`` rescales every 
 reference tensor's norm; ``normalize="none"`` keeps the raw Gaussian.
 
 The direction is drawn on the CPU, in float64, from an explicit seed or ``torch.Generator`` (one ``randn`` per
-parameter, in state order, whether or not it is zeroed afterwards), and the norms are computed in float64
+floating-point entry, in state order, whether or not it is zeroed afterwards, so that the draws do not depend on
+which entries count as parameters), and the norms are computed in float64
 (no float16 overflow); the result is then cast to each entry's dtype and moved to its device. The same seed
 therefore gives the same direction, bit for bit, on any device.
 
@@ -170,15 +171,16 @@ def random_direction(
     transposed = _transposed_convs(module) if module is not None else {}
     out: State = {}
     for key, x in state.items():
+        if x.is_complex():
+            raise TypeError(f"reference[{key!r}] is complex ({x.dtype}); random directions are real")
+        # one draw per floating-point entry, used or not: the draws do not depend on which entries are parameters
+        g = torch.randn(x.shape, generator=gen, dtype=torch.float64) if x.is_floating_point() else None
         if key not in params:
             out[key] = torch.zeros_like(x)
             continue
-        if x.is_complex():
-            raise TypeError(f"reference[{key!r}] is complex ({x.dtype}); random directions are real")
         ref = x.detach().to("cpu", torch.float64)
         if not bool(torch.isfinite(ref).all()):
             raise ValueError(f"reference[{key!r}] has non-finite entries; a direction cannot be normalised to it")
-        g = torch.randn(ref.shape, generator=gen, dtype=torch.float64)
         if ref.ndim < 2:
             if biases == "zero":
                 d = torch.zeros_like(ref)
@@ -281,6 +283,7 @@ def trajectory_directions(
     *,
     k: int = 2,
     center: str = "final",
+    model: nn.Module | None = None,
 ) -> TrajectoryDirections:
     r"""The top-``k`` principal directions of :math:`\{\theta_t-\theta_{\text{final}}\}` (Li et al. 2018, §7).
 
@@ -292,6 +295,9 @@ def trajectory_directions(
         k: number of directions, ``1 <= k <= len(checkpoints)`` (2 for a plane).
         center: ``"final"`` (the paper's matrix, centred at the final state) or ``"mean"`` (mean difference
             subtracted before the SVD); see the module docstring.
+        model: tells which entries are parameters (its ``named_parameters``) when ``final`` is a state dict;
+            without it (and with ``final`` a state dict) every floating-point entry that is not a batch-norm
+            running statistic counts.
 
     Returns:
         :class:`TrajectoryDirections`. Signs are fixed so that the first checkpoint has a negative coordinate on
@@ -312,7 +318,7 @@ def trajectory_directions(
         raise TypeError(f"k must be an int, got {type(k).__name__}")
     if not 1 <= k <= len(states):
         raise ValueError(f"k must be between 1 and the number of checkpoints ({len(states)}), got k={k}")
-    module = final if isinstance(final, nn.Module) else None
+    module = model if model is not None else final if isinstance(final, nn.Module) else None
     fin = as_state(final, "final")
     keys = parameter_keys(fin, module)
     if not keys:

@@ -119,20 +119,31 @@ def plot_contour(
     z = _grid_values(surface, metric, log, clip)
     u, v, z = _sorted(surface, z)
     name = f"log10 {metric}" if log else metric
+    equal = _equal_axes(surface)
+    if equal:
+        ax.set_aspect("equal")
     if len(u) >= 2 and len(v) >= 2 and np.isfinite(z).any():
-        cs = ax.contourf(u, v, z, levels=levels, cmap=cmap)
-        ax.contour(u, v, z, levels=cs.levels, colors="k", linewidths=0.3, alpha=0.4)
-        ax.figure.colorbar(cs, ax=ax, label=name)
+        mappable = ax.contourf(u, v, z, levels=levels, cmap=cmap)
+        ax.contour(u, v, z, levels=mappable.levels, colors="k", linewidths=0.3, alpha=0.4)
     else:  # a single row or column: a scatter of the values
         uu, vv = np.meshgrid(u, v)
-        sc = ax.scatter(uu.ravel(), vv.ravel(), c=z.ravel(), cmap=cmap)
-        ax.figure.colorbar(sc, ax=ax, label=name)
+        mappable = ax.scatter(uu.ravel(), vv.ravel(), c=z.ravel(), cmap=cmap)
+    if equal:  # a colour bar as tall as the (equal-aspect) axes
+        from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+        cax = make_axes_locatable(ax).append_axes("right", size="4%", pad=0.08)
+        ax.figure.colorbar(mappable, cax=cax, label=name)
+    else:
+        ax.figure.colorbar(mappable, ax=ax, label=name)
     for start, end, label in _resolve_line(surface, line):
         ax.plot([start[0], end[0]], [start[1], end[1]], "w--", lw=1.0, label=label or None)
     if trajectory and len(surface.projected):
         p = surface.projected
         ax.plot(p[:, 0], p[:, 1], "-", color="tab:red", lw=1.0, marker=".", ms=5, label="trajectory (projected)")
-        for idx in {0, len(p) - 1}:
+        named = {str(n) for n in surface.labels}
+        for idx in sorted({0, len(p) - 1}):
+            if str(surface.projected_labels[idx]) in named:  # the same state is already labelled
+                continue
             ax.annotate(
                 str(surface.projected_labels[idx]),
                 tuple(p[idx]),
@@ -149,10 +160,8 @@ def plot_contour(
     ax.set_ylabel(ylabel if ylabel is not None else "v")
     if title:
         ax.set_title(title)
-    if _equal_axes(surface):
-        ax.set_aspect("equal")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper right", fontsize=7, framealpha=0.6)
+        ax.legend(loc="best", fontsize=7, framealpha=0.6)
     return ax
 
 
@@ -230,7 +239,7 @@ def save_landscape(
     fig.tight_layout()
     for fmt in formats:
         paths.append(out / f"{name}_contour.{fmt}")
-        fig.savefig(paths[-1], dpi=dpi)
+        fig.savefig(paths[-1], dpi=dpi, bbox_inches="tight")
     fig = Figure(figsize=(6.2, 4.8))
     plot_surface(surface, ax=fig.add_subplot(projection="3d"), **(surface_options or {}))
     fig.subplots_adjust(left=0.0, right=0.95, bottom=0.05, top=0.95)

@@ -125,7 +125,7 @@ def test_bad_arguments_are_named(parameter_zoo):
         random_direction(parameter_zoo, seed=0, normalize="filters")
     with pytest.raises(ValueError, match="biases must be 'zero'"):
         random_direction(parameter_zoo, seed=0, biases="ignore")
-    with pytest.raises(TypeError, match="seed must be an int or a CPU torch.Generator"):
+    with pytest.raises(TypeError, match=r"seed must be an int or a CPU torch\.Generator"):
         random_direction(parameter_zoo, seed="0")
     with pytest.raises(TypeError, match="seed must be"):
         random_direction(parameter_zoo, seed=True)
@@ -268,7 +268,7 @@ def test_bad_trajectories_are_named(parameter_zoo):
         trajectory_directions([missing], final, k=1)
     wrong = dict(cks[0])
     wrong["fc.weight"] = torch.zeros(2, 2)
-    with pytest.raises(ValueError, match="shape mismatch at key 'fc.weight'"):
+    with pytest.raises(ValueError, match=r"shape mismatch at key 'fc\.weight'"):
         trajectory_directions([wrong], final, k=1)
     along = lambda k, t: final[k] + t * (cks[0][k] - final[k]) if final[k].is_floating_point() else final[k]
     line = [{k: along(k, t) for k in final} for t in (1.0, 2.0, 3.0)]

@@ -169,7 +169,7 @@ def test_bad_directions_and_grids_are_named(tanh_mlp_data):
     run = lambda **kw: loss_plane(net, net, data, progress=False, **kw)
     with pytest.raises(ValueError, match=r"missing from directions\[1\]: '2.bias'"):
         run(directions=(d1, {k: v for k, v in d2.items() if k != "2.bias"}))
-    with pytest.raises(ValueError, match=r"shape mismatch at key '0.weight': centre \(8, 5\), directions\[0\] \(3, 3\)"):
+    with pytest.raises(ValueError, match=r"key '0.weight': centre \(8, 5\), directions\[0\] \(3, 3\)"):
         run(directions=({**d1, "0.weight": torch.zeros(3, 3)}, d2))
     with pytest.raises(ValueError, match=r"in directions\[0\] but not in the model's state_dict: 'extra'"):
         run(directions=({**d1, "extra": torch.zeros(1)}, d2))

@@ -12,10 +12,10 @@ evaluates the training loss on a plane through the final state:
 The checkpoints are projected onto the plane. Written into ``--out`` (default ``RUN_DIR/landscape``):
 ``landscape_<kind>.json/.npz`` (the :class:`~mlitheory.PlaneSurface`), ``trajectory_pca.json/.npz`` (the
 :class:`~mlitheory.TrajectoryDirections`), and the figures ``landscape_<kind>_contour`` (trajectory and straight
-init → final path overlaid) and ``landscape_<kind>_surface`` as PNG and PDF. Earlier outputs of the command are
-replaced. The loss is the run's own (cross-entropy, or squared error for autoencoders) on ``--n-data`` training
-examples (the run's measurement subset when equal to its ``n_measure``); batch-norm statistics follow the run's
-``bn`` policy unless ``--bn`` is given.
+init → final path overlaid) and ``landscape_<kind>_surface`` as PNG and PDF (into ``--figures`` when given).
+Earlier outputs of the command are replaced. The loss is the run's own (cross-entropy, or squared error for
+autoencoders) on ``--n-data`` training examples (the run's measurement subset when equal to its ``n_measure``);
+batch-norm statistics follow the run's ``bn`` policy unless ``--bn`` is given.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("run", type=Path, help="run folder (holds config.json and checkpoints/)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default RUN_DIR/landscape)")
+    p.add_argument("--figures", type=Path, default=None, help="folder for the figures (default: --out)")
     p.add_argument("--directions", choices=["pca", "random"], default="pca")
     p.add_argument("--grid", type=int, default=21, help="points per axis (default 21)")
     p.add_argument("--margin", type=float, default=0.25, help="PCA: widening of the trajectory's box (fraction)")
@@ -169,7 +170,12 @@ def _run(args: argparse.Namespace) -> int:
     surf_kw = dict(xlabel="PC 1" if traj is not None else "direction 1", log=args.log, clip=args.clip)
     surf_kw["ylabel"] = "PC 2" if traj is not None else "direction 2"
     written += mli.save_landscape(
-        surface, out, name=name, formats=tuple(args.format or ("png", "pdf")), contour=contour, surface_options=surf_kw
+        surface,
+        args.figures or out,
+        name=name,
+        formats=tuple(args.format or ("png", "pdf")),
+        contour=contour,
+        surface_options=surf_kw,
     )
     _report(rec, names, surface, traj, bn, seconds, written)
     return 0

@@ -50,6 +50,24 @@ def test_every_filter_has_the_reference_filters_norm(parameter_zoo):
     assert torch.equal(d2["conv.weight"], d["conv.weight"])  # same draws for every other key
 
 
+def test_the_direction_is_the_seeded_gaussian_rescaled_filter_by_filter(parameter_zoo):
+    """The whole direction against a hand-made one: replayed draws, explicit loops over the filters."""
+    ref = _snapshot(parameter_zoo.state_dict())
+    d = random_direction(parameter_zoo, seed=9)
+    g = torch.Generator().manual_seed(9)
+    draws = {k: torch.randn(x.shape, generator=g, dtype=torch.float64) for k, x in ref.items() if x.is_floating_point()}
+    for key in ("embed.weight", "conv.weight", "fc.weight"):
+        want = torch.stack([draws[key][i] * ref[key][i].norm() / draws[key][i].norm() for i in range(len(ref[key]))])
+        torch.testing.assert_close(d[key], want, rtol=1e-13, atol=0)
+    want = draws["deconv.weight"].clone()
+    for got_g, ref_f, out_f in zip(
+        _output_channels(draws["deconv.weight"], 2), _output_channels(ref["deconv.weight"], 2),
+        _output_channels(want, 2),
+    ):  # fmt: skip
+        out_f.copy_(got_g * ref_f.norm() / got_g.norm())  # views into want
+    torch.testing.assert_close(d["deconv.weight"], want, rtol=1e-13, atol=0)
+
+
 def test_biases_norm_parameters_and_buffers_are_zero_by_default(parameter_zoo):
     ref = _snapshot(parameter_zoo.state_dict())
     d = random_direction(parameter_zoo, seed=0)
@@ -178,7 +196,12 @@ def test_pca_matches_numpy_svd_and_is_orthonormal(parameter_zoo, center):
     np.testing.assert_allclose(v @ v.T, np.eye(3), atol=1e-12)
     np.testing.assert_allclose(np.abs(np.sum(v * vt[:3], axis=1)), 1.0, atol=1e-12)  # same axes up to sign
     np.testing.assert_allclose(tr.coordinates, m @ v.T, atol=1e-12 * np.abs(m).max())
-    assert (tr.coordinates[0] < 0).all()  # the sign convention
+    assert (tr.coordinates[0] < 0).all()  # the sign convention, also for the mirrored and other trajectories
+    for seed in range(4):
+        other, _ = _trajectory(parameter_zoo, seed=seed + 1)
+        mirrored = [{k: (2 * final[k] - c[k]) if c[k].is_floating_point() else c[k] for k in c} for c in other]
+        for cks_ in (other, mirrored):
+            assert (trajectory_directions(cks_, final, k=3, center=center).coordinates[0] < 0).all()
     assert tr.explained_variance_ratio.sum() <= 1 + 1e-12
     np.testing.assert_array_equal(tr.final_coordinates, np.zeros(3))
     for d in tr.directions:  # zero off the parameters, shaped like the final state

@@ -206,3 +206,12 @@ def test_bad_directions_and_grids_are_named(tanh_mlp_data):
     one = trajectory_directions([{k: v + 1 for k, v in net.state_dict().items()}], net, k=1)
     with pytest.raises(ValueError, match="a plane needs k >= 2"):
         run(directions=one)
+
+
+def test_dtype_and_device_arguments_cast_the_centre_and_directions(tanh_mlp_data):
+    net, x, y = tanh_mlp_data
+    dirs = _directions(net)
+    ref = loss_plane(net, net, (x, y), directions=dirs, grid=3, progress=False)
+    low = loss_plane(net, net, (x, y), directions=dirs, grid=3, dtype=torch.float32, device="cpu", progress=False)
+    np.testing.assert_allclose(low.loss, ref.loss, rtol=1e-5)
+    assert low.first_layer_reuse == "0" and net[0].weight.dtype == torch.float64

@@ -62,3 +62,15 @@ def test_save_landscape_writes_both_figures(trajectory_surface, tmp_path):
     assert all(p.stat().st_size > 1000 and p.read_bytes()[:4] == b"\x89PNG" for p in paths)
     with pytest.raises(ValueError, match="formats must be among"):
         save_landscape(trajectory_surface, tmp_path, formats=("jpeg",))
+
+
+def test_non_finite_points_are_left_out(trajectory_surface):
+    import dataclasses
+
+    finite = trajectory_surface.finite.copy()
+    finite[0, 0] = False
+    values = {k: v.copy() for k, v in trajectory_surface.values.items()}
+    values["loss"][0, 0] = np.inf
+    surf = dataclasses.replace(trajectory_surface, finite=finite, values=values)
+    assert plot_contour(surf).get_xlabel() == "u"  # drawn without raising
+    assert plot_surface(surf).name == "3d"

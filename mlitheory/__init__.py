@@ -92,10 +92,18 @@ Interpolating models (:mod:`mlitheory.interpolation`, :mod:`mlitheory.paths`, :m
     layer_groups             -- group state keys by module or block
     validate_states          -- check two states (keys, shapes, dtypes, devices) with named errors
     recompute_statistics     -- batch-norm running statistics at a state, exactly as update_bn, functionally
-    loss_plane               -- 2-D grid of losses on the plane through three states (Gram–Schmidt basis)
-    PlaneSurface             -- its result: losses on the (u, v) grid, the three states' coordinates, projections
-    plane_basis              -- orthonormal basis of that plane; project states onto it
+    loss_plane               -- 2-D grid of losses: plane through three states, or a centre + two directions
+    plane_basis              -- orthonormal basis of the plane through three states; project states onto it
+    PlaneSurface             -- result: values on the grid, named and projected states, BN shift, plot
     PlaneBasis               -- that basis: the three states, the keys spanning the plane, its Gram–Schmidt lengths
+
+Loss-landscape directions and figures (:mod:`mlitheory.directions`, :mod:`mlitheory.plotting`)
+    random_direction         -- Gaussian direction, filter-normalised to a state (Li et al. 2018 §4), seeded
+    trajectory_directions    -- PCA by SVD of {θ_t − θ_final}: directions, explained variance, coordinates (§7)
+    TrajectoryDirections     -- its result: directions as state dicts, ratios, coordinates, residuals, grid box
+    plot_contour             -- contour map of a plane with the trajectory and the straight init → final path
+    plot_surface             -- the same plane as a 3-D surface
+    save_landscape           -- both figures as PNG and PDF
 
 Logit geometry and distances (:mod:`mlitheory.logit_geometry`, :mod:`mlitheory.distance`)
     logit_gauss_length       -- Gauss length of the logit path: mean per-example and concatenated
@@ -198,6 +206,12 @@ _EXPORTS = {
     "validate_states": "mlitheory.paths",
     "PlaneBasis": "mlitheory.plane",
     "PlaneSurface": "mlitheory.plane",
+    "TrajectoryDirections": "mlitheory.directions",
+    "random_direction": "mlitheory.directions",
+    "trajectory_directions": "mlitheory.directions",
+    "plot_contour": "mlitheory.plotting",
+    "plot_surface": "mlitheory.plotting",
+    "save_landscape": "mlitheory.plotting",
     "loss_plane": "mlitheory.plane",
     "plane_basis": "mlitheory.plane",
     "Result": "mlitheory.results",
@@ -228,6 +242,7 @@ _MODULES = (
     "batchnorm",
     "bias_plateau",
     "curves",
+    "directions",
     "distance",
     "geometry",
     "interpolation",
@@ -236,6 +251,7 @@ _MODULES = (
     "ntk_width",
     "paths",
     "plane",
+    "plotting",
     "results",
     "sampled_gauss_length",
     "studies",

@@ -25,6 +25,15 @@ Theorem 3: Gauss length < π/2 ⇒ monotone squared distance (:mod:`mlitheory.th
     projective_gauss_length  -- length of the tangent line in projective space (blind to reversals)
     smoothed_turn            -- tightness: turn by π/2 + δ after a leg ½ sin δ, G = π/2 + δ, not monotone
 
+Exact tools for ReLU networks (:mod:`mlitheory.piecewise`)
+    piecewise_logit_path     -- every example's logit path as an exact piecewise polynomial in α (breakpoints, pieces)
+    PiecewisePath            -- its result: breakpoints, coefficients per piece, evaluate(α, order)
+    exact_gauss_length       -- Gauss length with corners: smooth part + reversals + exterior angles, per example
+    ExactGaussLength         -- its result (total, smooth_part, corner_part, corners, mean, error, concatenated)
+    decide_mli               -- MLI decided on the continuum: exact min Δ, a witness through the model, or a certificate
+    MLIDecision              -- its result (monotone, min_delta ± error, witness, certificate, loss(α))
+    check_theorem3_piecewise -- Theorem 3 with corners: G (smooth + corners) < π/2 ⇒ L strictly decreasing
+
 Curve families (:mod:`mlitheory.curves`)
     bezier_curve             -- the Bézier curve of given control points (ends at the last one, z*)
     random_bezier_curve      -- random Bézier curve ending at z*, in ℝⁿ
@@ -182,6 +191,15 @@ from mlitheory.paths import (
     linear_path,
     validate_states,
 )
+from mlitheory.piecewise import (
+    ExactGaussLength,
+    MLIDecision,
+    PiecewisePath,
+    decide_mli,
+    exact_gauss_length,
+    piecewise_logit_path,
+)
+from mlitheory.piecewise.theorem import check_theorem3_piecewise
 from mlitheory.plane import PlaneBasis, PlaneSurface, loss_plane, plane_basis
 from mlitheory.studies import (
     checkpoint_barriers,
@@ -211,9 +229,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "NTKMLP",
+    "ExactGaussLength",
     "InterpolationCurve",
     "LogitGaussLength",
+    "MLIDecision",
     "ParameterPath",
+    "PiecewisePath",
     "PlaneBasis",
     "PlaneSurface",
     "Result",
@@ -234,6 +255,7 @@ __all__ = [
     "check_proposition1",
     "check_proposition2",
     "check_theorem3",
+    "check_theorem3_piecewise",
     "check_toy_learning",
     "check_two_layer_linear",
     "checkpoint_barriers",
@@ -241,11 +263,13 @@ __all__ = [
     "condition_c1",
     "cone_condition",
     "curve_derivatives",
+    "decide_mli",
     "decoupled_init",
     "empirical_ntk",
     "escape_times",
     "evaluate_path",
     "exact_error_plateau_length",
+    "exact_gauss_length",
     "fit_power_law",
     "fresh_initializations",
     "gauss_integrand",
@@ -273,6 +297,7 @@ __all__ = [
     "mode_closed_form",
     "mode_path",
     "pairwise_interpolations",
+    "piecewise_logit_path",
     "plane_basis",
     "plateau_constants",
     "plateau_end",

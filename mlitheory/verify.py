@@ -23,6 +23,7 @@ __all__ = ["FAMILIES", "FamilyReport", "VerifyReport", "format_table", "run_veri
 #: ``"module:function"`` of each registered theorem family, in the order the table shows them.
 FAMILIES: list[str] = [
     "mlitheory.theorem3:verify_family",
+    "mlitheory.piecewise.theorem:verify_family",
     "mlitheory.bias_plateau:verify_family",
     "mlitheory.two_layer_linear:verify_family",
     "mlitheory.lemma7:verify_family",

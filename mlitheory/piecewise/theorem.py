@@ -25,6 +25,8 @@ negative one-sided derivatives off a finite set is strictly decreasing. ∎
 :math:`[0,\frac12]`, then straight to :math:`z^*=0`; both legs are straight (smooth part 0) but :math:`\|z\|^2` rises
 from 1 to 2; the corner's exterior angle is :math:`3\pi/4`.
 
+The rows of ``python -m mlitheory verify`` for this statement are in :mod:`mlitheory.piecewise._verify`.
+
 Curves here are :class:`~mlitheory.piecewise.PiecewisePath` objects with one "example" (the curve) whose outputs
 are the coordinates, so the exact tools of this sub-package measure them: :func:`check_theorem3_piecewise` decides
 the hypothesis with :func:`~mlitheory.piecewise.gauss.path_gauss_length` and the conclusion with the exact MSE
@@ -58,7 +60,6 @@ __all__ = [
     "random_piecewise_curve",
     "random_polygon",
     "turn_polygon",
-    "verify_family",
 ]
 
 
@@ -293,111 +294,3 @@ def _per_piece_parts(curve: PiecewisePath) -> tuple[torch.Tensor, torch.Tensor]:
     t_end, _ = one_sided_tangent(c[:-1], r[:-1], "left")
     t_start, _ = one_sided_tangent(c[1:], -r[1:], "right")
     return smooth + rev, angle(t_end, t_start)
-
-
-# ==============================================================================================================
-# the verification family
-# ==============================================================================================================
-
-
-def _row(theorem, results, *, hypotheses, conclusions, margins, note, expect=True):
-    from mlitheory.verify import FamilyReport
-
-    held = [m for h, m in zip(hypotheses, margins) if h]
-    return FamilyReport(
-        theorem=theorem,
-        instances=len(results),
-        hypotheses_held=int(sum(hypotheses)),
-        conclusion_held=int(sum(conclusions)),
-        counterexamples=int(sum(h and not c for h, c in zip(hypotheses, conclusions))),
-        worst_margin=float(min(held)) if held else math.nan,
-        note=note,
-        expect_conclusion=expect,
-    )
-
-
-def verify_family(*, quick: bool, seed: int) -> list:
-    """Rows of ``python -m mlitheory verify`` for Theorem 3 with corners.
-
-    (a) random polygons and piecewise-polynomial curves in ℝ², …, ℝ²⁰ ending at z*: where G with corners < π/2,
-    L must be strictly decreasing and the bound ⟨T(α⁺), z*−z⟩ ≥ cos(G_α)ℓ hold (margin: its smallest value / ℓ).
-    (b) tightness: the polygon turning by π/2 + δ after a leg ½ sin δ (conclusion expected to fail).
-    (c) the kink-blind counterexample: smooth part 0 < π/2, corners 3π/4, not monotone (expected to fail).
-    (d) the bound on every curve of (a)–(c) (G_α ≤ π clipped).
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _rows(quick=quick, seed=seed)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _rows(*, quick: bool, seed: int) -> list:
-    ga, gb = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-    n_a, n_b = (12, 3) if quick else (120, 12)
-    curves = []
-    for i in range(n_a):
-        dim = int(ga.integers(2, 21))
-        if i % 2 == 0:
-            curves.append(random_polygon(dim, int(ga.integers(2, 8)), turn=float(ga.uniform(0.1, 2.5)), seed=ga))
-        else:
-            curves.append(
-                random_piecewise_curve(
-                    dim, int(ga.integers(2, 6)), degree=int(ga.integers(2, 5)), bend=float(ga.uniform(0, 0.3)), seed=ga
-                )
-            )
-    res_a = [check_theorem3_piecewise(c) for c in curves]
-    gs = [r.gauss_length for r in res_a]
-    rows = [
-        _row(
-            "Thm 3 with corners: G (smooth + corners) < π/2 ⇒ L strictly decreasing (polygons, piecewise polynomials)",
-            res_a,
-            hypotheses=[r.hypothesis is True for r in res_a],
-            conclusions=[r.monotone and r.bound_holds for r in res_a],
-            margins=[r.descent_margin for r in res_a],
-            note=f"G ∈ [{min(gs):.2f}, {max(gs):.2f}]; margin = min ⟨T(α⁺), z*−z⟩/ℓ",
-        )
-    ]
-    deltas = np.sort(np.concatenate([[0.3, 1e-3], gb.uniform(1e-3, 0.3, n_b - 2)]))
-    res_b = [check_theorem3_piecewise(turn_polygon(float(d))) for d in deltas]
-    excess = max(abs(r.gauss_length - (math.pi / 2 + d)) for r, d in zip(res_b, deltas))
-    rows.append(
-        _row(
-            "Thm 3 with corners, tightness: polygon turning by π/2 + δ after a leg ½ sin δ",
-            res_b,
-            hypotheses=[r.hypothesis is True for r in res_b],
-            conclusions=[r.monotone for r in res_b],
-            margins=[r.descent_margin for r in res_b],
-            note=f"δ ∈ [{deltas[0]:.0e}, 0.3]: G = π/2 + δ ± {excess:.0e}; not monotone",
-            expect=False,
-        )
-    )
-    res_c = [check_theorem3_piecewise(kink_blind_counterexample())]
-    r = res_c[0]
-    rows.append(
-        _row(
-            "Kink-blind Gauss length is no certificate: (1, 2α) then straight to 0",
-            res_c,
-            hypotheses=[r.hypothesis is True],
-            conclusions=[r.monotone],
-            margins=[r.descent_margin],
-            note=(
-                f"smooth part {r.smooth_part:.0e} < π/2, corner {r.corner_part / math.pi:.4f}π, "
-                f"min Δ = {r.min_delta:.3g}"
-            ),
-            expect=False,
-        )
-    )
-    everything = res_a + res_b + res_c
-    rows.append(
-        _row(
-            "Thm 3 with corners, bound: ⟨T(α⁺), z*−z⟩ ≥ cos(G_α)ℓ(α) at every piece start",
-            everything,
-            hypotheses=[True] * len(everything),
-            conclusions=[x.bound_holds for x in everything],
-            margins=[x.bound_margin for x in everything],
-            note="every curve above (G_α clipped at π); margin in units of length",
-        )
-    )
-    return rows

@@ -25,6 +25,15 @@ Theorem 3: Gauss length < π/2 ⇒ monotone squared distance (sub-package :mod:`
     projective_gauss_length  -- length of the tangent line in projective space (blind to reversals)
     smoothed_turn            -- tightness: turn by π/2 + δ after a leg ½ sin δ, G = π/2 + δ, not monotone
 
+Exact tools for ReLU networks (:mod:`mlitheory.piecewise`)
+    piecewise_logit_path     -- every example's logit path as an exact piecewise polynomial in α (breakpoints, pieces)
+    PiecewisePath            -- its result: breakpoints, coefficients per piece, evaluate(α, order)
+    exact_gauss_length       -- Gauss length with corners: smooth part + reversals + exterior angles, per example
+    ExactGaussLength         -- its result (total, smooth_part, corner_part, corners, mean, error, concatenated)
+    decide_mli               -- MLI decided on the continuum: exact min Δ, a witness through the model, or a certificate
+    MLIDecision              -- its result (monotone, min_delta ± error, witness, certificate, loss(α))
+    check_theorem3_piecewise -- Theorem 3 with corners: G (smooth + corners) < π/2 ⇒ L strictly decreasing
+
 Curve families (:mod:`mlitheory.curves`)
     bezier_curve             -- the Bézier curve of given control points (ends at the last one, z*)
     random_bezier_curve      -- random Bézier curve ending at z*, in ℝⁿ
@@ -206,6 +215,13 @@ _EXPORTS = {
     "validate_states": "mlitheory.paths",
     "PlaneBasis": "mlitheory.plane",
     "PlaneSurface": "mlitheory.plane",
+    "ExactGaussLength": "mlitheory.piecewise",
+    "MLIDecision": "mlitheory.piecewise",
+    "PiecewisePath": "mlitheory.piecewise",
+    "decide_mli": "mlitheory.piecewise",
+    "exact_gauss_length": "mlitheory.piecewise",
+    "piecewise_logit_path": "mlitheory.piecewise",
+    "check_theorem3_piecewise": "mlitheory.piecewise.theorem",
     "TrajectoryDirections": "mlitheory.directions",
     "random_direction": "mlitheory.directions",
     "trajectory_directions": "mlitheory.directions",
@@ -250,6 +266,7 @@ _MODULES = (
     "monotonicity",
     "ntk_width",
     "paths",
+    "piecewise",
     "plane",
     "plotting",
     "results",

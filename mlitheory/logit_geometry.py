@@ -14,6 +14,12 @@ and Theorem 3 shows that :math:`G < \pi/2` forces a monotone MSE loss. Two conve
 * the Gauss length of the **concatenated** curve :math:`\alpha\mapsto(z(\alpha;x_1),\dots,z(\alpha;x_N))\in\mathbb
   R^{Nk}` (the curve of the whole output, to which Theorem 3 applies for the summed MSE loss).
 
+**ReLU networks** (Linear / Conv / ReLU / LeakyReLU / pooling / residual additions, see
+:mod:`mlitheory.piecewise`): with ``method="auto"`` (the default) the logit paths are computed exactly as piecewise
+polynomials and the Gauss length is exact, *corners included* (:func:`mlitheory.exact_gauss_length`); a
+quadrature of a kinked path never converges, and a derivative-based value misses every corner. The result's
+``exact`` field holds the breakdown (smooth part, corners). Any other model uses the quadrature below.
+
 :math:`z'` and :math:`z''` are exact: by second-order forward (Taylor) mode through the network
 (:mod:`mlitheory.taylor`, the default) or by nested :func:`torch.func.jvp` through
 :func:`torch.func.functional_call` (``method="jvp"``). The integral is the adaptive quadrature of
@@ -35,6 +41,7 @@ import torch
 from torch import nn
 
 from mlitheory import _data
+from mlitheory._model import ModelView
 from mlitheory.batchnorm import _recompute, check_policy, needs_statistics
 from mlitheory.geometry import gauss_length_from_derivatives
 from mlitheory.paths import ParameterPath, StateLike, linear_path, validate_states
@@ -66,6 +73,9 @@ class LogitGaussLength(Result):
             or ``"frozen"`` (held constant); else ``""``.
         fallback_nodes: graph nodes that Taylor mode evaluated by nested jvp (``["<model>"]``: the model
             could not be traced).
+        exact: with ``method="exact"``: the :class:`~mlitheory.ExactGaussLength` (smooth part, corners, per
+            example); ``evaluations`` then counts the polynomial pieces and ``min_speed`` is the exact minimum of
+            ‖z′‖ over each path.
     """
 
     mean: float
@@ -83,6 +93,7 @@ class LogitGaussLength(Result):
     statistics: str
     interval: tuple
     fallback_nodes: list
+    exact: Any = None
 
     def summary(self) -> str:
         stats = f", {self.statistics} statistics" if self.statistics else ""
@@ -96,7 +107,14 @@ class LogitGaussLength(Result):
             )
         if np.isfinite(self.concatenated):
             lines.append(f"  concatenated curve: {self.concatenated:.6g} rad (error {self.concatenated_error:.2e})")
-        lines.append(f"  {self.evaluations} values of alpha, converged={self.converged}")
+        if self.method == "exact":
+            ex = self.exact
+            lines.append(
+                f"  exact: {self.evaluations} polynomial pieces; mean smooth part {ex.smooth_part.mean():.6g}, "
+                f"corners {ex.corner_part.mean():.6g}, reversals {ex.reversal_part.mean():.6g}"
+            )
+        else:
+            lines.append(f"  {self.evaluations} values of alpha, converged={self.converged}")
         if self.vanishing_velocity:
             lines.append(f"  {self.vanishing_velocity} examples whose logit velocity vanishes at a node (handled)")
         if self.fallback_nodes:
@@ -133,7 +151,7 @@ def logit_gauss_length(
     frozen_statistics: bool = False,
     per_example: bool = True,
     concatenated: bool = True,
-    method: str = "taylor",
+    method: str = "auto",
     tol: float = 1e-6,
     max_evaluations: int = 4000,
     batch_size: int | None = None,
@@ -157,7 +175,10 @@ def logit_gauss_length(
             differentiating, as the authors' code does. The "derivatives" are then not those of any curve, and
             the quadrature's check of the tangent turning (a lower bound) may keep it from converging.
         per_example, concatenated: which conventions to compute (see the module docstring).
-        method: ``"taylor"`` (second-order forward mode, default) or ``"jvp"`` (nested jvp).
+        method: ``"auto"`` (default: ``"exact"`` when the model is piecewise polynomial along the path — a ReLU
+            network without batch statistics — else ``"taylor"``), ``"exact"`` (:func:`mlitheory.exact_gauss_length`;
+            raises for other models), ``"taylor"`` (second-order forward mode and adaptive quadrature) or
+            ``"jvp"`` (nested jvp).
         tol: absolute error tolerance of each quadrature (per example for the per-example lengths).
         max_evaluations: most values of α per quadrature.
         batch_size: split the inputs into chunks of this size (memory; ``"batch"`` statistics are per chunk).
@@ -176,8 +197,8 @@ def logit_gauss_length(
         0.0
     """
     check_policy(bn)
-    if method not in ("taylor", "jvp"):
-        raise ValueError(f"method must be 'taylor' or 'jvp', got {method!r}")
+    if method not in ("auto", "exact", "taylor", "jvp"):
+        raise ValueError(f"method must be 'auto', 'exact', 'taylor' or 'jvp', got {method!r}")
     if not (per_example or concatenated):
         raise ValueError("nothing to compute: per_example and concatenated are both False")
     if path is None:
@@ -190,6 +211,11 @@ def logit_gauss_length(
         validate_states(path.start, path.end, model=model)
     ref = next(iter(path.start.values()))
     dev = torch.device(device) if device is not None else ref.device
+    if method in ("auto", "exact"):
+        exact = _exact(model, path, inputs, interval, bn, per_example, concatenated, tol, dev, method == "exact")
+        if exact is not None:
+            return exact
+        method = "taylor"
     path = path.to(dev, dtype)
     xs = [_data.move(x, dev, dtype) for x in _chunks(inputs, batch_size)]
     tf = TaylorForward(model, path, mode="batch" if bn == "batch" else "eval", statistics="path")
@@ -297,3 +323,52 @@ def logit_gauss_length(
         )
     finally:
         tf.close()
+
+
+def _exact(model, path, inputs, interval, bn, per_example, concatenated, tol, device, required) -> Any:
+    """The exact Gauss length as a :class:`LogitGaussLength`, or ``None`` when the model is not piecewise
+    polynomial along the path (and ``required`` is False)."""
+    from mlitheory.piecewise import Unsupported
+    from mlitheory.piecewise.gauss import path_gauss_length
+    from mlitheory.piecewise.path import piecewise_logit_path, stack_inputs
+
+    with ModelView(model) as view:
+        has_stats = bool(view.statistic_keys)
+    exact_bn = bn if bn in ("interpolate", "none") else "interpolate"
+    if has_stats and bn not in ("interpolate", "none"):
+        if required:
+            raise ValueError(
+                f"method='exact' with bn={bn!r}: re-estimated or batch statistics are not polynomial in α; pass "
+                "bn='interpolate' or bn='none'"
+            )
+        return None
+    try:
+        x = stack_inputs(inputs)
+        pieces = piecewise_logit_path(model, None, None, x, path=path, interval=interval, bn=exact_bn, device=device)
+    except (Unsupported, TypeError):
+        if required:
+            raise
+        return None
+    g = path_gauss_length(pieces, tol=min(float(tol), 1e-12), concatenated=concatenated)
+    from mlitheory.piecewise._curvature import min_speed
+
+    ms = min_speed(pieces)
+    nan = float("nan")
+    return LogitGaussLength(
+        mean=g.mean if per_example else nan,
+        per_example=g.total if per_example else np.zeros(0),
+        per_example_error=g.error if per_example else np.zeros(0),
+        concatenated=g.concatenated if concatenated else nan,
+        concatenated_error=g.concatenated_error if concatenated else nan,
+        min_speed=ms if per_example else np.zeros(0),
+        vanishing_velocity=int(np.sum(ms == 0.0)),
+        evaluations=int(pieces.n_pieces.sum()),
+        converged=True,
+        n_examples=pieces.n_examples,
+        method="exact",
+        bn=bn,
+        statistics="",
+        interval=tuple(pieces.interval),
+        fallback_nodes=[],
+        exact=g,
+    )

@@ -34,6 +34,7 @@ __all__ = ["FAMILIES", "FamilyReport", "VerifyReport", "family_names", "format_t
 #: itself). The modules are imported when their family runs (``--only`` imports just the ones asked for).
 FAMILIES: dict[str, str] = {
     "theorem3": "mlitheory.theorem3._verify:verify_family",
+    "piecewise": "mlitheory.piecewise._verify:verify_family",
     "bias_plateau": "mlitheory.bias_plateau._verify:verify_family",
     "two_layer_linear": "mlitheory.two_layer_linear._verify:verify_family",
     "lemma7": "mlitheory.wide._verify:lemma7_family",

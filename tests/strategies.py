@@ -141,3 +141,22 @@ def decoupled_factors(kind, k, scale, rng):
     if kind == "near_saddle":
         return a0, -a0 * (1 - 10 ** rng.uniform(-4, -1))
     return a0, scale * rng.standard_normal(k)
+
+
+# --- Theorem 3 with corners (mlitheory.piecewise.theorem) ----------------------------------------------------------
+
+
+@st.composite
+def piecewise_curves(draw):
+    """Keyword arguments of a random polygon or continuous piecewise-polynomial curve ending at z* = 0:
+    ``{"kind": "polygon" | "pieces", "dim", "parts", "size", "degree", "seed"}``; ``size`` is the polygon's total
+    turn or the pieces' bend, drawn so that G falls on both sides of π/2."""
+    kind = draw(st.sampled_from(["polygon", "pieces"]))
+    return {
+        "kind": kind,
+        "dim": draw(st.integers(min_value=2, max_value=12)),
+        "parts": draw(st.integers(min_value=2, max_value=7)),
+        "size": draw(st.floats(min_value=0.0, max_value=2.5 if kind == "polygon" else 0.3, allow_nan=False)),
+        "degree": draw(st.integers(min_value=2, max_value=4)),
+        "seed": draw(seeds),
+    }

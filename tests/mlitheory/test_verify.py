@@ -93,7 +93,14 @@ def test_bad_arguments_are_one_error_line_and_exit_two_before_any_check(monkeypa
 
 
 def test_every_family_is_registered_by_name():
-    assert list(verify.FAMILIES) == ["theorem3", "bias_plateau", "two_layer_linear", "lemma7", "wide_networks"]
+    assert list(verify.FAMILIES) == [
+        "theorem3",
+        "piecewise",
+        "bias_plateau",
+        "two_layer_linear",
+        "lemma7",
+        "wide_networks",
+    ]
     with pytest.raises(ValueError, match="families are: theorem3"):
         verify.select_families(["NOMATCH"])
 

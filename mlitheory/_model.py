@@ -52,7 +52,7 @@ class ModelView:
             self.module = copy.deepcopy(model, memo)
         except Exception as deep:  # a module holding something that cannot be copied: clone module by module
             try:
-                self.module = _structural_clone(model)
+                self.module = structural_clone(model)
             except Exception as e:
                 raise TypeError(
                     f"cannot make a private copy of the model ({type(model).__name__}): copy.deepcopy failed with "
@@ -135,13 +135,23 @@ def tied_names(model: nn.Module) -> dict[str, str]:
     return out
 
 
-def _structural_clone(model: nn.Module) -> nn.Module:
+def structural_clone(model: nn.Module, *, copy_tensors: bool = False) -> nn.Module:
     """A new module object for every module of ``model``, sharing every value (tensors, functions, locks).
 
     Each clone has its own attribute dictionary and its own tables of parameters, buffers, children and hooks,
-    so setting a flag (``training``, ``momentum``) or an attribute on it leaves the original unchanged.
+    so setting a flag (``training``, ``momentum``) or an attribute on it leaves the original unchanged. With
+    ``copy_tensors`` the parameters and buffers are copies too (ties kept), so the clone can be re-initialised.
     """
     memo: dict[int, nn.Module] = {}
+    copies: dict[int, torch.Tensor] = {}
+
+    def fresh(t: torch.Tensor | None) -> torch.Tensor | None:
+        if t is None or not copy_tensors:
+            return t
+        if id(t) not in copies:
+            c = t.detach().clone()
+            copies[id(t)] = nn.Parameter(c, requires_grad=t.requires_grad) if isinstance(t, nn.Parameter) else c
+        return copies[id(t)]
 
     def clone(m: nn.Module) -> nn.Module:
         if id(m) in memo:
@@ -152,6 +162,8 @@ def _structural_clone(model: nn.Module) -> nn.Module:
         for k, v in m.__dict__.items():
             attrs[k] = copy.copy(v) if isinstance(v, (dict, set, list)) else v
         attrs["_modules"] = type(m._modules)((k, None if c is None else clone(c)) for k, c in m._modules.items())
+        attrs["_parameters"] = type(m._parameters)((k, fresh(v)) for k, v in m._parameters.items())
+        attrs["_buffers"] = type(m._buffers)((k, fresh(v)) for k, v in m._buffers.items())
         new.__dict__.update(attrs)
         return new
 

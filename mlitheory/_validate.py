@@ -20,6 +20,7 @@ __all__ = [
     "IGNORE_INDEX",
     "boolean",
     "check_device",
+    "finite_array",
     "float_dtype",
     "function",
     "integer",
@@ -109,6 +110,24 @@ def integer(value: Any, name: str, *, minimum: int | None = None) -> int:
     if minimum is not None and v < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {v}")
     return v
+
+
+def finite_array(values: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
+    """``values`` as a float64 NumPy array, real and finite (of ``ndim`` dimensions when given)."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    try:
+        arr = np.asarray(values)
+        if arr.dtype.kind == "c":
+            raise TypeError(f"{name} must be real, got complex values")
+        arr = arr.astype(np.float64)
+    except ValueError as e:
+        raise TypeError(f"{name} must be an array of real numbers ({e})") from e
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} holds {int((~np.isfinite(arr)).sum())} NaN or infinite value(s); pass finite values")
+    return arr
 
 
 def float_dtype(dtype: Any, name: str = "dtype") -> torch.dtype | None:

@@ -97,6 +97,16 @@ class TaylorForward:
     """
 
     def __init__(self, model: nn.Module, path: ParameterPath, *, mode: str = "eval", statistics: str = "path"):
+        if not isinstance(path, ParameterPath):
+            raise TypeError(
+                f"path must be a ParameterPath (mlitheory.linear_path(start, end), ...), got {type(path).__name__}"
+            )
+        if mode not in ("eval", "batch"):
+            raise ValueError(f"mode must be 'eval' or 'batch', got {mode!r}")
+        if statistics not in ("path", "constant"):
+            raise ValueError(f"statistics must be 'path' or 'constant', got {statistics!r}")
+        if not path.start:
+            raise ValueError("the path's states are empty")
         self.view = ModelView(model)
         self.view.configure("batch" if mode == "batch" else "eval")
         self.path = path

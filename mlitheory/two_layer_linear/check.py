@@ -75,7 +75,8 @@ def _factors(*values: object) -> tuple[np.ndarray, ...]:
         np.broadcast_shapes(*(a.shape for a in arrs))
     except ValueError:
         raise ValueError(
-            f"a0, b0, aT, bT must have shapes that broadcast, e.g. (k,) each; got {', '.join(str(a.shape) for a in arrs)}"
+            "a0, b0, aT, bT must have shapes that broadcast, e.g. (k,) each; got "
+            + ", ".join(str(a.shape) for a in arrs)
         ) from None
     return tuple(arrs)
 

@@ -165,8 +165,57 @@ class RunConfig:
             raise ValueError("switch_epoch is set but switch_optimizer is not")
         if self.alphas < 2:
             raise ValueError(f"alphas={self.alphas}; use at least 2")
+        self._check_ranges()
         if self.init_reset and self.init_from is None:
             raise ValueError("init_reset is set but init_from is not; name the run to warm-start from")
+
+    def _check_ranges(self) -> None:
+        """Numbers in their ranges, each error naming the key (checked before any work)."""
+
+        def bad(key: str, why: str) -> None:
+            raise ValueError(f"{key}={getattr(self, key)!r}; {why}")
+
+        def positive(key: str, *, optional: bool = False) -> None:
+            v = getattr(self, key)
+            if optional and v is None:
+                return
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                bad(key, "use a finite number > 0")
+
+        def nonnegative(key: str) -> None:
+            v = getattr(self, key)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                bad(key, "use a finite number >= 0")
+
+        def count(key: str, minimum: int, *, optional: bool = False) -> None:
+            v = getattr(self, key)
+            if optional and v is None:
+                return
+            if not isinstance(v, int) or v < minimum:
+                bad(key, f"use an integer >= {minimum}" + (" (or leave it out for all)" if optional else ""))
+
+        for key in ("lr", "eps", "gamma", "gauss_tol"):
+            positive(key)
+        positive("switch_lr", optional=True)
+        for key in ("weight_decay", "warmup_epochs"):
+            nonnegative(key)
+        if self.switch_epoch is not None:
+            nonnegative("switch_epoch")
+        if not (0.0 <= self.momentum < 1.0):
+            bad("momentum", "use a value in [0, 1)")
+        if len(self.betas) != 2 or not all(isinstance(b, (int, float)) and 0.0 <= b < 1.0 for b in self.betas):
+            bad("betas", "use two values in [0, 1), e.g. [0.9, 0.999]")
+        for key in ("epochs", "seed", "data_seed"):
+            count(key, 0)
+        for key in ("n_train", "n_test", "n_measure", "n_gauss_bn", "batch_size"):
+            count(key, 1, optional=True)
+        count("n_gauss", 1)
+        count("gauss_max_evaluations", 80)
+        for key in ("milestones", "checkpoint_epochs", "checkpoint_steps"):
+            if any(not isinstance(v, (int, float)) or v < 0 for v in getattr(self, key)):
+                bad(key, "use numbers >= 0")
+        if self.stop_if is not None and len(self.stop_if) not in (0, 2):
+            bad("stop_if", "use [epoch, loss] (or leave it out)")
 
     # -------------------------------------------------------------- (de)serialisation
 

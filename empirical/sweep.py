@@ -66,6 +66,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 __all__ = [
     "BACKENDS",
     "SCALES",
+    "SweepLocked",
     "SweepSpec",
     "SweepSummary",
     "expand",
@@ -90,6 +91,7 @@ class SweepSpec:
     configs: list[RunConfig]
     path: str
     duplicates: int = 0
+    notes: tuple = ()
 
 
 def sweep_files() -> dict[str, Path]:
@@ -121,8 +123,14 @@ def merge_values(base: dict, over: dict) -> dict:
     return out
 
 
-def expand(base: dict, grid: dict[str, Sequence] | None = None, runs: Iterable[dict] | None = None) -> list[RunConfig]:
-    """All configurations ``base ⊕ run ⊕ grid point`` (grid in the order given; later keys vary fastest).
+def expand(
+    base: dict,
+    grid: dict[str, Sequence] | None = None,
+    runs: Iterable[dict] | None = None,
+    overrides: dict | None = None,
+) -> list[RunConfig]:
+    """All configurations ``base ⊕ run ⊕ grid point ⊕ overrides`` (grid in the order given; later keys vary
+    fastest). ``overrides`` (the command line's ``--set``) come last: they win over the grid and the runs.
 
     Raises:
         ValueError: a grid entry that is not a non-empty list, or an invalid configuration (names the key).
@@ -136,7 +144,7 @@ def expand(base: dict, grid: dict[str, Sequence] | None = None, runs: Iterable[d
     for run in list(runs) if runs else [{}]:
         for values in itertools.product(*(grid[k] for k in keys)):
             cfg = merge_values(merge_values(base, run), dict(zip(keys, values)))
-            out.append(RunConfig.from_dict(cfg))
+            out.append(RunConfig.from_dict(merge_values(cfg, overrides or {})))
     return out
 
 
@@ -146,7 +154,9 @@ def load_sweep(path: str | os.PathLike, *, scale: str = "small", overrides: dict
     Args:
         path: a TOML file, or a name from :func:`sweep_files`.
         scale: one of :data:`SCALES` (must be defined in the file when it has a ``[scales]`` table).
-        overrides: values applied on top of every configuration (e.g. ``{"seed": 3}``), before the grid.
+        overrides: values applied on top of every configuration (e.g. ``{"seed": 3}``), after the grid and the
+            ``[[runs]]`` entries: a key also on the grid replaces the grid's values (the sweep then runs that
+            one value). Each such replacement is said in ``SweepSpec.notes``.
 
     Raises:
         FileNotFoundError: no such file or bundled sweep (lists the bundled ones).
@@ -177,9 +187,11 @@ def load_sweep(path: str | os.PathLike, *, scale: str = "small", overrides: dict
         over = dict(scales[scale])
         grid.update(over.pop("grid", {}))
         base = merge_values(base, over)
-    base = merge_values(base, overrides or {})
+    over = dict(overrides or {})
+    runs = doc.get("runs")
+    notes = _override_notes(over, grid, runs or [])
     try:
-        configs = expand(base, grid, doc.get("runs"))
+        configs = expand(base, grid, runs, over)
     except (TypeError, ValueError) as e:
         raise type(e)(f"{p} (scale {scale}): {e}") from e
     unique: dict[str, RunConfig] = {}
@@ -192,7 +204,30 @@ def load_sweep(path: str | os.PathLike, *, scale: str = "small", overrides: dict
         configs=list(unique.values()),
         path=str(p),
         duplicates=len(configs) - len(unique),
+        notes=tuple(notes),
     )
+
+
+def _override_notes(over: dict, grid: dict, runs: list) -> list[str]:
+    """What each override replaces: a grid entry (or part of one), or a key of the ``[[runs]]`` entries."""
+    notes = []
+    for key, value in over.items():
+        for g, values in grid.items():
+            if g == key:
+                notes.append(f"{key}={value!r} replaces the grid entry {g} = {values!r}: every run uses {value!r}")
+            elif g.startswith(key + ".") or key.startswith(g + "."):
+                notes.append(f"{key}={value!r} overrides the grid entry {g} = {values!r} where they overlap")
+        hits = [r for r in runs if isinstance(r, dict) and _has_key(r, key)]
+        if hits:
+            notes.append(f"{key}={value!r} replaces {key} in {len(hits)} of the {len(runs)} [[runs]] entries")
+    return notes
+
+
+def _has_key(d: dict, key: str) -> bool:
+    head, _, rest = key.partition(".")
+    if head not in d:
+        return any(k.startswith(key + ".") or key.startswith(k + ".") for k in d)
+    return not rest or (isinstance(d[head], dict) and _has_key(d[head], rest)) or not isinstance(d[head], dict)
 
 
 # ---------------------------------------------------------------------------------------------- running
@@ -236,6 +271,10 @@ class SweepSummary(Result):
         return "\n".join(lines)
 
 
+class SweepLocked(RuntimeError):
+    """Another live sweep holds the root's lock file."""
+
+
 class _RootLock:
     """``ROOT/.sweep.lock`` (host, pid): taken over when its process is gone, an error when it is alive."""
 
@@ -253,7 +292,7 @@ class _RootLock:
                 if host == socket.gethostname() and not _pid_alive(pid):
                     self.path.unlink(missing_ok=True)
                     continue
-                raise RuntimeError(
+                raise SweepLocked(
                     f"{self.path} is held by process {pid} on {host}: another sweep is running into this root. "
                     "Wait for it, or delete the lock file if that process is gone."
                 ) from None

@@ -31,7 +31,7 @@ import torch
 
 from empirical.experiments import EXPERIMENTS, ExperimentSpec, experiment_module, load_experiment
 from empirical.report import Report
-from empirical.runs import RunConfig, RunRecord, is_finished, load_run, run_folder
+from empirical.runs import RunConfig, RunRecord, inspect_folder, is_finished, load_run, run_folder
 from empirical.sweep import BACKENDS, SCALES, SweepSummary, run_sweep
 from mlitheory._results import atomic_write_text
 from mlitheory._validate import UsageError, arg_device, arg_dir, arg_int, one_line, writable_dir
@@ -120,9 +120,10 @@ class Context:
 
 
 def _sweep(configs: Sequence[RunConfig], root: Path, **kw):
-    """:func:`empirical.sweep.run_sweep`, unless every run is finished (then nothing runs and no lock is taken,
-    so a report can be regenerated while another sweep writes into the same root)."""
-    if all(is_finished(run_folder(root, c)) for c in configs):
+    """:func:`empirical.sweep.run_sweep`, unless every run is finished and intact (then nothing runs and no lock
+    is taken, so a report can be regenerated while another sweep writes into the same root)."""
+    intact = lambda c: is_finished(run_folder(root, c)) and not inspect_folder(run_folder(root, c), c)
+    if all(intact(c) for c in configs):
         return SweepSummary(
             root=str(root),
             backend=kw.get("backend", "local"),

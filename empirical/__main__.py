@@ -1,4 +1,9 @@
-"""Command line of the experiments: ``python -m empirical train | sweep | collect | info | reproduce``."""
+"""Command line of the experiments engine: ``python -m empirical train | sweep | collect | info | reproduce``.
+
+Every mistake in the arguments (an unknown name or key, a number out of range, a malformed TOML file, an
+``--out`` that cannot be written, a device that is not here) ends with one ``error:`` line and exit status 2,
+before any run starts.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
+
+from mlitheory._validate import UsageError, arg_device, arg_dir, arg_int, arg_positive, one_line, writable_dir
 
 
 def _value(text: str):
@@ -27,7 +34,7 @@ def _assignments(items: list[str] | None) -> dict:
     for item in items or []:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
-            raise SystemExit(f"--set {item!r}: use KEY=VALUE, e.g. --set lr=0.1 or --set model_options.hidden=[64]")
+            raise UsageError(f"--set {item!r}: use KEY=VALUE, e.g. --set lr=0.1 or --set model_options.hidden=[64]")
         out[key.strip()] = _value(text.strip())
     return out
 
@@ -55,16 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", help="mnist, fashion-mnist, digits, gaussian, cifar10, cifar100")
     t.add_argument("--model", help="mlp, autoencoder, cnn, resnet20/32/44/56")
     t.add_argument("--optimizer", help="sgd, adam, adamw, rmsprop")
-    t.add_argument("--lr", type=float)
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--batch-size", type=int, help="0 for full batch")
-    t.add_argument("--n-train", type=int)
+    t.add_argument("--lr", type=arg_positive)
+    t.add_argument("--epochs", type=arg_int(0))
+    t.add_argument("--batch-size", type=arg_int(0), help="0 for full batch")
+    t.add_argument("--n-train", type=arg_int(1))
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any RunConfig field, TOML value; repeatable")
-    t.add_argument("--seed", type=int, help="initialisation and batch-order seed")
+    t.add_argument("--seed", type=arg_int(0), help="initialisation and batch-order seed")
     t.add_argument("--quick", action="store_true", help="tiny data (n_train=500) and one epoch unless given")
-    t.add_argument("--device", default=None, help="cpu (default), cuda, cuda:1, mps")
-    t.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
-    t.add_argument("--data-dir", type=Path, default=None, help="folder with CIFAR batches (sets $MLITHEORY_DATA_DIR)")
+    t.add_argument("--device", type=arg_device, default=None, help="cpu (default), cuda, cuda:1, mps")
+    t.add_argument("--threads", type=arg_int(1), default=None, help="torch threads (default: all cores)")
+    t.add_argument(
+        "--data-dir", type=arg_dir, default=None, help="folder with CIFAR batches (sets $MLITHEORY_DATA_DIR)"
+    )
     t.add_argument("--out", type=Path, default=Path("runs/train"), help="root of run folders (default runs/train)")
 
     s = sub.add_parser(
@@ -80,15 +89,30 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--backend", choices=["local", "process", "ray"], default="local")
     s.add_argument("--scale", choices=["smoke", "small", "paper"], default="small")
     s.add_argument("--quick", action="store_true", help="same as --scale smoke")
-    s.add_argument("--workers", type=int, default=None, help="parallel runs (default: CPU count)")
-    s.add_argument("--address", default=None, help="Ray cluster address (default: start Ray locally)")
-    s.add_argument("--seed", type=int, default=None, help="override the base seed of every run")
-    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a base value; repeatable")
-    s.add_argument("--device", default=None, help="device of every run (cpu default, cuda)")
+    s.add_argument("--workers", type=arg_int(1), default=None, help="parallel runs (default: CPU count)")
     s.add_argument(
-        "--threads", type=int, default=None, help="torch threads per run (default 1; cores / workers for process)"
+        "--address",
+        default=None,
+        help="Ray cluster address, host:port of a running head node or 'auto' (default: start Ray locally)",
     )
-    s.add_argument("--data-dir", type=Path, default=None, help="folder with CIFAR batches (sets $MLITHEORY_DATA_DIR)")
+    s.add_argument("--seed", type=arg_int(0), default=None, help="the seed of every run (same as --set seed=N)")
+    s.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="set a value in every run, over the grid and the [[runs]] entries (what it replaces is printed); "
+        "repeatable",
+    )
+    s.add_argument("--device", type=arg_device, default=None, help="device of every run (cpu default, cuda)")
+    s.add_argument(
+        "--threads",
+        type=arg_int(1),
+        default=None,
+        help="torch threads per run (default 1; cores / workers for process)",
+    )
+    s.add_argument(
+        "--data-dir", type=arg_dir, default=None, help="folder with CIFAR batches (sets $MLITHEORY_DATA_DIR)"
+    )
     s.add_argument("--out", type=Path, default=None, help="root of the runs (default runs/<sweep name>)")
     s.add_argument("--dry-run", action="store_true", help="list the configurations and what is finished; run nothing")
     s.add_argument("--no-progress", action="store_true")
@@ -166,8 +190,16 @@ def _cmd_train(args) -> int:
 
     values: dict = {}
     if args.config is not None:
-        doc = tomllib.loads(args.config.read_text())
-        values.update(doc.get("base", doc))
+        try:
+            doc = tomllib.loads(args.config.read_text())
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"--config {args.config}: cannot read it ({one_line(e)})") from None
+        except tomllib.TOMLDecodeError as e:
+            raise UsageError(f"--config {args.config} is not valid TOML: {e}") from None
+        base = doc.get("base", doc)
+        if not isinstance(base, dict):
+            raise UsageError(f"--config {args.config}: [base] must be a table of RunConfig values")
+        values.update(base)
     flags = {
         "dataset": args.dataset,
         "model": args.model,
@@ -186,8 +218,16 @@ def _cmd_train(args) -> int:
         values["batch_size"] = None
     from empirical.sweep import merge_values
 
-    values = merge_values(values, _assignments(args.set))
-    config = RunConfig.from_dict(values)
+    try:
+        values = merge_values(values, _assignments(args.set))
+        config = RunConfig.from_dict(values)
+        from empirical.runs import check_folder, run_folder
+
+        check_folder(run_folder(args.out, config), config)
+    except (TypeError, ValueError) as e:
+        raise UsageError(one_line(e)) from None
+    _check_data([config])
+    writable_dir(args.out, "--out")
     print(f"run {config.hash}: {config.describe()}")
     outcome = execute_run(config, args.out, device=args.device, progress=True, threads=args.threads)
     if outcome.status == "failed":
@@ -205,6 +245,16 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _check_data(configs) -> None:
+    """Every data set the runs need is installed here (else the install hint, before any run)."""
+    from empirical.data import available
+
+    for name in sorted({c.dataset for c in configs}):
+        ok, why = available(name)
+        if not ok:
+            raise UsageError(f"data set {name!r} is not installed here: {why}")
+
+
 def _cmd_sweep(args) -> int:
     from empirical.collect import collect, write_csv
     from empirical.runs import is_finished, run_folder
@@ -214,9 +264,24 @@ def _cmd_sweep(args) -> int:
     overrides = _assignments(args.set)
     if args.seed is not None:
         overrides["seed"] = args.seed
-    spec = load_sweep(args.config, scale=scale, overrides=overrides)
+    try:
+        spec = load_sweep(args.config, scale=scale, overrides=overrides)
+    except (TypeError, ValueError, FileNotFoundError) as e:
+        raise UsageError(one_line(e)) from None
     root = args.out or Path("runs") / spec.name
+    if args.backend == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise UsageError("--backend ray needs Ray: pip install 'ray>=2.9' (or the extra: pip install -e '.[ray]')")
+    elif args.address is not None:
+        raise UsageError("--address is the address of a Ray cluster; use it with --backend ray")
+    if not args.dry_run:
+        _check_data(spec.configs)
+        writable_dir(root, "--out")
     print(f"sweep {spec.name!r} ({spec.path}) at scale {scale}: {len(spec.configs)} runs into {root}")
+    for note in spec.notes:
+        print(f"note: --set {note}")
     if spec.duplicates:
         print(f"({spec.duplicates} duplicate configurations merged)")
     if args.dry_run:
@@ -226,16 +291,22 @@ def _cmd_sweep(args) -> int:
         print(_table(rows, ["hash", "finished", "config"]))
         return 0
     t0 = time.perf_counter()
-    summary = run_sweep(
-        spec.configs,
-        root,
-        backend=args.backend,
-        workers=args.workers,
-        address=args.address,
-        device=args.device,
-        threads=args.threads,
-        progress=not args.no_progress,
-    )
+    from empirical.runs import ConfigMismatch
+    from empirical.sweep import SweepLocked
+
+    try:
+        summary = run_sweep(
+            spec.configs,
+            root,
+            backend=args.backend,
+            workers=args.workers,
+            address=args.address,
+            device=args.device,
+            threads=args.threads,
+            progress=not args.no_progress,
+        )
+    except (ConfigMismatch, SweepLocked) as e:  # both raised before any run starts
+        raise UsageError(one_line(e)) from None
     rows = collect(root)
     csv_path = write_csv(rows, root / "runs.csv")
     show = [r for r in rows if r["hash"] in {c.hash for c in spec.configs}]
@@ -248,6 +319,10 @@ def _cmd_sweep(args) -> int:
 def _cmd_collect(args) -> int:
     from empirical.collect import collect, write_csv
 
+    if not args.dir.is_dir():
+        raise UsageError(f"{args.dir} is not a folder")
+    if args.out is not None:
+        writable_dir(args.out.parent, "--out")
     rows = collect(args.dir)
     if not rows:
         print(f"no run folders under {args.dir}")
@@ -278,6 +353,14 @@ def _cmd_info() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except UsageError as e:
+        print(f"python -m empirical {args.command}: error: {one_line(e)}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
     if getattr(args, "data_dir", None) is not None:
         import os
 

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from empirical.runs import load_run
+from empirical.runs import CorruptRun, load_run
 from mlitheory.results import atomic_write_text
 
 __all__ = ["collect", "read_csv", "write_csv"]
@@ -38,12 +38,20 @@ def _flatten(prefix: str, value: Any, out: dict) -> None:
 
 def collect(root: str | os.PathLike) -> list[dict]:
     """One dict per run folder under ``root`` (sorted by folder path); unreadable folders are reported as rows
-    with status ``"unreadable"`` and the reason in ``error``."""
+    with status ``"unreadable"``, damaged ones (see :func:`empirical.runs.inspect_folder`: garbled JSON, a
+    checkpoint that no longer matches its checksum) with status ``"corrupt"``, the reason in ``error``.
+    Folders under ``.quarantine`` are left out."""
     rows = []
-    for cfg in sorted(Path(root).rglob("config.json")):
+    root = Path(root)
+    for cfg in sorted(root.rglob("config.json")):
         folder = cfg.parent
+        if ".quarantine" in folder.relative_to(root).parts:
+            continue  # damaged runs moved aside (and redone): not results
         try:
             rec = load_run(folder)
+        except CorruptRun as e:  # a checksum that does not match, a garbled file: never read as a result
+            rows.append({"hash": folder.name, "status": "corrupt", "folder": str(folder), "error": str(e)})
+            continue
         except (ValueError, TypeError, KeyError, FileNotFoundError) as e:
             rows.append({"hash": folder.name, "status": "unreadable", "folder": str(folder), "error": str(e)})
             continue

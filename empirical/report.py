@@ -311,9 +311,9 @@ class Report:
         old = folder / "results.json"
         if old.is_file() and not force:
             try:
-                prev = json.loads(old.read_text())
+                prev = json.loads(old.read_bytes().decode("utf-8"))
                 same = (prev.get("experiment"), prev.get("scale")) == (self.name, self.scale)
-            except (json.JSONDecodeError, AttributeError):
+            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
                 same = False
             if not same:
                 raise FileExistsError(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import hashlib
 import json
 import os
@@ -31,8 +32,9 @@ import torch
 import mlitheory
 from empirical.experiments import EXPERIMENTS, ExperimentSpec, experiment_module, load_experiment
 from empirical.report import Report
-from empirical.runs import RunConfig, RunRecord, is_finished, load_run, run_folder
+from empirical.runs import RunConfig, RunRecord, inspect_folder, is_finished, load_run, run_folder
 from empirical.sweep import BACKENDS, SCALES, SweepSummary, run_sweep
+from mlitheory._validate import UsageError, arg_device, arg_dir, arg_int, one_line, writable_dir
 from mlitheory.results import Result, atomic_write_text
 
 __all__ = ["Context", "add_parser", "default_out", "default_root", "main", "reproduce", "write_index"]
@@ -130,9 +132,10 @@ class Context:
 
 
 def _sweep(configs: Sequence[RunConfig], root: Path, **kw):
-    """:func:`empirical.sweep.run_sweep`, unless every run is finished (then nothing runs and no lock is taken,
-    so a report can be regenerated while another sweep writes into the same root)."""
-    if all(is_finished(run_folder(root, c)) for c in configs):
+    """:func:`empirical.sweep.run_sweep`, unless every run is finished and intact (then nothing runs and no lock
+    is taken, so a report can be regenerated while another sweep writes into the same root)."""
+    intact = lambda c: is_finished(run_folder(root, c)) and not inspect_folder(run_folder(root, c), c)
+    if all(intact(c) for c in configs):
         return SweepSummary(
             root=str(root),
             backend=kw.get("backend", "local"),
@@ -322,19 +325,37 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     r.add_argument("--scale", choices=list(SCALES), default="small", help="smoke (seconds), small (CPU), paper")
     r.add_argument("--quick", action="store_true", help="same as --scale smoke")
     r.add_argument("--backend", choices=list(BACKENDS), default="local")
-    r.add_argument("--workers", type=int, default=None, help="parallel runs for process/ray (default: CPU count)")
-    r.add_argument("--address", default=None, help="Ray cluster address (default: start Ray locally)")
-    r.add_argument("--device", default=None, help="cpu (default), cuda, cuda:1, mps")
     r.add_argument(
-        "--data-dir", type=Path, default=None, help="folder with cifar-10-batches-py (else $MLITHEORY_DATA_DIR)"
+        "--workers", type=arg_int(1), default=None, help="parallel runs for process/ray (default: CPU count)"
+    )
+    r.add_argument(
+        "--address", default=None, help="Ray cluster address, host:port or 'auto' (default: start Ray locally)"
+    )
+    r.add_argument("--device", type=arg_device, default=None, help="cpu (default), cuda, cuda:1, mps")
+    r.add_argument(
+        "--data-dir", type=arg_dir, default=None, help="folder with cifar-10-batches-py (else $MLITHEORY_DATA_DIR)"
     )
     r.add_argument("--out", type=Path, default=None, help="report folder (default out/reproduce/NAME-SCALE)")
     r.add_argument("--runs", type=Path, default=None, help="root of the run folders (default runs/reproduce/SCALE)")
-    r.add_argument("--seed", type=int, default=0, help="offset added to every run's seed (default 0: the papers')")
+    r.add_argument(
+        "--seed", type=arg_int(0), default=0, help="offset added to every run's seed (default 0: the papers')"
+    )
     r.add_argument("--force", action="store_true", help="replace a report folder holding another report")
-    r.add_argument("--threads", type=int, default=None, help="torch threads of this process (local backend)")
+    r.add_argument("--threads", type=arg_int(1), default=None, help="torch threads of this process (local backend)")
     r.add_argument("--no-progress", action="store_true")
     return r
+
+
+def _other_report(folder: Path, name: str, scale: str) -> bool:
+    """Whether ``folder`` holds the report of another experiment or scale (or an unreadable one)."""
+    old = Path(folder) / "results.json"
+    if not old.is_file():
+        return False
+    try:
+        prev = json.loads(old.read_bytes().decode("utf-8"))
+        return (prev.get("experiment"), prev.get("scale")) != (name, scale)
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return True
 
 
 def main(args: argparse.Namespace) -> int:
@@ -346,17 +367,36 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if args.name == "index":
         if args.out is None:
-            raise SystemExit("reproduce index: give --out, the folder holding the report folders (e.g. docs/results)")
-        print(f"wrote {write_index(args.out)}")
+            raise UsageError("reproduce index: give --out, the folder holding the report folders (e.g. docs/results)")
+        try:
+            print(f"wrote {write_index(args.out)}")
+        except FileNotFoundError as e:
+            raise UsageError(one_line(e)) from None
         return 0
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    if args.name != "all" and args.name not in EXPERIMENTS:
+        near = difflib.get_close_matches(args.name, EXPERIMENTS, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise UsageError(f"unknown experiment {args.name!r}{hint}; valid: {', '.join(EXPERIMENTS)}, all, list, index")
+    if args.address is not None and args.backend != "ray":
+        raise UsageError("--address is the address of a Ray cluster; use it with --backend ray")
     names = list(EXPERIMENTS) if args.name == "all" else [args.name]
     scale = "smoke" if args.quick else args.scale
     if args.name == "all" and args.out is not None:
         outs = {n: args.out / n for n in names}
     else:
         outs = {n: args.out for n in names}
+    for n in names:  # every check before the first run
+        try:
+            load_experiment(n, scale, data_dir=args.data_dir, seed_offset=args.seed)
+        except (TypeError, ValueError) as e:
+            raise UsageError(one_line(e)) from None
+        folder = outs[n] or default_out(n, scale)
+        if not args.force and _other_report(folder, n, scale):
+            raise UsageError(f"{folder} holds another report; choose another --out or pass --force to replace it")
+        writable_dir(folder, "--out")
+    writable_dir(args.runs or default_root(scale), "--runs")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     for n in names:
         t0 = time.perf_counter()
         rep = reproduce(

@@ -18,6 +18,12 @@ Every file is written atomically (temporary file + rename). A run whose ``metric
 it is skipped, never recomputed or overwritten. A run without it (killed, or failed) is redone from scratch.
 If the folder's ``config.json`` differs from the configuration being run, :class:`ConfigMismatch` is raised.
 
+``metrics.json`` records the SHA-256 of every other file of the run (checkpoints, curve, log). Before a run is
+skipped or read (:func:`inspect_folder`, on resume and in ``collect``), its JSON files must parse and every
+checksum must match. A damaged run (a truncated, empty or garbled file, a checkpoint whose bytes changed) is
+*quarantined*: the folder moves to ``ROOT/.quarantine/<hash>-<time>/`` with a ``QUARANTINED.txt`` saying why,
+and the run is redone; nothing is deleted.
+
 The hash covers the fields that differ from their defaults (plus :data:`CONFIG_VERSION`), so adding a new
 field with a default keeps existing run folders valid.
 """
@@ -52,11 +58,14 @@ from mlitheory.results import atomic_write_text
 __all__ = [
     "CONFIG_VERSION",
     "ConfigMismatch",
+    "CorruptRun",
     "RunConfig",
     "RunOutcome",
     "RunRecord",
     "execute_run",
+    "inspect_folder",
     "load_run",
+    "quarantine",
     "run_folder",
 ]
 
@@ -69,6 +78,10 @@ _EVAL_BATCH = 256  # larger batches slow convolutions down on CPU (cache)
 
 class ConfigMismatch(ValueError):
     """A run folder's stored ``config.json`` differs from the configuration that hashes to it."""
+
+
+class CorruptRun(ValueError):
+    """A run folder's files are damaged: unreadable JSON, or a file whose checksum does not match."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,8 +184,57 @@ class RunConfig:
             raise ValueError("switch_epoch is set but switch_optimizer is not")
         if self.alphas < 2:
             raise ValueError(f"alphas={self.alphas}; use at least 2")
+        self._check_ranges()
         if self.init_reset and self.init_from is None:
             raise ValueError("init_reset is set but init_from is not; name the run to warm-start from")
+
+    def _check_ranges(self) -> None:
+        """Numbers in their ranges, each error naming the key (checked before any work)."""
+
+        def bad(key: str, why: str) -> None:
+            raise ValueError(f"{key}={getattr(self, key)!r}; {why}")
+
+        def positive(key: str, *, optional: bool = False) -> None:
+            v = getattr(self, key)
+            if optional and v is None:
+                return
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                bad(key, "use a finite number > 0")
+
+        def nonnegative(key: str) -> None:
+            v = getattr(self, key)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                bad(key, "use a finite number >= 0")
+
+        def count(key: str, minimum: int, *, optional: bool = False) -> None:
+            v = getattr(self, key)
+            if optional and v is None:
+                return
+            if not isinstance(v, int) or v < minimum:
+                bad(key, f"use an integer >= {minimum}" + (" (or leave it out for all)" if optional else ""))
+
+        for key in ("lr", "eps", "gamma", "gauss_tol"):
+            positive(key)
+        positive("switch_lr", optional=True)
+        for key in ("weight_decay", "warmup_epochs"):
+            nonnegative(key)
+        if self.switch_epoch is not None:
+            nonnegative("switch_epoch")
+        if not (0.0 <= self.momentum < 1.0):
+            bad("momentum", "use a value in [0, 1)")
+        if len(self.betas) != 2 or not all(isinstance(b, (int, float)) and 0.0 <= b < 1.0 for b in self.betas):
+            bad("betas", "use two values in [0, 1), e.g. [0.9, 0.999]")
+        for key in ("epochs", "seed", "data_seed"):
+            count(key, 0)
+        for key in ("n_train", "n_test", "n_measure", "n_gauss_bn", "batch_size"):
+            count(key, 1, optional=True)
+        count("n_gauss", 1)
+        count("gauss_max_evaluations", 80)
+        for key in ("milestones", "checkpoint_epochs", "checkpoint_steps"):
+            if any(not isinstance(v, (int, float)) or v < 0 for v in getattr(self, key)):
+                bad(key, "use numbers >= 0")
+        if self.stop_if is not None and len(self.stop_if) not in (0, 2):
+            bad("stop_if", "use [epoch, loss] (or leave it out)")
 
     # -------------------------------------------------------------- (de)serialisation
 
@@ -263,9 +325,95 @@ def run_folder(root: str | os.PathLike, config: RunConfig) -> Path:
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON ({e}); the file is corrupt") from e
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CorruptRun(f"{path} is not valid JSON ({type(e).__name__}: {e}); the file is corrupt") from e
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+_OWN = ("config.json", "status.json", "metrics.json")
+
+
+def _checksums(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file of the run except its three bookkeeping JSON files (temporary files left out)."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).as_posix()
+        if p.is_file() and rel not in _OWN and not p.name.endswith(".tmp"):
+            out[rel] = _sha256(p)
+    return out
+
+
+def inspect_folder(folder: str | os.PathLike, config: RunConfig | None = None) -> str:
+    """Why the run folder is damaged, or ``""`` when it is intact (or absent, or an unfinished run).
+
+    Checks: ``config.json``, ``status.json`` and ``metrics.json`` parse as JSON objects; the stored
+    configuration is readable (and, with ``config``, is that configuration: otherwise :class:`ConfigMismatch`
+    is raised, since that is a conflict, not damage); ``metrics.json`` names this run's hash and status, and every
+    checksum it lists matches the file.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return ""
+    try:
+        parsed = {name: _read_json(folder / name) for name in _OWN if (folder / name).exists()}
+    except CorruptRun as e:
+        return str(e)
+    except OSError as e:
+        return f"cannot read {folder}: {e}"
+    for name, value in parsed.items():
+        if not isinstance(value, dict):
+            return f"{folder / name} holds a {type(value).__name__}, not a JSON object"
+    stored = parsed.get("config.json")
+    if stored is None:
+        return f"{folder} has files but no config.json" if parsed or any(folder.iterdir()) else ""
+    try:
+        other = RunConfig.from_dict(stored["config"])
+    except (KeyError, TypeError, ValueError) as e:
+        return f"{folder / 'config.json'} does not hold a readable run configuration ({type(e).__name__}: {e})"
+    if config is not None:
+        _compare(folder / "config.json", other, config)
+    metrics = parsed.get("metrics.json")
+    if metrics is None:
+        return ""
+    if metrics.get("hash") != other.hash or not isinstance(metrics.get("status"), str):
+        return f"{folder / 'metrics.json'} does not belong to run {other.hash} (hash {metrics.get('hash')!r})"
+    sums = metrics.get("checksums")
+    if sums is None:  # written before checksums were recorded: nothing to verify
+        return ""
+    if not isinstance(sums, dict):
+        return f"{folder / 'metrics.json'}: checksums is not a table"
+    for rel, digest in sums.items():
+        p = folder / rel
+        if not p.is_file():
+            return f"{p} is missing (listed in metrics.json)"
+        if _sha256(p) != digest:
+            return f"{p} does not match its checksum in metrics.json: the file changed after the run finished"
+    return ""
+
+
+def quarantine(folder: str | os.PathLike, reason: str) -> Path:
+    """Move a damaged run folder to ``ROOT/.quarantine/<hash>-<time>[-n]/`` with ``QUARANTINED.txt``; return
+    the new path. Nothing is deleted."""
+    folder = Path(folder)
+    dest_root = folder.parent / ".quarantine"
+    dest_root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    dest = dest_root / f"{folder.name}-{stamp}"
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = dest_root / f"{folder.name}-{stamp}-{n}"
+    os.replace(folder, dest)
+    atomic_write_text(dest / "QUARANTINED.txt", f"moved from {folder} at {stamp} UTC\nreason: {reason}\n")
+    return dest
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -281,15 +429,14 @@ def _json_default(o: Any) -> Any:
 
 
 def check_folder(folder: Path, config: RunConfig) -> None:
-    """Raise :class:`ConfigMismatch` if ``folder/config.json`` exists and holds a different configuration."""
-    path = folder / "config.json"
-    if not path.exists():
-        return
-    stored = _read_json(path)
-    try:
-        other = RunConfig.from_dict(stored["config"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ConfigMismatch(f"{path} does not hold a readable run configuration ({e}); move the folder away") from e
+    """Raise :class:`ConfigMismatch` if ``folder/config.json`` holds a different configuration, and
+    :class:`CorruptRun` if the folder is damaged (see :func:`inspect_folder`)."""
+    reason = inspect_folder(folder, config)
+    if reason:
+        raise CorruptRun(reason)
+
+
+def _compare(path: Path, other: RunConfig, config: RunConfig) -> None:
     if other.non_default() != config.non_default():
         a, b = other.to_dict(), config.to_dict()
         diff = "; ".join(f"{k}: stored {a[k]!r}, this run {b[k]!r}" for k in a if a[k] != b[k])
@@ -314,6 +461,7 @@ class RunOutcome:
     seconds: float
     result: str = ""
     error: str = ""
+    quarantined: str = ""
 
 
 def execute_run(
@@ -337,6 +485,9 @@ def execute_run(
         A :class:`RunOutcome`. Exceptions inside the run are caught, recorded in ``status.json`` and returned
         as ``status="failed"``.
 
+    A damaged folder (see :func:`inspect_folder`) is quarantined first and the run redone; the outcome's
+    ``quarantined`` says where the folder went.
+
     Raises:
         ConfigMismatch: the run folder holds a different configuration.
     """
@@ -346,7 +497,10 @@ def execute_run(
         torch.set_num_threads(threads)
     folder = run_folder(root, config)
     t0 = time.perf_counter()
-    check_folder(folder, config)
+    moved = ""
+    reason = inspect_folder(folder, config)
+    if reason:
+        moved = str(quarantine(folder, reason))
     if is_finished(folder):
         stored = _read_json(folder / "metrics.json")
         return RunOutcome(config.hash, str(folder), "skipped", 0.0, result=stored.get("status", ""))
@@ -378,10 +532,12 @@ def execute_run(
         _write_json(
             folder / "status.json", {**status, "state": "failed", "error": err, "traceback": traceback.format_exc()}
         )
-        return RunOutcome(config.hash, str(folder), "failed", time.perf_counter() - t0, error=err)
-    _write_json(folder / "metrics.json", metrics)
+        return RunOutcome(config.hash, str(folder), "failed", time.perf_counter() - t0, error=err, quarantined=moved)
+    metrics["checksums"] = _checksums(folder)
+    _write_json(folder / "metrics.json", metrics)  # last: its presence marks the run as done
     _write_json(folder / "status.json", {**status, "state": metrics["status"], "finished": time.time()})
-    return RunOutcome(config.hash, str(folder), metrics["status"], time.perf_counter() - t0, result=metrics["status"])
+    seconds = time.perf_counter() - t0
+    return RunOutcome(config.hash, str(folder), metrics["status"], seconds, result=metrics["status"], quarantined=moved)
 
 
 def _targets(config: RunConfig, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -580,12 +736,22 @@ class RunRecord:
         )  # fmt: skip
 
 
-def load_run(folder: str | os.PathLike) -> RunRecord:
-    """Read a run folder (finished or not)."""
+def load_run(folder: str | os.PathLike, *, verify: bool = True) -> RunRecord:
+    """Read a run folder (finished or not).
+
+    Raises:
+        FileNotFoundError: no ``config.json``.
+        CorruptRun: a damaged folder (with ``verify``, also a checksum that does not match); the message names
+            the file.
+    """
     folder = Path(folder)
     cfg_path = folder / "config.json"
     if not cfg_path.is_file():
         raise FileNotFoundError(f"{folder} is not a run folder (no config.json)")
+    if verify:
+        reason = inspect_folder(folder)
+        if reason:
+            raise CorruptRun(reason)
     config = RunConfig.from_dict(_read_json(cfg_path)["config"])
     metrics = _read_json(folder / "metrics.json") if is_finished(folder) else None
     status = _read_json(folder / "status.json") if (folder / "status.json").exists() else {}

@@ -34,8 +34,11 @@ configuration that is not finished in the root folder, with one of three backend
   package installed.
 
 Re-running a sweep resumes it: finished runs are skipped, failed or killed ones are run again, and the
-summary counts done / skipped / failed / diverged. A lock file ``ROOT/.sweep.lock`` keeps two sweeps from
-running into the same root at once.
+summary counts done / skipped / failed / diverged. Before anything runs, every run folder is inspected
+(:func:`empirical.runs.inspect_folder`): a damaged one (unreadable JSON, a file that no longer matches its
+checksum) is quarantined under ``ROOT/.quarantine/`` and redone, and the summary lists where it went. A lock
+file ``ROOT/.sweep.lock`` keeps two sweeps from running into the same root at once. With Ray, a task whose
+worker or node dies is retried on another node (system failures only; a run that raises is recorded as failed).
 """
 
 from __future__ import annotations
@@ -43,10 +46,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import itertools
+import json
 import multiprocessing
 import os
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -55,7 +60,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from empirical.runs import RunConfig, RunOutcome, check_folder, execute_run, is_finished, run_folder
+from empirical.runs import RunConfig, RunOutcome, execute_run, inspect_folder, is_finished, quarantine, run_folder
 from mlitheory.results import Result
 
 try:  # Python 3.11+
@@ -66,6 +71,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 __all__ = [
     "BACKENDS",
     "SCALES",
+    "SweepLocked",
     "SweepSpec",
     "SweepSummary",
     "expand",
@@ -76,6 +82,7 @@ __all__ = [
 ]
 
 BACKENDS: tuple[str, ...] = ("local", "process", "ray")
+_RAY_RETRIES = 3  # re-runs of a Ray task whose worker process or node died
 SCALES: tuple[str, ...] = ("smoke", "small", "paper")
 _BUNDLED = Path(__file__).parent / "sweeps"
 
@@ -90,6 +97,7 @@ class SweepSpec:
     configs: list[RunConfig]
     path: str
     duplicates: int = 0
+    notes: tuple = ()
 
 
 def sweep_files() -> dict[str, Path]:
@@ -121,8 +129,14 @@ def merge_values(base: dict, over: dict) -> dict:
     return out
 
 
-def expand(base: dict, grid: dict[str, Sequence] | None = None, runs: Iterable[dict] | None = None) -> list[RunConfig]:
-    """All configurations ``base ⊕ run ⊕ grid point`` (grid in the order given; later keys vary fastest).
+def expand(
+    base: dict,
+    grid: dict[str, Sequence] | None = None,
+    runs: Iterable[dict] | None = None,
+    overrides: dict | None = None,
+) -> list[RunConfig]:
+    """All configurations ``base ⊕ run ⊕ grid point ⊕ overrides`` (grid in the order given; later keys vary
+    fastest). ``overrides`` (the command line's ``--set``) come last: they win over the grid and the runs.
 
     Raises:
         ValueError: a grid entry that is not a non-empty list, or an invalid configuration (names the key).
@@ -136,7 +150,7 @@ def expand(base: dict, grid: dict[str, Sequence] | None = None, runs: Iterable[d
     for run in list(runs) if runs else [{}]:
         for values in itertools.product(*(grid[k] for k in keys)):
             cfg = merge_values(merge_values(base, run), dict(zip(keys, values)))
-            out.append(RunConfig.from_dict(cfg))
+            out.append(RunConfig.from_dict(merge_values(cfg, overrides or {})))
     return out
 
 
@@ -146,7 +160,9 @@ def load_sweep(path: str | os.PathLike, *, scale: str = "small", overrides: dict
     Args:
         path: a TOML file, or a name from :func:`sweep_files`.
         scale: one of :data:`SCALES` (must be defined in the file when it has a ``[scales]`` table).
-        overrides: values applied on top of every configuration (e.g. ``{"seed": 3}``), before the grid.
+        overrides: values applied on top of every configuration (e.g. ``{"seed": 3}``), after the grid and the
+            ``[[runs]]`` entries: a key also on the grid replaces the grid's values (the sweep then runs that
+            one value). Each such replacement is said in ``SweepSpec.notes``.
 
     Raises:
         FileNotFoundError: no such file or bundled sweep (lists the bundled ones).
@@ -177,9 +193,11 @@ def load_sweep(path: str | os.PathLike, *, scale: str = "small", overrides: dict
         over = dict(scales[scale])
         grid.update(over.pop("grid", {}))
         base = merge_values(base, over)
-    base = merge_values(base, overrides or {})
+    over = dict(overrides or {})
+    runs = doc.get("runs")
+    notes = _override_notes(over, grid, runs or [])
     try:
-        configs = expand(base, grid, doc.get("runs"))
+        configs = expand(base, grid, runs, over)
     except (TypeError, ValueError) as e:
         raise type(e)(f"{p} (scale {scale}): {e}") from e
     unique: dict[str, RunConfig] = {}
@@ -192,7 +210,30 @@ def load_sweep(path: str | os.PathLike, *, scale: str = "small", overrides: dict
         configs=list(unique.values()),
         path=str(p),
         duplicates=len(configs) - len(unique),
+        notes=tuple(notes),
     )
+
+
+def _override_notes(over: dict, grid: dict, runs: list) -> list[str]:
+    """What each override replaces: a grid entry (or part of one), or a key of the ``[[runs]]`` entries."""
+    notes = []
+    for key, value in over.items():
+        for g, values in grid.items():
+            if g == key:
+                notes.append(f"{key}={value!r} replaces the grid entry {g} = {values!r}: every run uses {value!r}")
+            elif g.startswith(key + ".") or key.startswith(g + "."):
+                notes.append(f"{key}={value!r} overrides the grid entry {g} = {values!r} where they overlap")
+        hits = [r for r in runs if isinstance(r, dict) and _has_key(r, key)]
+        if hits:
+            notes.append(f"{key}={value!r} replaces {key} in {len(hits)} of the {len(runs)} [[runs]] entries")
+    return notes
+
+
+def _has_key(d: dict, key: str) -> bool:
+    head, _, rest = key.partition(".")
+    if head not in d:
+        return any(k.startswith(key + ".") or key.startswith(k + ".") for k in d)
+    return not rest or (isinstance(d[head], dict) and _has_key(d[head], rest)) or not isinstance(d[head], dict)
 
 
 # ---------------------------------------------------------------------------------------------- running
@@ -212,6 +253,7 @@ class SweepSummary(Result):
         diverged: runs (done or skipped) whose training loss became non-finite.
         seconds: wall-clock time.
         rows: one dict per run (``hash``, ``status``, ``seconds``, ``error``, ``describe``).
+        quarantined: ``(new folder, reason)`` of every damaged run folder moved aside (and redone).
     """
 
     root: str
@@ -223,6 +265,7 @@ class SweepSummary(Result):
     diverged: int
     seconds: float
     rows: list
+    quarantined: tuple = ()
 
     def summary(self) -> str:
         lines = [
@@ -233,34 +276,72 @@ class SweepSummary(Result):
         for r in self.rows:
             if r["status"] == "failed":
                 lines.append(f"  FAILED {r['hash']} ({r['describe']}): {r['error']}")
+        for path, reason in self.quarantined:
+            lines.append(f"  QUARANTINED (redone) -> {path}: {reason}")
         return "\n".join(lines)
 
 
+class SweepLocked(RuntimeError):
+    """Another live sweep holds the root's lock file."""
+
+
 class _RootLock:
-    """``ROOT/.sweep.lock`` (host, pid): taken over when its process is gone, an error when it is alive."""
+    """``ROOT/.sweep.lock`` (host, pid): taken over when its process is gone, an error when it is alive.
+
+    The lock file appears with its content in one step (a hard link to a complete temporary file), so a sweep
+    killed while taking it never leaves an empty lock. An unreadable lock older than a few seconds (from an
+    older version, or a damaged disk) counts as stale.
+    """
+
+    _STALE_S = 5.0
 
     def __init__(self, root: Path):
         self.path = root / ".sweep.lock"
 
+    def _create(self, me: str) -> bool:
+        fd, tmp = tempfile.mkstemp(prefix=".sweep.lock.", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(me)
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                return False
+            except OSError:  # no hard links on this file system: exclusive create
+                try:
+                    fd2 = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                except FileExistsError:
+                    return False
+                with os.fdopen(fd2, "w") as f:
+                    f.write(me)
+            return True
+        finally:
+            os.unlink(tmp)
+
     def __enter__(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         me = f"{socket.gethostname()} {os.getpid()}"
-        for _ in range(2):
+        for _ in range(3):
+            if self._create(me):
+                return self
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                host, _, pid = self.path.read_text().strip().partition(" ")
-                if host == socket.gethostname() and not _pid_alive(pid):
-                    self.path.unlink(missing_ok=True)
-                    continue
-                raise RuntimeError(
-                    f"{self.path} is held by process {pid} on {host}: another sweep is running into this root. "
-                    "Wait for it, or delete the lock file if that process is gone."
-                ) from None
-            with os.fdopen(fd, "w") as f:
-                f.write(me)
-            return self
-        raise RuntimeError(f"could not take {self.path}")
+                text = self.path.read_bytes().decode("utf-8", "replace").strip()
+                age = time.time() - self.path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            host, _, pid = text.partition(" ")
+            readable = bool(host) and pid.isdigit()
+            if (readable and host == socket.gethostname() and not _pid_alive(pid)) or (
+                not readable and age > self._STALE_S
+            ):
+                self.path.unlink(missing_ok=True)
+                continue
+            held = f"process {pid} on {host}" if readable else "a sweep that is starting"
+            raise SweepLocked(
+                f"{self.path} is held by {held}: another sweep is running into this root. "
+                "Wait for it, or delete the lock file if that process is gone."
+            )
+        raise SweepLocked(f"could not take {self.path}")
 
     def __exit__(self, *exc):
         self.path.unlink(missing_ok=True)
@@ -336,22 +417,27 @@ def run_sweep(
         unique.setdefault(c.hash, c)
     rows: dict[str, dict] = {}
     todo: list[RunConfig] = []
-    for h, c in unique.items():
-        folder = run_folder(root, c)
-        check_folder(folder, c)
-        if is_finished(folder):
-            outcome = execute_run(c, root)  # reads the stored status, touches nothing
-            rows[h] = _row(c, outcome)
-        else:
-            todo.append(c)
     workers = max(1, int(workers or os.cpu_count() or 1))
+    moved: list[tuple[str, str]] = []
     with _RootLock(root):
+        # every folder is checked before any run starts (a ConfigMismatch is raised here, before any move)
+        reasons = {h: inspect_folder(run_folder(root, c), c) for h, c in unique.items()}
+        for h, c in unique.items():
+            folder = run_folder(root, c)
+            if reasons[h]:
+                moved.append((str(quarantine(folder, reasons[h])), reasons[h]))
+            if is_finished(folder):
+                status = json.loads((folder / "metrics.json").read_bytes().decode("utf-8")).get("status", "")
+                rows[h] = _row(c, RunOutcome(c.hash, str(folder), "skipped", 0.0, result=status))
+            else:
+                todo.append(c)
         if todo:
             runner = {"local": _run_local, "process": _run_process, "ray": _run_ray}[backend]
             kw = dict(workers=workers, address=address, device=device, threads=threads, progress=progress)
             for c, outcome in runner(todo, root, **kw):
                 rows[c.hash] = _row(c, outcome)
     ordered = [rows[h] for h in unique]
+    moved += [(r["quarantined"], "damaged; found by its worker") for r in ordered if r["quarantined"]]
     count = lambda s: sum(r["status"] == s for r in ordered)
     return SweepSummary(
         root=str(root),
@@ -363,6 +449,7 @@ def run_sweep(
         diverged=sum("diverged" in (r["status"], r["result"]) for r in ordered),
         seconds=time.perf_counter() - t0,
         rows=ordered,
+        quarantined=tuple(moved),
     )
 
 
@@ -374,6 +461,7 @@ def _row(config: RunConfig, o: RunOutcome) -> dict:
         "seconds": o.seconds,
         "error": o.error,
         "describe": config.describe(),
+        "quarantined": o.quarantined,
     }
 
 
@@ -430,7 +518,9 @@ def _run_ray(todo, root, *, workers, address, device, threads, progress):
         else:
             ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": env}, configure_logging=False)
     try:
-        task = ray.remote(num_cpus=1, max_retries=0)(_execute_dict)
+        # a worker or node that dies (system failure) makes Ray run the task again elsewhere; a run that raises
+        # is caught by execute_run and comes back as a failed outcome, so it is not retried here
+        task = ray.remote(num_cpus=1, max_retries=_RAY_RETRIES)(_execute_dict)
         refs = {task.remote(c.to_dict(), str(Path(root).resolve()), device, threads or 1): c for c in todo}
         pending = list(refs)
         with _bar(len(todo), progress, "sweep (ray)") as bar:

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mlitheory import _data
+from mlitheory import _data, _validate
 from mlitheory._model import ModelView
 from mlitheory.batchnorm import _recompute
 
@@ -56,6 +56,7 @@ class Totals:
     count: int
     logits: list[list[torch.Tensor]] = field(default_factory=list)
     reuse: str = ""
+    ignored: int = 0  # examples left out: their target is the ignored label
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -78,6 +79,7 @@ def _error(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def metric_functions(metrics: Sequence[str] | dict[str, MetricFn | None], loss: MetricFn) -> dict[str, MetricFn]:
     """``{name: fn(logits, y)}`` with ``"loss"`` first; built-ins ``"loss"``, ``"accuracy"``, ``"error"``."""
+    _validate.function(loss, "loss")
     builtin: dict[str, MetricFn] = {"loss": loss, "accuracy": _accuracy, "error": _error}
     if isinstance(metrics, str):
         metrics = (metrics,)
@@ -94,6 +96,51 @@ def metric_functions(metrics: Sequence[str] | dict[str, MetricFn | None], loss: 
             raise TypeError(f"metric {name!r} must be callable fn(logits, targets), got {type(fn).__name__}")
         out[name] = fn
     return out
+
+
+_CLASSIFICATION = (F.cross_entropy, _accuracy, _error)
+
+
+def _examples(out: torch.Tensor, y: torch.Tensor, classification: bool, i: int) -> torch.Tensor | None:
+    """Mask of the examples to count in batch ``i`` (``None``: all). Targets equal to the ignored label (-100,
+    PyTorch's ``ignore_index``) are left out of every metric; class labels are checked against the logits."""
+    if y.is_floating_point() or y.is_complex() or y.ndim != 1:
+        return None
+    if classification and out.ndim == 2:
+        k = int(out.shape[-1])
+        bad = (y != _validate.IGNORE_INDEX) & ((y < 0) | (y >= k))
+        if bool(bad.any()):
+            v = int(y[bad][0])
+            raise ValueError(
+                f"batch {i} of data: label {v} is outside [0, {k}) ({int(bad.sum())} such labels; the model returns "
+                f"{k} logits per example). Labels must be class indices 0..{k - 1}, or "
+                f"{_validate.IGNORE_INDEX} to leave an example out"
+            )
+    keep = y != _validate.IGNORE_INDEX
+    return None if bool(keep.all()) else keep
+
+
+def _check_inputs(x: Any, n: int, ref: torch.dtype | None, i: int) -> None:
+    """Batch ``i``: the input's first dimension matches the targets'; its floats hold no NaN and have the
+    states' dtype (when no ``dtype=`` casts them)."""
+    tensors = [x] if isinstance(x, torch.Tensor) else [v for v in (x.values() if isinstance(x, dict) else x)]
+    for t in tensors:
+        if not isinstance(t, torch.Tensor):
+            continue
+        if t is tensors[0] and t.ndim >= 1 and t.shape[0] != n:
+            raise ValueError(f"batch {i} of data: the inputs hold {t.shape[0]} examples but the targets {n}")
+        if t.is_floating_point():
+            if ref is not None and t.dtype != ref:
+                raise TypeError(
+                    f"batch {i} of data: the inputs are {t.dtype} but the states are {ref}; pass dtype={ref} "
+                    "(inputs and states are cast to it) or convert the inputs"
+                )
+            if bool(torch.isnan(t).any()):
+                raise ValueError(f"batch {i} of data: the inputs hold {int(torch.isnan(t).sum())} NaN value(s)")
+
+
+def _state_dtype(state: State) -> torch.dtype | None:
+    return next((v.dtype for v in state.values() if v.is_floating_point()), None)
 
 
 def _batch_sum(value: Any, n: int, name: str) -> torch.Tensor:
@@ -215,7 +262,7 @@ def job_state(view: ModelView, family: Family, job: Job, extra: State) -> State:
         elif job.bn == "none":
             s.update({k: family.reference[k] for k in keys})
     s.update(extra)
-    return s
+    return view.private(s)
 
 
 def prepare_statistics(view, family, jobs, extra, bn_data, device, dtype, progress) -> None:
@@ -253,21 +300,25 @@ def run(
     """Sum every metric over the data at every job; ``keep_logits`` jobs (the first ones) keep their logits."""
     names = list(metrics)
     sums = torch.zeros(len(jobs), len(names), dtype=torch.float64, device=device)
-    count = 0
+    count = ignored = 0
     logits: list[list[torch.Tensor]] = [[] for _ in range(keep_logits)]
     reuser = FirstLayerReuse(view, family) if reuse and len(jobs) >= 3 else None
     n_batches = _data.length(data)
     bar = _progress(None, progress, "interpolate", None if n_batches is None else n_batches * len(jobs))
+    classification = any(fn in _CLASSIFICATION for fn in metrics.values())
+    ref_dtype = None if dtype is not None else _state_dtype(family.basis[0])
     try:
         if reuser is not None:
             reuser.active = True
         with torch.no_grad():
-            for x, y in _data.batches(data):
+            for b, (x, y) in enumerate(_data.batches(data)):
                 x, y = _data.move(x, device, dtype), _data.move(y, device)
-                n = int(y.shape[0])
+                n = int(y.shape[0]) if y.ndim else 1
+                _check_inputs(x, n, ref_dtype, b)
                 args, kwargs = _data.args_kwargs(x)
                 if reuser is not None:
                     reuser.new_batch()
+                keep: torch.Tensor | None = None
                 for j, job in enumerate(jobs):
                     view.configure("batch" if job.bn == "batch" else "eval")
                     if reuser is not None:
@@ -278,17 +329,32 @@ def run(
                             f"the model must return a tensor of logits, got {type(out).__name__}; wrap it so that "
                             "forward returns the logits"
                         )
-                    for i, (name, fn) in enumerate(metrics.items()):
-                        sums[j, i] += _batch_sum(fn(out, y), n, name)
+                    if j == 0:
+                        keep = _examples(out, y, classification, b)
+                    ov, yv = (out, y) if keep is None else (out[keep], y[keep])
+                    nv = n if keep is None else int(keep.sum())
+                    if nv:
+                        for i, (name, fn) in enumerate(metrics.items()):
+                            sums[j, i] += _batch_sum(fn(ov, yv), nv, name)
                     if j < keep_logits:
                         logits[j].append(out.detach().cpu())
                     if bar is not None:
                         bar.update(1)
-                count += n
+                nv = n if keep is None else int(keep.sum())
+                count += nv
+                ignored += n - nv
     finally:
         if reuser is not None:
             reuser.active = False
         view.configure("eval")
         if bar is not None:
             bar.close()
-    return Totals(sums.cpu().numpy(), count, logits, reuser.name if reuser is not None and reuser.enabled else "")
+    if count == 0:
+        if ignored:
+            raise ValueError(
+                f"every target in data is the ignored label {_validate.IGNORE_INDEX} ({ignored} examples): "
+                "there is nothing to average"
+            )
+        raise ValueError("data holds no examples: every batch is empty")
+    reused = reuser.name if reuser is not None and reuser.enabled else ""
+    return Totals(sums.cpu().numpy(), count, logits, reused, ignored)

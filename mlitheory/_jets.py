@@ -413,17 +413,57 @@ def _instance_norm_composite(mod: nn.modules.instancenorm._InstanceNorm, x: Tens
 COMPOSITE_FUNCTIONS: dict[Any, Callable] = {F.layer_norm: _layer_norm_function}
 
 
+def _weight_norm_function(v: Tensor, g: Tensor, dim: int) -> Tensor:
+    """``torch._weight_norm(v, g, dim)`` from elementary ops: ``v · g / ‖v‖`` (norm over all dims but ``dim``)."""
+    norm = torch.linalg.vector_norm(v) if dim == -1 else torch.norm_except_dim(v, 2, dim)
+    return v * (g / norm)
+
+
+def _weight_norm_composite(mod: nn.Module, weight_g: Tensor, weight_v: Tensor) -> Tensor:
+    return _weight_norm_function(weight_v, weight_g, mod.dim)
+
+
+class _WeightNormHook:
+    """The forward pre-hook of the old ``torch.nn.utils.weight_norm``, computing the weight by composition."""
+
+    def __init__(self, hook: Any):
+        self.hook = hook
+
+    def __call__(self, module: nn.Module, inputs: Any) -> None:
+        name = self.hook.name
+        g, v = getattr(module, name + "_g"), getattr(module, name + "_v")
+        setattr(module, name, _weight_norm_function(v, g, self.hook.dim))
+
+
+def _old_weight_norm() -> type | None:
+    import sys
+
+    return getattr(sys.modules.get("torch.nn.utils.weight_norm"), "WeightNorm", None)
+
+
 class CompositeNorms:
-    """Within the block, the normalisation layers of ``view`` run as compositions of elementary ops.
+    """Within the block, layers without forward-mode derivatives run as compositions of elementary ops.
 
     PyTorch's fused ``layer_norm``, ``batch_norm`` with batch statistics and ``instance_norm`` return wrong
     second derivatives under forward-over-forward :func:`torch.func.jvp` (torch 2.13; checked against finite
     differences in ``tests/test_taylor.py``), and ``batch_norm`` refuses forward derivatives with respect to the
     running statistics. Nested-jvp fallbacks therefore use these compositions.
+
+    Attention and weight normalisation have fused kernels without forward derivatives at all (torch 2.13:
+    ``_transformer_encoder_layer_fwd``, the flash ``scaled_dot_product_attention`` on CPU,
+    ``_weight_norm_interface``). Within the block the fast paths of ``nn.MultiheadAttention`` and the
+    Transformer layers are off (``torch.backends.mha.set_fastpath_enabled(False)``, restored after),
+    ``scaled_dot_product_attention`` runs its math (unfused) implementation, and ``weight_norm``
+    parametrizations (and the old ``weight_norm`` hook) compute ``v · g / ‖v‖`` from elementary ops. These
+    switch only the private copy of the model and torch's global kernel choice for the duration of the block.
     """
 
     def __init__(self, view: ModelView):
+        from torch.nn.utils.parametrizations import _WeightNorm
+
         self.mods: list[tuple[nn.Module, Callable]] = []
+        self.hooks: list[tuple[dict, int, Any]] = []
+        old = _old_weight_norm()
         for m in view.module.modules():
             if isinstance(m, _BatchNorm):
                 self.mods.append((m, _batch_norm_composite))
@@ -431,11 +471,32 @@ class CompositeNorms:
                 self.mods.append((m, _layer_norm_composite))
             elif isinstance(m, nn.modules.instancenorm._InstanceNorm):
                 self.mods.append((m, _instance_norm_composite))
+            elif isinstance(m, _WeightNorm):
+                self.mods.append((m, _weight_norm_composite))
+            if old is not None:
+                for key, hook in m._forward_pre_hooks.items():
+                    if isinstance(hook, old):
+                        self.hooks.append((m._forward_pre_hooks, key, hook))
+        self._saved: list[tuple[bool, Any]] = []
 
     def __enter__(self) -> None:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
         for m, fn in self.mods:
             m.forward = functools.partial(fn, m)
+        for table, key, hook in self.hooks:
+            table[key] = _WeightNormHook(hook)
+        fast = torch.backends.mha.get_fastpath_enabled()
+        torch.backends.mha.set_fastpath_enabled(False)
+        kernel = sdpa_kernel([SDPBackend.MATH])
+        kernel.__enter__()
+        self._saved.append((fast, kernel))
 
     def __exit__(self, *exc: object) -> None:
+        fast, kernel = self._saved.pop()
+        kernel.__exit__(None, None, None)
+        torch.backends.mha.set_fastpath_enabled(fast)
+        for table, key, hook in self.hooks:
+            table[key] = hook
         for m, _ in self.mods:
             del m.forward

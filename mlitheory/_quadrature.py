@@ -37,8 +37,12 @@ def gauss_integrand(dz: torch.Tensor, d2z: torch.Tensor) -> torch.Tensor:
     Returns:
         Tensor of shape ``(...)``.
     """
+    if not (isinstance(dz, torch.Tensor) and isinstance(d2z, torch.Tensor)):
+        raise TypeError(f"dz and d2z must be tensors, got {type(dz).__name__} and {type(d2z).__name__}")
     if dz.shape != d2z.shape:
         raise ValueError(f"dz and d2z must have the same shape, got {tuple(dz.shape)} and {tuple(d2z.shape)}")
+    if not (torch.isfinite(dz).all() and torch.isfinite(d2z).all()):
+        raise ValueError("dz and d2z must be finite: the integrand of a NaN or infinite derivative is undefined")
     speed = torch.linalg.vector_norm(dz, dim=-1)
     safe = torch.where(speed > 0, speed, torch.ones_like(speed))
     t = dz / safe.unsqueeze(-1)

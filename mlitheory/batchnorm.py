@@ -43,7 +43,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mlitheory import _data
+from mlitheory import _data, _validate
 from mlitheory._model import ModelView, batchnorm_modules, extra_buffers
 from mlitheory.paths import StateLike, as_state
 
@@ -70,7 +70,7 @@ def _recompute(view: ModelView, state: Mapping[str, torch.Tensor], extra: dict, 
             bufs[key] = torch.zeros_like(ref)
     if not bufs:
         return bufs
-    full = {**state, **extra, **bufs}
+    full = view.private({**state, **extra, **bufs}, keep=bufs)  # the fresh statistics are updated in place
     view.configure("stats")
     try:
         with torch.no_grad():
@@ -116,10 +116,17 @@ def recompute_statistics(
         ``{key: tensor}`` for every ``running_mean``, ``running_var`` and ``num_batches_tracked``.
 
     Raises:
-        ValueError: ``bn_data`` is ``None`` or empty.
+        TypeError: ``model`` is not a module, ``dtype`` not a floating dtype.
+        ValueError: ``bn_data`` is ``None`` or empty; the state is empty, holds meta tensors or NaN/inf.
     """
+    _validate.module(model)
+    dtype = _validate.float_dtype(dtype)
+    device = _validate.check_device(device)
     s = as_state(state)
-    dev = torch.device(device) if device is not None else next(iter(s.values())).device if s else None
+    if not s:
+        raise ValueError("state is empty; pass the model's state_dict() (or the model)")
+    _validate.state_entries(s, "state")
+    dev = device if device is not None else next(iter(s.values())).device
     s = {k: _data.move(v, dev, dtype) for k, v in s.items()}
     with ModelView(model) as view:
         needs_statistics(view, "recompute", bn_data)

@@ -18,6 +18,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from mlitheory import _validate
+
 __all__ = ["bezier_curve", "circular_arc", "random_bezier_curve", "random_polynomial_curve", "reversal_curve"]
 
 Curve = Callable[[torch.Tensor], torch.Tensor]
@@ -26,12 +28,16 @@ _F64 = torch.float64
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None:
+        _validate.integer(seed, "seed", minimum=0)
+    return np.random.default_rng(seed)
 
 
 def _plane(dim: int, seed: int | np.random.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Two orthonormal vectors of ℝ^dim: the first two axes, or a random pair when ``seed`` is given."""
-    if dim < 2:
+    if _validate.integer(dim, "dim") < 2:
         raise ValueError(f"dim must be at least 2 for a planar curve, got {dim}")
     if seed is None:
         e = torch.eye(dim, dtype=_F64)
@@ -88,6 +94,7 @@ def random_bezier_curve(
     Returns:
         A curve ``(n,)``-valued, ending at a random ``z*``.
     """
+    _validate.integer(dim, "dim"), _validate.integer(degree, "degree"), _validate.real(bend, "bend")
     if dim < 2 or degree < 2 or not bend >= 0:
         raise ValueError(f"need dim >= 2, degree >= 2, bend >= 0; got dim={dim}, degree={degree}, bend={bend}")
     g = _rng(seed)
@@ -111,6 +118,7 @@ def random_polynomial_curve(
         scale: size of the higher coefficients ``c_k`` (``‖u‖ = 1``; ``‖c_k‖ ≈ scale``).
         seed: seed or ``numpy.random.Generator``.
     """
+    _validate.integer(dim, "dim"), _validate.integer(degree, "degree"), _validate.real(scale, "scale")
     if dim < 2 or degree < 2 or not scale >= 0:
         raise ValueError(f"need dim >= 2, degree >= 2, scale >= 0; got dim={dim}, degree={degree}, scale={scale}")
     g = _rng(seed)

@@ -12,7 +12,9 @@ norm :math:`\|\theta_T\|_2`. Both are offered:
     d_{\text{start}} = \frac{d}{\|\theta_{\text{start}}\|_2},\qquad
     d_{\text{end}} = \frac{d}{\|\theta_{\text{end}}\|_2}.
 
-Sums are accumulated in float64 whatever the parameters' dtype.
+Sums are accumulated in float64 whatever the parameters' dtype. A tied parameter (one tensor under two names, as
+an embedding shared with the output layer) is counted once. Entries that are NaN or infinite are an error, not a
+NaN distance.
 
 References:
     Lucas et al., *Analyzing Monotonic Linear Interpolation in Neural Network Loss Landscapes*, ICML 2021, §4.2.
@@ -27,7 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from mlitheory.paths import StateLike, layer_groups, parameter_keys, validate_states
+from mlitheory import _validate
+from mlitheory.paths import StateLike, layer_groups, parameter_keys, tied_keys, validate_states
 from mlitheory.results import Result
 
 __all__ = ["WeightDistance", "weight_distance"]
@@ -95,6 +98,26 @@ def _sq(t: torch.Tensor) -> float:
     return float(torch.sum(t.detach().to(torch.float64) ** 2))
 
 
+def _match_model(state: dict, model: nn.Module) -> None:
+    """The states hold every parameter of ``model`` with its shape, and only keys of its state dict."""
+    ref = model.state_dict()
+    params = [n for n, _ in model.named_parameters(remove_duplicate=False)]
+    missing = [k for k in params if k not in state]
+    extra = [k for k in state if k not in ref]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"parameters of the model missing from the states: {', '.join(map(repr, missing[:5]))}")
+        if extra:
+            parts.append(f"keys the model does not have: {', '.join(map(repr, extra[:5]))}")
+        raise ValueError("the states do not match model= (" + "; ".join(parts) + "); pass the model they come from")
+    for k in params:
+        if tuple(state[k].shape) != tuple(ref[k].shape):
+            raise ValueError(
+                f"start[{k!r}] has shape {tuple(state[k].shape)} but the model expects {tuple(ref[k].shape)}"
+            )
+
+
 def weight_distance(
     start: StateLike,
     end: StateLike,
@@ -110,14 +133,18 @@ def weight_distance(
         normalize: ``None`` (raw), ``"start"`` (÷‖θ_start‖, the paper's figures) or ``"end"`` (÷‖θ_end‖, the
             value the authors logged during training).
         per_layer: also return the per-layer table (layers = modules owning parameters).
-        model: when given (or when ``start`` is a module), exactly its parameters are measured; otherwise every
-            floating-point entry except ``running_mean``, ``running_var``, ``num_batches_tracked``.
+        model: when given (or when ``start`` is a module), exactly its parameters are measured, each tied tensor
+            once; the states must hold every parameter of the model and no key the model does not have.
+            Otherwise every floating-point entry except ``running_mean``, ``running_var``,
+            ``num_batches_tracked`` (entries sharing storage in both states count once).
 
     Returns:
         :class:`WeightDistance` (``float(result)`` is the value).
 
     Raises:
-        ValueError: unknown ``normalize``, mismatched keys/shapes (named), or a zero norm to divide by.
+        ValueError: unknown ``normalize``, mismatched keys/shapes (named), states that do not match ``model``
+            (missing parameters or unknown keys, named), NaN/inf or meta entries, or a zero norm to divide by.
+        TypeError: ``model`` is not a module, dtype mismatches or integer weights (named).
 
     Example:
         >>> import torch
@@ -127,12 +154,22 @@ def weight_distance(
     """
     if normalize not in (None, "start", "end"):
         raise ValueError(f"normalize must be None, 'start' or 'end', got {normalize!r}")
-    if model is None and isinstance(start, nn.Module):
+    per_layer = _validate.boolean(per_layer, "per_layer")
+    if model is not None:
+        _validate.module(model)
+    elif isinstance(start, nn.Module):
         model = start
-    a, b = validate_states(start, end)
-    keys = parameter_keys(a, model)
+    a, b = validate_states(start, end, finite=False)
+    if model is not None:
+        _match_model(a, model)
+        keys = parameter_keys(a, model)
+    else:
+        tied = tied_keys(a, b)
+        keys = [k for k in parameter_keys(a) if k not in tied]
     if not keys:
-        raise ValueError("the states have no parameters to measure")
+        raise ValueError("the states have no floating-point parameters to measure")
+    for state, name in ((a, "start"), (b, "end")):
+        _validate.state_entries({k: state[k] for k in keys}, name)
     d2 = {k: _sq(b[k] - a[k]) for k in keys}
     s2 = {k: _sq(a[k]) for k in keys}
     e2 = {k: _sq(b[k]) for k in keys}

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from mlitheory import _validate
 from mlitheory._jets import nested_jvp
 from mlitheory._quadrature import _INITIAL_PANELS, Derivatives, _AdaptiveSimpson, gauss_integrand
 from mlitheory.results import Result
@@ -83,7 +84,10 @@ def curve_derivatives(curve: Curve, alpha: float | torch.Tensor) -> tuple[torch.
     Raises:
         ValueError: if the output is not a 1-D or 2-D floating tensor, or holds NaN or inf (naming α).
     """
-    a = torch.as_tensor(alpha, dtype=torch.float64).detach().reshape(())
+    _curve(curve)
+    if isinstance(alpha, torch.Tensor) and alpha.numel() != 1:
+        raise ValueError(f"alpha must be one point (a float or 0-dim tensor), got shape {tuple(alpha.shape)}")
+    a = torch.tensor(_validate.real(alpha, "alpha"), dtype=torch.float64)
     z, dz, d2z = nested_jvp(curve, a)
     _check_output(z, a)
     for name, t in (("value", z), ("first derivative", dz), ("second derivative", d2z)):
@@ -93,6 +97,13 @@ def curve_derivatives(curve: Curve, alpha: float | torch.Tensor) -> tuple[torch.
                 "check the curve for a division by zero or an overflow there"
             )
     return z, dz, d2z
+
+
+def _curve(curve: object) -> None:
+    if not callable(curve):
+        raise TypeError(
+            f"curve must be a callable mapping a 0-dim tensor alpha to a tensor, got {type(curve).__name__}"
+        )
 
 
 def _check_output(z: object, a: torch.Tensor) -> None:
@@ -206,11 +217,13 @@ class ArcLengthResult(Result):
 
 
 def _check_interval(a: float, b: float, tol: float, max_evaluations: int) -> tuple[float, float]:
-    a, b = float(a), float(b)
+    a, b = _validate.real(a, "a", finite=False), _validate.real(b, "b", finite=False)
     if not (math.isfinite(a) and math.isfinite(b)) or not a < b:
         raise ValueError(f"need finite a < b, got a={a}, b={b}")
+    tol = _validate.real(tol, "tol")
     if not tol > 0:
         raise ValueError(f"tol must be positive, got {tol}")
+    max_evaluations = _validate.integer(max_evaluations, "max_evaluations")
     if max_evaluations < 5 * _INITIAL_PANELS:
         raise ValueError(f"max_evaluations must be at least {5 * _INITIAL_PANELS}, got {max_evaluations}")
     return a, b
@@ -300,6 +313,8 @@ def gauss_length(
         >>> round(gauss_length(arc).value, 8)
         3.14159265
     """
+    _curve(curve)
+    _check_interval(a, b, tol, max_evaluations)
     batched = _shape_probe(curve, float(a))
     return gauss_length_from_derivatives(
         _user_derivatives(curve), a, b, tol=tol, max_evaluations=max_evaluations, batched=batched
@@ -315,6 +330,7 @@ def arc_length(
     curve: Curve, a: float = 0.0, b: float = 1.0, *, tol: float = 1e-10, max_evaluations: int = 20000
 ) -> ArcLengthResult:
     r"""Arc length :math:`\int_a^b \|z'(\alpha)\|\,d\alpha` by adaptive Simpson quadrature (exact ``jvp`` speed)."""
+    _curve(curve)
     a, b = _check_interval(a, b, tol, max_evaluations)
     batched = _shape_probe(curve, a)
     eng = _AdaptiveSimpson(_user_derivatives(curve), a, b, tangents=False)
@@ -373,13 +389,19 @@ def cone_condition(
     :math:`\|z(\alpha) - z(b)\|^2` is non-increasing. Checked on ``points`` equally spaced α (both ends exact).
     Zero velocities are skipped (they contribute nothing).
     """
-    a, b = float(a), float(b)
+    _curve(curve)
+    a, b = _validate.real(a, "a"), _validate.real(b, "b")
+    points = _validate.integer(points, "points")
+    tol = _validate.real(tol, "tol", nonnegative=True)
     if not a < b or points < 2:
         raise ValueError(f"need a < b and points >= 2, got a={a}, b={b}, points={points}")
     grid = np.linspace(a, b, points)
     grid[0], grid[-1] = a, b
     batched = _shape_probe(curve, a)
     d1, _ = _user_derivatives(curve)(torch.tensor(grid))
+    if not torch.isfinite(d1).all():
+        i = int((~torch.isfinite(d1)).reshape(points, -1).any(-1).nonzero()[0])
+        raise ValueError(f"the curve's first derivative at alpha={grid[i]:.17g} is not finite (NaN or inf)")
     v = d1.numpy()  # (m, batch, n)
     norms = np.linalg.norm(v, axis=-1)
     u = np.where(norms[..., None] > 0, v / np.where(norms > 0, norms, 1.0)[..., None], 0.0)

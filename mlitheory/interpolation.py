@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mlitheory import _data, _evaluation
+from mlitheory import _data, _evaluation, _validate
 from mlitheory._model import ModelView, extra_buffers
 from mlitheory.batchnorm import check_policy, needs_statistics
 from mlitheory.monotonicity import Bump, bumps, min_delta
@@ -42,13 +42,20 @@ __all__ = ["InterpolationCurve", "evaluate_path", "interpolate", "resolve_alphas
 
 def resolve_alphas(alphas: int | Sequence[float] | np.ndarray | torch.Tensor) -> np.ndarray:
     """``alphas`` as a float64 array: a count gives ``linspace(0, 1, count)`` (both ends exact)."""
-    if isinstance(alphas, (int, np.integer)) and not isinstance(alphas, bool):
+    if isinstance(alphas, (bool, np.bool_)):
+        raise TypeError(f"alphas must be a count (int >= 2) or an array of values, got {alphas!r}")
+    if isinstance(alphas, (int, np.integer)):
         if alphas < 2:
             raise ValueError(f"alphas as a count must be at least 2 (both endpoints), got {alphas}")
         return np.linspace(0.0, 1.0, int(alphas))
     if isinstance(alphas, torch.Tensor):
         alphas = alphas.detach().cpu().numpy()
-    arr = np.asarray(alphas, dtype=np.float64).reshape(-1)
+    if isinstance(alphas, (str, bytes, dict, set)) or alphas is None:
+        raise TypeError(f"alphas must be a count (int >= 2) or an array of values, got {type(alphas).__name__}")
+    try:
+        arr = np.asarray(alphas, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"alphas must be a count (int >= 2) or an array of real values ({e})") from e
     if arr.size == 0:
         raise ValueError("alphas is empty; pass a count or at least one value")
     if not np.isfinite(arr).all():
@@ -64,9 +71,9 @@ class InterpolationCurve(Result):
 
     Attributes:
         alphas: the points, array ``(m,)`` in the order given.
-        values: ``{metric: array (m,)}``; always has ``"loss"`` (mean over the data).
+        values: ``{metric: array (m,)}``; always has ``"loss"`` (mean over the examples counted).
         finite: ``(m,)`` bool, every metric finite at that α (a diverged point is recorded, not hidden).
-        n_examples: number of examples evaluated.
+        n_examples: number of examples counted in the means (those whose target is not the ignored label).
         bn: batch-norm policy used.
         path: description of the path (``"linear"``, ``"layer-wise: fc1"``, …).
         endpoint_values: ``{metric: array (2,)}`` at α = 0 and α = 1 under the policy.
@@ -77,6 +84,10 @@ class InterpolationCurve(Result):
         logits: per-example logits ``(m, N, k)`` when asked for (``keep_logits=True``), else ``None``.
         exact: the :class:`~mlitheory.MLIDecision` on the continuum of α when asked for (``exact=True``: ReLU
             networks, cross-entropy or MSE), else ``None``; ``is_monotone(exact=True)`` reads it.
+        logits: per-example logits ``(m, N, k)`` when asked for (``keep_logits=True``), else ``None``; ``N``
+            counts every example, ignored ones included.
+        n_ignored: examples left out of every metric because their target is the ignored label -100
+            (PyTorch's ``ignore_index``), as ``cross_entropy`` leaves them out of its mean.
     """
 
     alphas: np.ndarray
@@ -91,6 +102,7 @@ class InterpolationCurve(Result):
     first_layer_reuse: str = ""
     logits: np.ndarray | None = None
     exact: Any = None
+    n_ignored: int = 0
 
     @property
     def loss(self) -> np.ndarray:
@@ -111,9 +123,15 @@ class InterpolationCurve(Result):
         return {k: self.endpoint_values[k] - self.endpoint_direct[k] for k in self.endpoint_values}
 
     def _unit(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
-        """(alphas, values) restricted to α ∈ [0, 1], sorted by α."""
+        """(alphas, values) restricted to α ∈ [0, 1], sorted by α; at least two points there."""
         v = self[metric]
         keep = (self.alphas >= 0.0) & (self.alphas <= 1.0)
+        if int(keep.sum()) < 2:
+            raise ValueError(
+                f"only {int(keep.sum())} of the {len(self.alphas)} alphas lie in [0, 1], where the MLI test is "
+                "measured; evaluate at least two points there, or use mlitheory.min_delta(curve[metric], "
+                "curve.alphas) for the whole range (sorted)"
+            )
         order = np.argsort(self.alphas[keep], kind="stable")
         return self.alphas[keep][order], v[keep][order]
 
@@ -122,6 +140,7 @@ class InterpolationCurve(Result):
     ) -> float:
         """:math:`\\min\\Delta` of ``metric`` over the points with α in [0, 1] (see :func:`mlitheory.min_delta`).
 
+        Points outside [0, 1] (extrapolation) are left out; fewer than two points inside is an error.
         ``nonfinite="raise"`` (default) raises when a value there is NaN/inf; ``"omit"`` leaves those points out.
         ``exact=True``: the exact min Δ of the loss over the continuum (needs ``interpolate(..., exact=True)``).
         """
@@ -190,9 +209,14 @@ class InterpolationCurve(Result):
             ok = np.isfinite(v)
             rng = f"{np.min(v[ok]):.6g} .. {np.max(v[ok]):.6g}" if ok.any() else "no finite value"
             lines.append(f"  {name:>10}: {rng}")
+        inside = int(((self.alphas >= 0.0) & (self.alphas <= 1.0)).sum())
+        if self.n_ignored:
+            lines.append(f"  {self.n_ignored} examples with the ignored label -100 left out")
         if not self.finite.all():
             bad = self.alphas[~self.finite]
             lines.append(f"  non-finite at {len(bad)} alphas, first {bad[0]:.6g} (min_delta raises unless told)")
+        elif inside < 2:
+            lines.append(f"  {inside} alphas in [0, 1]: no MLI verdict (min_delta needs two points there)")
         else:
             d = self.min_delta()
             lines.append(f"  min_delta(loss) = {d:.6g} on [0, 1] -> {'monotone' if d == 0 else 'not monotone'}")
@@ -251,10 +275,15 @@ def evaluate_path(
     exact: bool | str = False,
 ) -> InterpolationCurve:
     """Evaluate ``model`` along any :class:`~mlitheory.paths.ParameterPath`; see :func:`interpolate`."""
+    _validate.module(model)
     check_policy(bn)
     if not isinstance(path, ParameterPath):
         raise TypeError(f"path must be a ParameterPath (see mlitheory.paths), got {type(path).__name__}")
     validate_states(path.start, path.end, model=model)
+    dtype = _validate.float_dtype(dtype)
+    device = _validate.check_device(device)
+    for flag, name in ((keep_logits, "keep_logits"), (reuse_first_layer, "reuse_first_layer"), (progress, "progress")):
+        _validate.boolean(flag, name)
     al = resolve_alphas(alphas)
     dev = _target_device(path, device)
     if dev != next(iter(path.start.values())).device or dtype is not None:
@@ -327,6 +356,7 @@ def evaluate_path(
         has_batchnorm=has_bn,
         first_layer_reuse=totals.reuse,
         logits=logits,
+        n_ignored=totals.ignored,
     )
 
 
@@ -374,7 +404,10 @@ def interpolate(
         alphas: a count (uniform on [0, 1], both ends exact) or any array of distinct values (extrapolation
             allowed).
         loss: ``loss(logits, y)`` returning the batch mean (a scalar) or per-example values ``(n,)``; default
-            :func:`torch.nn.functional.cross_entropy`. Means are weighted by batch size exactly.
+            :func:`torch.nn.functional.cross_entropy`. Means are weighted by batch size exactly. Examples whose
+            integer target is -100 (PyTorch's ``ignore_index``) are left out of every metric and of the count
+            (``n_ignored`` says how many); labels outside ``[0, k)`` for ``k`` logits are an error with the
+            built-in loss and accuracy.
         metrics: names among ``"loss"``, ``"accuracy"``, ``"error"``, or ``{name: fn(logits, y)}`` (``None``
             for a built-in). ``"loss"`` is always computed.
         bn: batch-norm policy, ``"recompute"``, ``"interpolate"``, ``"batch"`` or ``"none"``
@@ -393,9 +426,12 @@ def interpolate(
         :class:`InterpolationCurve`.
 
     Raises:
-        ValueError: keys, shapes or devices of the states do not match (the error names the key); empty data;
-            ``bn="recompute"`` for a batch-norm model with no data.
-        TypeError: dtype mismatch between the states (named), malformed batches, ``accuracy`` on float targets.
+        ValueError: keys, shapes or devices of the states do not match (the error names the key); NaN/inf or
+            meta entries in the states; empty data, or every target ignored; labels outside ``[0, k)``; NaN
+            inputs; ``bn="recompute"`` for a batch-norm model with no data.
+        TypeError: ``model`` is not a module, ``loss`` not callable, ``dtype`` not a floating torch dtype;
+            dtype mismatch between the states or between inputs and states (named), integer weights,
+            malformed batches, ``accuracy`` on float targets.
 
     Example:
         >>> import torch
@@ -407,6 +443,7 @@ def interpolate(
         >>> curve.loss.shape
         (5,)
     """
+    _validate.module(model)
     path = linear_path(start, end, model=model)
     return evaluate_path(
         model,

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from mlitheory import _validate
 from mlitheory.results import Result
 
 __all__ = ["Bump", "bumps", "is_monotone", "min_delta"]
@@ -36,11 +37,33 @@ ArrayLike = np.ndarray | torch.Tensor | Sequence[float]
 
 def _as_array(values: ArrayLike, name: str) -> np.ndarray:
     if isinstance(values, torch.Tensor):
-        values = values.detach().cpu().numpy()
-    arr = np.asarray(values, dtype=np.float64)
+        values = values.detach().cpu()
+        if values.is_complex():
+            raise TypeError(f"{name} must be real numbers, got a complex tensor")
+        values = values.to(torch.float64).numpy()
+    if isinstance(values, (str, bytes, dict, set)) or values is None:
+        raise TypeError(f"{name} must be a 1-D sequence of numbers, got {type(values).__name__}")
+    try:
+        arr = np.asarray(values)
+        complex_values = arr.dtype.kind == "c"
+        if not complex_values:
+            arr = arr.astype(np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be a 1-D sequence of numbers ({e})") from e
+    if complex_values:
+        raise TypeError(f"{name} must be real numbers, got complex values")
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional (one value per alpha), got shape {arr.shape}")
     return arr
+
+
+def _tol(tol: object) -> float:
+    if isinstance(tol, (np.ndarray, torch.Tensor, list, tuple)) and np.ndim(tol) > 0:
+        raise TypeError(
+            f"tol must be a number, got an array of shape {np.shape(tol)}; is_monotone's second argument is the "
+            "tolerance: pass the alphas by keyword, is_monotone(losses, alphas=alphas)"
+        )
+    return _validate.real(tol, "tol", nonnegative=True)
 
 
 def _prepare(losses: ArrayLike, alphas: ArrayLike | None, nonfinite: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,6 +71,8 @@ def _prepare(losses: ArrayLike, alphas: ArrayLike | None, nonfinite: str) -> tup
     if nonfinite not in ("raise", "omit"):
         raise ValueError(f"nonfinite must be 'raise' or 'omit', got {nonfinite!r}")
     ell = _as_array(losses, "losses")
+    if ell.size == 0:
+        raise ValueError("losses is empty: a curve needs at least one value (one point is monotone, min_delta 0)")
     if alphas is None:
         al = np.arange(len(ell), dtype=np.float64)
     else:
@@ -74,6 +99,8 @@ def _prepare(losses: ArrayLike, alphas: ArrayLike | None, nonfinite: str) -> tup
                 "Pass nonfinite='omit' to measure the finite part only."
             )
         ell, al, idx = ell[finite], al[finite], idx[finite]
+        if ell.size == 0:
+            raise ValueError("losses has no finite value: nothing is left to measure with nonfinite='omit'")
     return ell, al, idx
 
 
@@ -83,18 +110,26 @@ def min_delta(
     r"""The smallest Δ for which the curve is Δ-monotone: :math:`\max_{i<j}(\ell_j - \ell_i)_+`.
 
     Args:
-        losses: loss values in path order, shape ``(m,)``.
-        alphas: their positions, strictly increasing (only checked; the order is what matters).
-        tol: noise floor: a largest rise ``<= tol`` is reported as 0.
+        losses: loss values in path order, shape ``(m,)``, ``m >= 1`` (one point: 0).
+        alphas: their positions, strictly increasing (only checked; the order is what matters). Any real
+            values (points outside [0, 1] included); :meth:`InterpolationCurve.min_delta` is the one that
+            restricts to [0, 1].
+        tol: noise floor ``>= 0``: a largest rise ``<= tol`` is reported as 0.
         nonfinite: ``"raise"`` (default) raises on NaN/inf naming the index; ``"omit"`` drops those points.
 
     Returns:
         ``min Δ >= 0`` (a float).
 
+    Raises:
+        ValueError: empty ``losses`` (or no finite value left with ``"omit"``), a NaN/inf loss (``"raise"``),
+            non-increasing or non-finite ``alphas``, a negative or NaN ``tol``.
+        TypeError: values that are not real numbers.
+
     Example:
         >>> min_delta([3.0, 2.0, 2.5, 1.0, 1.2])
         0.5
     """
+    tol = _tol(tol)
     ell, _, _ = _prepare(losses, alphas, nonfinite)
     if len(ell) < 2:
         return 0.0
@@ -105,8 +140,13 @@ def min_delta(
 
 
 def is_monotone(losses: ArrayLike, tol: float = 0.0, *, alphas: ArrayLike | None = None) -> bool:
-    """Whether the curve is non-increasing up to ``tol``: ``min_delta(losses) <= tol``."""
-    return min_delta(losses, alphas) <= tol
+    """Whether the curve is non-increasing up to ``tol``: ``min_delta(losses) <= tol`` (a bool).
+
+    ``tol`` is a number ``>= 0`` (an array there is an error: pass the alphas as ``alphas=``); the other
+    arguments and errors are those of :func:`min_delta`.
+    """
+    tol = _tol(tol)
+    return bool(min_delta(losses, alphas) <= tol)
 
 
 @dataclass(frozen=True)
@@ -145,6 +185,7 @@ def bumps(
         >>> [(b.start, b.peak, b.end, b.height) for b in bumps([3.0, 2.0, 2.5, 1.0, 1.2])]
         [(1, 2, 3, 0.5), (3, 4, 4, 0.19999999999999996)]
     """
+    tol = _tol(tol)
     ell, al, idx = _prepare(losses, alphas, nonfinite)
     out: list[Bump] = []
     m = len(ell)

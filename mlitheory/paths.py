@@ -22,7 +22,12 @@ Integer entries (``num_batches_tracked``) are never interpolated: every point of
 ``end``. The states are computed with :func:`torch.lerp`, exact at both ends (``c = 0`` gives ``start`` and
 ``c = 1`` gives ``end`` bit for bit).
 
-The module also validates pairs of states (keys, shapes, dtypes, devices), with errors that name the key.
+The module also validates pairs of states (keys, shapes, dtypes, devices, finite values, data rather than meta
+tensors, floating-point weights), with errors that name the key.
+
+Tied (shared) parameters, such as an embedding and an output layer holding one weight, are one tensor: the state
+dict lists it under every name, but distances count it once (:func:`tied_keys`, :func:`parameter_keys`) and a
+path moves all its names together.
 
 References:
     Goodfellow, Vinyals, Saxe. *Qualitatively characterizing neural network optimization problems*, ICLR 2015.
@@ -32,12 +37,15 @@ References:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from mlitheory import _validate
 
 __all__ = [
     "Coefficient",
@@ -50,6 +58,7 @@ __all__ = [
     "layerwise_path",
     "linear_path",
     "parameter_keys",
+    "tied_keys",
     "validate_states",
 ]
 
@@ -118,17 +127,25 @@ def validate_states(
     *,
     model: nn.Module | None = None,
     names: tuple[str, str] = ("start", "end"),
+    finite: bool = False,
 ) -> tuple[State, State]:
     """Check that two states can be interpolated (and loaded into ``model``); return them as state dicts.
 
-    Checks, in order: both are state dicts or modules; the same keys (and the keys of ``model.state_dict()``
-    when a model is given); per key the same shape (and the model's shape) and the same dtype; every tensor of
-    both states on one device.
+    Checks, in order: both are state dicts or modules (and ``model`` a module); the same keys (and the keys of
+    ``model.state_dict()`` when a model is given); per key the same shape (and the model's shape) and the same
+    dtype; every tensor of both states on one device; no meta tensor (shape without data); with ``finite=True``,
+    no NaN or inf entry (off by default: a curve towards a diverged state records where it is not finite);
+    weights of floating-point dtype (a floating parameter of ``model``, or without a model
+    an entry named ``weight`` or ``bias``, stored as integers is an error); entries that ``model`` ties (one
+    tensor under two names) equal in each state.
 
     Raises:
-        TypeError: wrong types, or a dtype mismatch (the error names the key and both dtypes).
-        ValueError: missing or extra keys, a shape mismatch or tensors on several devices (named).
+        TypeError: wrong types, a dtype mismatch (the error names the key and both dtypes), integer weights.
+        ValueError: missing or extra keys, a shape mismatch, tensors on several devices, meta tensors,
+            non-finite entries, or tied entries that differ (each named).
     """
+    if model is not None:
+        _validate.module(model)
     a, b = as_state(start, names[0]), as_state(end, names[1])
     if model is not None:
         ref = model.state_dict()
@@ -156,20 +173,90 @@ def validate_states(
     if len(devices) > 1:
         where = ", ".join(f"{name} on {dev}" for dev, name in devices.items())
         raise ValueError(f"the states are on several devices ({where}); move them to one device or pass device=")
+    for state, name in ((a, names[0]), (b, names[1])):
+        _validate.state_entries(state, name, finite=finite)
+    _check_weight_dtypes(a, names[0], model)
+    if model is not None:
+        for alias, canon in tied_keys(model=model).items():
+            for state, name in ((a, names[0]), (b, names[1])):
+                if alias in state and canon in state and not torch.equal(state[alias], state[canon]):
+                    raise ValueError(
+                        f"the model ties {alias!r} to {canon!r} (one tensor), but {name} holds different values "
+                        "for them; a tied parameter has one value: take both from one state_dict()"
+                    )
     return a, b
 
 
-def parameter_keys(state: Mapping[str, torch.Tensor], model: nn.Module | None = None) -> list[str]:
-    """Keys of ``state`` that are trainable parameters, in state order.
+def _check_weight_dtypes(state: State, name: str, model: nn.Module | None) -> None:
+    if model is not None:
+        floating = {n for n, p in model.named_parameters(remove_duplicate=False) if p.is_floating_point()}
+    else:
+        floating = {k for k in state if k.rsplit(".", 1)[-1] in ("weight", "bias")}
+    for k in state:
+        v = state[k]
+        if k in floating and not (v.is_floating_point() or v.is_complex()):
+            raise TypeError(
+                f"{name}[{k!r}] holds integers ({v.dtype}), but it is a weight: weights must be floating point "
+                "to be interpolated; convert the state, e.g. {k: v.float() for k, v in state.items()}"
+            )
 
-    With ``model``: exactly the names of ``model.named_parameters()`` (tied copies included). Without: the
-    floating-point entries that are not batch-norm running statistics (the convention of Lucas et al.'s
-    weight distance).
+
+def tied_keys(*states: Mapping[str, torch.Tensor], model: nn.Module | None = None) -> dict[str, str]:
+    """Names that refer to one tensor: ``{alias: canonical name}`` (the canonical name comes first).
+
+    With ``model``: the parameters and buffers that the module holds under several names (weight tying).
+    Without: the entries that share storage (same memory, offset, shape and strides) in every one of
+    ``states``, as ``state_dict()`` of a tied model and ``torch.save``/``torch.load`` of it give. States whose
+    tensors were copied one by one no longer show their ties; pass ``model=`` then.
     """
     if model is not None:
+        seen: dict[int, str] = {}
+        out: dict[str, str] = {}
+        named = itertools.chain(
+            model.named_parameters(remove_duplicate=False), model.named_buffers(remove_duplicate=False)
+        )
+        for name, t in named:
+            if t is None:
+                continue
+            first = seen.setdefault(id(t), name)
+            if first != name:
+                out[name] = first
+        return out
+    if not states:
+        return {}
+
+    def aliases(state: Mapping[str, torch.Tensor]) -> dict[str, str]:
+        seen: dict[tuple, str] = {}
+        out: dict[str, str] = {}
+        for k, v in state.items():
+            if v.numel() == 0 or v.device.type == "meta":
+                continue
+            key = (v.device, v.untyped_storage().data_ptr(), v.storage_offset(), tuple(v.shape), v.stride(), v.dtype)
+            first = seen.setdefault(key, k)
+            if first != k:
+                out[k] = first
+        return out
+
+    common = aliases(states[0])
+    for s in states[1:]:
+        other = aliases(s)
+        common = {k: c for k, c in common.items() if other.get(k) == c}
+    return common
+
+
+def parameter_keys(state: Mapping[str, torch.Tensor], model: nn.Module | None = None) -> list[str]:
+    """Keys of ``state`` that are trainable parameters, in state order, each tensor once.
+
+    With ``model``: the names of ``model.named_parameters()``; a tied parameter counts once, under its first
+    name. Without: the floating-point entries that are not batch-norm running statistics (the convention of
+    Lucas et al.'s weight distance), leaving out entries that share storage with an earlier one.
+    """
+    if model is not None:
+        tied = tied_keys(model=model)
         names = {n for n, _ in model.named_parameters(remove_duplicate=False)}
-        return [k for k in state if k in names]
-    return [k for k, v in state.items() if v.is_floating_point() and not is_statistic_key(k)]
+        return [k for k in state if k in names and k not in tied]
+    tied = tied_keys(state)
+    return [k for k, v in state.items() if v.is_floating_point() and not is_statistic_key(k) and k not in tied]
 
 
 @dataclass(frozen=True)
@@ -359,7 +446,8 @@ def layerwise_path(
     Args:
         start, end: the two states.
         group: a module name (``"layer1.0"`` selects ``layer1.0.*``), a compiled regex (``re.compile(r"bias$")``,
-            matched with ``search``) or an explicit collection of keys.
+            matched with ``search``) or an explicit collection of keys. A tied tensor (see :func:`tied_keys`)
+            moves under all its names when one of them is selected.
         rest: ``"end"`` (the paper's choice) or ``"start"``: where the other entries stay.
         model: optional model the states must match.
 
@@ -371,6 +459,9 @@ def layerwise_path(
     a, b = validate_states(start, end, model=model)
     keys = _float_keys(a)
     chosen = set(_select(keys, group))
+    for alias, canon in tied_keys(a, b, model=model).items():  # a tied tensor moves under all its names
+        if alias in chosen or canon in chosen:
+            chosen.update((alias, canon))
     fixed = _AT_END if rest == "end" else _AT_START
     coefs = {k: (_LINEAR if k in chosen else fixed) for k in keys}
     label = group.pattern if isinstance(group, re.Pattern) else group if isinstance(group, str) else "keys"

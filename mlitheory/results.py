@@ -5,7 +5,9 @@ torch) go to a compressed ``.npz`` file; everything else (numbers, strings, nest
 them) goes to a ``.json`` file beside it. Loading rebuilds the same class with equal fields; torch tensors come
 back as torch tensors (on the CPU).
 
-Writes are atomic (temporary file + rename) and never overwrite a finished result unless asked to.
+Writes are atomic (temporary file + rename) and never overwrite a finished result unless asked to. Loading
+reads no pickle (``np.load(allow_pickle=False)``) and imports only modules of ``mlitheory`` and ``empirical``
+to find the class a file names (:data:`TRUSTED_PACKAGES`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import io
 import json
 import math
 import os
+import sys
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -104,6 +108,37 @@ class _Encoder:
         )
 
 
+#: packages whose modules :meth:`Result.load` may import to find the class named in a file
+TRUSTED_PACKAGES = ("mlitheory", "empirical")
+
+
+def _result_class(name: Any) -> type:
+    """The :class:`Result` subclass named ``"module:qualname"`` in a saved file.
+
+    Only modules of :data:`TRUSTED_PACKAGES` are imported; a class of any other module is accepted only if
+    that module is already imported (the caller's own result classes), so a file cannot make ``load`` import,
+    and run, code of its choosing. The object found must be a ``Result`` subclass.
+    """
+    if not isinstance(name, str) or name.count(":") != 1:
+        raise ValueError(f"a saved result names its class as 'module:qualname', got {name!r}; the file is corrupt")
+    module, _, qualname = name.partition(":")
+    trusted = any(module == p or module.startswith(p + ".") for p in TRUSTED_PACKAGES)
+    if trusted:
+        obj: Any = importlib.import_module(RENAMED_MODULES.get(module, module))
+    elif module in sys.modules:
+        obj = sys.modules[module]
+    else:
+        raise TypeError(
+            f"the file names the class {name!r} of module {module!r}, which is not imported; Result.load imports "
+            f"only modules of {', '.join(TRUSTED_PACKAGES)}. If you trust the file, import {module!r} first"
+        )
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    if not (isinstance(obj, type) and issubclass(obj, Result)):
+        raise TypeError(f"{name!r} is not a Result class")
+    return obj
+
+
 def _decode(value: Any, arrays: Any) -> Any:
     if isinstance(value, list):
         return [_decode(v, arrays) for v in value]
@@ -119,14 +154,14 @@ def _decode(value: Any, arrays: Any) -> Any:
     if "__dict__" in value:
         return {k: _decode(v, arrays) for k, v in value["__dict__"].items()}
     if "__result__" in value:
-        module, _, qualname = value["__result__"].partition(":")
-        obj: Any = importlib.import_module(RENAMED_MODULES.get(module, module))
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-        if not (isinstance(obj, type) and issubclass(obj, Result)):
-            raise TypeError(f"{value['__result__']} is not a Result class")
+        obj = _result_class(value["__result__"])
+        if not isinstance(value.get("fields"), dict):
+            raise ValueError(f"the entry of {value['__result__']} has no fields")
         fields = {k: _decode(v, arrays) for k, v in value["fields"].items()}
-        return obj(**fields)
+        try:
+            return obj(**fields)
+        except TypeError as e:
+            raise ValueError(f"the fields saved for {value['__result__']} do not fit the class ({e})") from e
     raise ValueError(f"unrecognised entry in a saved result: keys {sorted(value)}")
 
 
@@ -174,16 +209,22 @@ class Result:
         if not jpath.exists():
             raise FileNotFoundError(f"no saved result at {jpath}")
         try:
-            payload = json.loads(jpath.read_text())
-        except json.JSONDecodeError as e:
+            payload = json.loads(jpath.read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"{jpath} is not valid JSON ({e}); the file is corrupt") from e
-        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT or "result" not in payload:
             raise ValueError(f"{jpath} is not a saved mlitheory result (format {_FORMAT})")
         arrays: Any = {}
         if npath.exists():
-            with np.load(npath, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        obj = _decode(payload["result"], arrays)
+            try:
+                with np.load(npath, allow_pickle=False) as z:
+                    arrays = {k: z[k] for k in z.files}
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+                raise ValueError(f"{npath} cannot be read as the result's arrays ({e}); the file is corrupt") from e
+        try:
+            obj = _decode(payload["result"], arrays)
+        except (KeyError, ValueError, AttributeError) as e:
+            raise ValueError(f"{jpath} holds a malformed result ({type(e).__name__}: {e}); the file is corrupt") from e
         if not isinstance(obj, cls):
             raise TypeError(f"{jpath} holds a {type(obj).__name__}, not a {cls.__name__}")
         return obj

@@ -80,6 +80,11 @@ def gauss_length_from_samples(
     Returns:
         :class:`SampledGaussLength`.
     """
+    max_angle = (
+        float(max_angle) if isinstance(max_angle, (int, float)) and not isinstance(max_angle, bool) else max_angle
+    )
+    if not isinstance(max_angle, float) or not 0.0 < max_angle <= math.pi:
+        raise ValueError(f"max_angle must be an angle in (0, π] radians, got {max_angle!r}")
     al = np.asarray(alphas.detach().cpu() if isinstance(alphas, torch.Tensor) else alphas, dtype=np.float64)
     zz = np.asarray(z.detach().cpu() if isinstance(z, torch.Tensor) else z, dtype=np.float64)
     if al.ndim != 1 or al.shape[0] < 3:

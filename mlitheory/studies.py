@@ -45,6 +45,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mlitheory import _validate
+from mlitheory._model import structural_clone
 from mlitheory.interpolation import InterpolationCurve, evaluate_path, interpolate
 from mlitheory.paths import StateLike, as_state, layer_groups, layerwise_path
 from mlitheory.results import Result
@@ -221,13 +223,20 @@ def fresh_initializations(model: nn.Module, n: int, *, seed: int) -> list[dict[s
     """``n`` new random initialisations of ``model``'s architecture (``reset_parameters`` of every module).
 
     Each is drawn on a private copy under :func:`torch.random.fork_rng` seeded with ``seed + i``, so the global
-    random state and ``model`` are left as they were.
+    random state and ``model`` are left as they were (a model that cannot be deep-copied is copied module by
+    module, with fresh tensors).
     """
+    _validate.module(model)
+    n = _validate.integer(n, "n")
+    seed = _validate.integer(seed, "seed", minimum=0)
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     out = []
     for i in range(n):
-        clone = copy.deepcopy(model)
+        try:
+            clone = copy.deepcopy(model)
+        except Exception:
+            clone = structural_clone(model, copy_tensors=True)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + i)
             for m in clone.modules():

@@ -30,6 +30,7 @@ References:
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -71,7 +72,7 @@ from mlitheory._jets import (
     reshape,
     rsqrt,
 )
-from mlitheory._model import ModelView, extra_buffers
+from mlitheory._model import ModelView, extra_buffers, tied_names
 from mlitheory.paths import ParameterPath
 
 __all__ = ["Jet", "TaylorForward", "jbilinear", "nested_jvp_outputs"]
@@ -97,6 +98,16 @@ class TaylorForward:
     """
 
     def __init__(self, model: nn.Module, path: ParameterPath, *, mode: str = "eval", statistics: str = "path"):
+        if not isinstance(path, ParameterPath):
+            raise TypeError(
+                f"path must be a ParameterPath (mlitheory.linear_path(start, end), ...), got {type(path).__name__}"
+            )
+        if mode not in ("eval", "batch"):
+            raise ValueError(f"mode must be 'eval' or 'batch', got {mode!r}")
+        if statistics not in ("path", "constant"):
+            raise ValueError(f"statistics must be 'path' or 'constant', got {statistics!r}")
+        if not path.start:
+            raise ValueError("the path's states are empty")
         self.view = ModelView(model)
         self.view.configure("batch" if mode == "batch" else "eval")
         self.path = path
@@ -108,6 +119,7 @@ class TaylorForward:
         self._cache: dict[tuple[str, int], tuple[Any, Tensor, Tensor, Tensor]] = {}
         self._mode = "batch" if mode == "batch" else "eval"
         self._record: dict[str, list[tuple[Any, Any]]] | None = None
+        self._ties: dict[str, dict[str, str]] = {}
         try:
             self.graph: fx.GraphModule | None = fx.symbolic_trace(self.view.module)
         except Exception as e:  # data-dependent control flow and the like: the whole model by nested jvp
@@ -124,6 +136,7 @@ class TaylorForward:
     def _jets(self, alpha: float, buffers: dict[str, Tensor] | None) -> dict[str, Any]:
         state = self.path.state(alpha)
         state.update(self.extra)
+        state = self.view.private(state)
         out: dict[str, Any] = dict(state)
         for k, delta in self.delta.items():
             if self.statistics == "constant" and k in self.stat_keys:
@@ -191,9 +204,9 @@ class TaylorForward:
         ref = first_jet(list(jets.values())) or Jet(next(iter(jets.values())))
 
         def g(t: Tensor):
-            return torch.func.functional_call(self.view.module, poly(jets, t), args, kwargs)
+            return torch.func.functional_call(self.view.module, self.view.private(poly(jets, t)), args, kwargs)
 
-        with CompositeNorms(self.view):
+        with CompositeNorms(self.view), _forward_ad(f"the model ({type(self.view.module).__name__}, not traceable)"):
             return jet_of_function(g, ref.v.dtype, ref.v.device)
 
     # -- the interpreter ---------------------------------------------------------------------------------------
@@ -235,7 +248,10 @@ class TaylorForward:
         ref = first_jet((args, kwargs))
         assert ref is not None
         fn = COMPOSITE_FUNCTIONS.get(fn, fn)
-        with self._norms:
+        where = f"graph node {node.name!r}" + (
+            f" (module {type(self.modules[node.target]).__name__})" if node.op == "call_module" else f" ({node.target})"
+        )
+        with self._norms, _forward_ad(where):
             return jet_of_function(lambda t: fn(*poly(args, t), **poly(kwargs, t)), ref.v.dtype, ref.v.device)
 
     def _params(self, target: str, mod: nn.Module, jets: dict[str, Any]) -> dict[str, Any]:
@@ -245,6 +261,11 @@ class TaylorForward:
         for name, _ in named:  # recursive: parametrized weights live in a submodule
             if p + name in jets:
                 out[name] = jets[p + name]
+        if target not in self._ties:
+            self._ties[target] = tied_names(mod)
+        for alias, canon in self._ties[target].items():  # one value per tied tensor; functional_call ties the rest
+            if canon in out:
+                out.pop(alias, None)
         return out
 
     def _module(self, node: fx.Node, args: tuple, kwargs: dict, jets: dict[str, Any]) -> Any:
@@ -440,6 +461,22 @@ class TaylorForward:
         return self._fallback(node, lambda o, *a, **kw: getattr(o, name)(*a, **kw), args, kwargs)
 
 
+@contextlib.contextmanager
+def _forward_ad(where: str):
+    """Re-raise torch's "no forward AD" failure naming the part of the model that has no forward derivative."""
+    try:
+        yield
+    except (NotImplementedError, RuntimeError) as e:
+        text = str(e)
+        if "forward AD" not in text and "forward-mode" not in text and "jvp" not in text:
+            raise
+        raise NotImplementedError(
+            f"no forward-mode derivative through {where}: {text.splitlines()[0]} Attention, batch, layer and "
+            "instance norm and weight_norm are handled (unfused compositions); for another fused operation, "
+            "write the layer's forward with elementary torch operations (they all have forward derivatives)"
+        ) from e
+
+
 def _getattr(module: nn.Module, target: str) -> Any:
     obj: Any = module
     for part in target.split("."):
@@ -489,9 +526,9 @@ def nested_jvp_outputs(
             for k, c in moving.items():
                 coef = c.scale * a**c.power
                 state[k] = path.start[k] + coef.to(path.start[k].dtype) * (path.end[k] - path.start[k])
-            return torch.func.functional_call(view.module, state, args, kwargs)
+            return torch.func.functional_call(view.module, view.private(state), args, kwargs)
 
-        with CompositeNorms(view):
+        with CompositeNorms(view), _forward_ad(f"the model ({type(view.module).__name__})"):
             return nested_jvp(f, a0)
     finally:
         if own:

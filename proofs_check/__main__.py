@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from proofs_check import run_all
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="python -m proofs_check",
+        description="Check every proof step of the package with SymPy and print one table; exit status 1 if one fails.",
+    ).parse_args(argv)
     checks = run_all()
     rows = [(c.family, c.step, "holds" if c.holds else "FAILS", c.detail) for c in checks]
     head = ("family", "step", "status", "how")

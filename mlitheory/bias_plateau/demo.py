@@ -13,6 +13,7 @@ Every number of the run goes to ``OUT/results.json``; figures go to ``OUT/*.png`
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mlitheory._validate import arg_device, arg_int, arg_positive, one_line, writable_dir
 from mlitheory.bias_plateau._io import DataUnavailable, balanced_subset, load_real_data, prepare_out
 from mlitheory.bias_plateau.measures import plateau_end
 from mlitheory.bias_plateau.mlp import balanced_gaussian_data, run_mlp_case
@@ -455,15 +457,15 @@ def _parser() -> argparse.ArgumentParser:
             "a depth x init-scale x seed grid. Prints tables; writes figures (PNG + PDF) and results.json to --out."
         ),
     )
-    p.add_argument("--depth", type=int, nargs="+", default=None, help="MLP depths (default 3 5 7)")
-    p.add_argument("--init-scale", type=float, nargs="+", default=None, help="init scales (default 1 0.3 0.15)")
-    p.add_argument("--seeds", type=int, default=None, help="seeds per cell (default 2)")
-    p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    p.add_argument("--depth", type=arg_int(1), nargs="+", default=None, help="MLP depths (default 3 5 7)")
+    p.add_argument("--init-scale", type=arg_positive, nargs="+", default=None, help="init scales (default 1 0.3 0.15)")
+    p.add_argument("--seeds", type=arg_int(1), default=None, help="seeds per cell (default 2)")
+    p.add_argument("--seed", type=arg_int(0), default=0, help="base seed (default 0)")
     p.add_argument(
         "--out", type=Path, default=Path("out/bias_plateau"), help="output folder (default out/bias_plateau)"
     )
     p.add_argument("--force", action="store_true", help="write into --out even if it holds other files")
-    p.add_argument("--device", default="cpu", help="torch device of the MLP runs (default cpu)")
+    p.add_argument("--device", type=arg_device, default="cpu", help="torch device of the MLP runs (default cpu)")
     p.add_argument("--quick", action="store_true", help="a small grid and a short toy run (seconds)")
     p.add_argument(
         "--data",
@@ -471,21 +473,27 @@ def _parser() -> argparse.ArgumentParser:
         default="synthetic",
         help="MLP data (default synthetic)",
     )
-    p.add_argument("--width", type=int, default=_DEFAULTS["width"], help="MLP width (default 32; reference §7.2: 64)")
+    p.add_argument(
+        "--width", type=arg_int(1), default=_DEFAULTS["width"], help="MLP width (default 32; reference §7.2: 64)"
+    )
     p.add_argument(
         "--n-per-class",
-        type=int,
+        type=arg_int(1),
         default=_DEFAULTS["n_per_class"],
         help="points per class (default 50; reference: 100)",
     )
-    p.add_argument("--lr", type=float, default=_DEFAULTS["lr"], help="MLP step size (default 0.05; reference: 0.01)")
-    p.add_argument("--max-steps", type=int, default=30_000, help="cap on MLP training steps (default 30000)")
-    p.add_argument("--toy-steps", type=int, default=None, help="toy-model GD steps (default 200000; quick 20000)")
+    p.add_argument(
+        "--lr", type=arg_positive, default=_DEFAULTS["lr"], help="MLP step size (default 0.05; reference: 0.01)"
+    )
+    p.add_argument("--max-steps", type=arg_int(1), default=30_000, help="cap on MLP training steps (default 30000)")
+    p.add_argument(
+        "--toy-steps", type=arg_int(1), default=None, help="toy-model GD steps (default 200000; quick 20000)"
+    )
     p.add_argument("--float64", action="store_true", help="train the MLPs in float64 (default float32)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument(
         "--threads",
-        type=int,
+        type=arg_int(1),
         default=1,
         help="torch CPU threads (default 1: the networks are small, threads only add overhead)",
     )
@@ -517,10 +525,19 @@ def main(argv: list[str] | None = None) -> int:
         print("error: " + "; ".join(problems), file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
+    if args.data != "synthetic":  # the data set must be loadable before any training starts
+        try:
+            ok, why = importlib.import_module("empirical.data").available(args.data)
+        except ImportError as e:
+            ok, why = False, f"the empirical package's data loaders could not be imported ({e})"
+        if not ok:
+            print(f"error: --data {args.data}: {one_line(RuntimeError(why))}", file=sys.stderr)
+            return 2
     try:
+        writable_dir(args.out, "--out")
         out, note = prepare_out(args.out, force=args.force)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (ValueError, OSError) as e:
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
     print(note, file=sys.stderr)
     try:

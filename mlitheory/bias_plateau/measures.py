@@ -74,6 +74,12 @@ def plateau_end(alphas, values, *, threshold: float) -> float:
         raise ValueError("alphas must be strictly increasing")
     if not np.all(np.isfinite(v)):
         raise ValueError("values must be finite")
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float, np.floating))
+        or not np.isfinite(threshold)
+    ):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
     pos = a > 0
     ap, vp = a[pos], v[pos]
     below = np.nonzero(vp < threshold)[0]

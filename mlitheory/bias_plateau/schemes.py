@@ -37,6 +37,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from mlitheory import _validate
 from mlitheory.paths import ParameterPath, homogeneous_bias_path, linear_path
 from mlitheory.results import Result
 
@@ -259,7 +260,26 @@ def _check_inputs(model, thetaT, x):
         raise ValueError(f"parameter {missing[0]!r} is missing from thetaT")
     if not isinstance(x, torch.Tensor) or x.ndim != 2:
         raise ValueError(f"x must be a tensor of shape (n, d), got {getattr(x, 'shape', type(x).__name__)}")
+    first = next(n for n, (_, kind) in depths.items() if kind == "weight")
+    w = thetaT[first]
+    if x.dtype != w.dtype:
+        raise TypeError(f"x is {x.dtype} but thetaT[{first!r}] is {w.dtype}; convert one to the other's dtype")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} features but thetaT[{first!r}] expects {w.shape[1]}")
+    _validate.state_entries({n: thetaT[n] for n in depths}, "thetaT")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x holds NaN or infinite values")
     return depths
+
+
+def _points(values, name: str, *, positive: bool = False) -> np.ndarray:
+    """A non-empty 1-D array of finite values (``> 0`` when ``positive``)."""
+    a = np.atleast_1d(_validate.finite_array(values, name))
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers, got shape {a.shape}")
+    if positive and np.any(a <= 0):
+        raise ValueError(f"{name} must be > 0")
+    return a
 
 
 @torch.no_grad()
@@ -281,7 +301,7 @@ def check_output_bias_decomposition(model: nn.Module, thetaT, x: torch.Tensor, a
     gT = fT - bT
     gam, _ = _gamma(model, thetaT, x.dtype)
     magT = _abs_forward(model, thetaT, x)
-    a = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    a = _points(alphas, "alphas")
     diffs, tols = [], []
     for al in a:
         lhs = functional_call(model, _scaled(thetaT, depths, al, False), (x,))
@@ -318,7 +338,7 @@ def check_deep_linear_identity(model: nn.Module, thetaT, x: torch.Tensor, alphas
     """Check (2): :math:`f(x;\\alpha\\theta_T)` against :func:`deep_linear_bias_expansion` at each ``alpha``."""
     depths = _check_inputs(model, thetaT, x)
     gam, L = _gamma(model, thetaT, x.dtype)
-    a = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    a = _points(alphas, "alphas")
     diffs, tols = [], []
     for al in a:
         th = _scaled(thetaT, depths, al, False)
@@ -334,7 +354,7 @@ def check_deep_linear_identity(model: nn.Module, thetaT, x: torch.Tensor, alphas
 def check_homogeneous_scaling(model: nn.Module, thetaT, x: torch.Tensor, cs) -> IdentityCheck:
     """Check (3): :math:`f(x;\\{cW_\\ell, c^\\ell b_\\ell\\}) = c^L f(x;\\theta_T)` for each ``c > 0``."""
     depths = _check_inputs(model, thetaT, x)
-    c_arr = np.atleast_1d(np.asarray(cs, dtype=np.float64))
+    c_arr = _points(cs, "cs")
     if np.any(c_arr <= 0):
         raise ValueError("the scaling identity (3) needs c > 0")
     gam, L = _gamma(model, thetaT, x.dtype)

@@ -552,8 +552,10 @@ def check_proposition2(g_T, b_T, y, r, alphas=None, *, eta: float = 0.1) -> Prop
         g_T, b_T, y: as in :func:`plateau_constants`.
         r: degree of homogeneity ``>= 1``.
         alphas: grid in ``[0, 1]`` (default 201 equispaced points).
-        eta: tolerance of the loss plateau.
+        eta: tolerance of the loss plateau, a number ``> 0``.
     """
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not (math.isfinite(eta) and eta > 0):
+        raise ValueError(f"eta must be a finite number > 0, got {eta!r}")
     g, b, yy, r = _as_problem(g_T, b_T, y, r)
     grid = _default_grid() if alphas is None else _as_alphas(alphas)
     k = g.shape[1]

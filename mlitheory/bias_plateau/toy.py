@@ -168,8 +168,8 @@ def escape_times(w0, r: int, k: int) -> np.ndarray:
     """
     k, r = _check_k_r(k, r)
     w0 = np.asarray(w0, dtype=np.float64)
-    if np.any(w0 <= 0):
-        raise ValueError("w0 must be > 0")
+    if not np.all(np.isfinite(w0)) or np.any(w0 <= 0):
+        raise ValueError("w0 must be finite and > 0")
     a = (r / k) * (1.0 - 1.0 / k)
     if r == 2:
         return np.log(1.0 / w0) / a
@@ -437,6 +437,11 @@ def _path_terms(w0, w_T, b_T, r, alphas, scheme, b0):
     w0 = np.asarray(w0, dtype=np.float64)
     w_T = np.asarray(w_T, dtype=np.float64)
     b_T = np.asarray(b_T, dtype=np.float64)
+    for name, v in (("w0", w0), ("w_T", w_T), ("b_T", b_T)) + (
+        (("b0", np.asarray(b0, dtype=np.float64)),) if b0 is not None else ()
+    ):
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"{name} holds NaN or infinite values; pass finite weights and biases")
     k = w_T.shape[-1]
     if w0.shape != (k,) or w_T.shape != (k,) or b_T.shape != (k,):
         raise ValueError(f"w0, w_T and b_T must all have shape (k,), got {w0.shape}, {w_T.shape}, {b_T.shape}")

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from scipy import integrate
 
+from mlitheory import _validate
 from mlitheory.curves import (
     bezier_curve,
     circular_arc,
@@ -114,6 +115,13 @@ def _flat(curve: Curve) -> Curve:
     return lambda alpha: curve(alpha).reshape(-1)
 
 
+def _check_curve(curve: object) -> None:
+    if not callable(curve):
+        raise TypeError(
+            f"curve must be a callable mapping a 0-dim tensor alpha to a tensor, got {type(curve).__name__}"
+        )
+
+
 def loss_slope(curve: Curve, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Exact :math:`L`, :math:`L'=-2\langle z^*-z,z'\rangle` and :math:`L''=2\|z'\|^2-2\langle z^*-z,z''\rangle`.
 
@@ -124,9 +132,13 @@ def loss_slope(curve: Curve, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray
     Returns:
         Three arrays ``(m,)``: L, L′, L″ (derivatives by nested :func:`torch.func.jvp`).
     """
+    _check_curve(curve)
+    al = np.asarray(alphas, dtype=np.float64).reshape(-1)
+    if al.size == 0:
+        raise ValueError("alphas is empty; pass at least one point")
     flat = _flat(curve)
     z_star = flat(torch.tensor(1.0, dtype=_F64)).detach()
-    z, dz, d2z = jets(flat, np.asarray(alphas, dtype=np.float64))
+    z, dz, d2z = jets(flat, al)
     r = z_star - z
     return (
         (r * r).sum(-1).numpy(),
@@ -145,6 +157,10 @@ def projective_gauss_length(curve: Curve, a: float = 0.0, b: float = 1.0, *, tol
     Returns:
         ``(value, error estimate)`` in radians.
     """
+    _check_curve(curve)
+    a, b, tol = _validate.real(a, "a"), _validate.real(b, "b"), _validate.real(tol, "tol", positive=True)
+    if not a < b:
+        raise ValueError(f"need a < b, got a={a}, b={b}")
     flat = _flat(curve)
 
     def f(x: float) -> float:
@@ -281,6 +297,9 @@ def check_theorem3(
         >>> check_theorem3(smoothed_turn(0.1)).monotone  # G = π/2 + 0.1: the rise at α = 0 is found
         False
     """
+    _check_curve(curve)
+    tol = _validate.real(tol, "tol")
+    grid, max_evaluations = _validate.integer(grid, "grid"), _validate.integer(max_evaluations, "max_evaluations")
     probe = curve(torch.tensor(0.0, dtype=_F64))
     if not isinstance(probe, torch.Tensor) or probe.ndim not in (1, 2):
         shape = tuple(probe.shape) if isinstance(probe, torch.Tensor) else type(probe).__name__

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from mlitheory import _validate
 from mlitheory.geometry import gauss_length
 from mlitheory.monotonicity import min_delta
 from mlitheory.results import Result
@@ -59,10 +60,25 @@ def mode_path(a0, b0, aT, bT, alphas) -> np.ndarray:
     Returns:
         Shape ``(n, k)``.
     """
-    al = np.asarray(alphas, dtype=np.float64)[:, None]
-    a = (1 - al) * np.asarray(a0) + al * np.asarray(aT)
-    b = (1 - al) * np.asarray(b0) + al * np.asarray(bT)
+    al = _validate.finite_array(alphas, "alphas").reshape(-1)[:, None]
+    a0, b0, aT, bT = _factors(a0, b0, aT, bT)
+    a = (1 - al) * a0 + al * aT
+    b = (1 - al) * b0 + al * bT
     return a * b
+
+
+def _factors(*values: object) -> tuple[np.ndarray, ...]:
+    """The mode factors ``a0, b0, aT, bT`` as finite float arrays of shapes that broadcast (``(k,)`` each, or
+    e.g. ``(T, k)`` for the end factors along a trajectory)."""
+    arrs = [_validate.finite_array(v, n) for v, n in zip(values, ("a0", "b0", "aT", "bT"))]
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrs))
+    except ValueError:
+        raise ValueError(
+            "a0, b0, aT, bT must have shapes that broadcast, e.g. (k,) each; got "
+            + ", ".join(str(a.shape) for a in arrs)
+        ) from None
+    return tuple(arrs)
 
 
 def mode_velocities(a0, b0, aT, bT) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +95,7 @@ def condition_c1(a0, b0, aT, bT) -> tuple[np.ndarray, np.ndarray]:
         tolerance ``tol = 8·eps·(|a0 bT| + |b0 aT| + 2|u0| + 2|uT|)``; (C1) holds for mode ``i`` when
         ``margin[i] >= -tol[i]``.
     """
-    a0, b0, aT, bT = (np.asarray(v, dtype=np.float64) for v in (a0, b0, aT, bT))
+    a0, b0, aT, bT = _factors(a0, b0, aT, bT)
     B = cross_term(a0, b0, aT, bT)
     u0, uT = 2 * a0 * b0, 2 * aT * bT
     lo, hi = np.minimum(u0, uT), np.maximum(u0, uT)
@@ -97,8 +113,10 @@ def velocity_angle(v0, v1) -> float:
         >>> round(velocity_angle([1.0, 0.0], [0.0, 2.0]), 12)  # π/2
         1.570796326795
     """
-    v0 = np.ravel(np.asarray(v0, dtype=np.float64))
-    v1 = np.ravel(np.asarray(v1, dtype=np.float64))
+    v0 = np.ravel(_validate.finite_array(v0, "v0"))
+    v1 = np.ravel(_validate.finite_array(v1, "v1"))
+    if v0.shape != v1.shape:
+        raise ValueError(f"v0 and v1 must have the same number of entries, got {v0.size} and {v1.size}")
     n0, n1 = np.linalg.norm(v0), np.linalg.norm(v1)
     if n0 == 0 or n1 == 0:
         return 0.0

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, jacrev, jvp
 
+from mlitheory import _validate
 from mlitheory.results import Result
 
 __all__ = [
@@ -215,8 +216,35 @@ def jacobian(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Tensor] 
     return torch.stack(rows)
 
 
+def _check_inputs(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Tensor] | None, name: str = "params"):
+    """``model`` a module, ``X`` a finite floating ``(N, d)`` tensor of the parameters' dtype (and width)."""
+    _validate.module(model)
+    if not isinstance(X, torch.Tensor) or X.ndim != 2 or not X.is_floating_point():
+        raise ValueError(
+            f"X must be a floating tensor of shape (N, in_dim), got {getattr(X, 'shape', type(X).__name__)}"
+        )
+    if not bool(torch.isfinite(X).all()):
+        raise ValueError("X holds NaN or infinite values")
+    ref = dict(model.named_parameters()) if params is None else params
+    if params is not None:
+        names = [n for n, _ in model.named_parameters()]
+        missing, extra = [n for n in names if n not in params], [n for n in params if n not in names]
+        if missing or extra:
+            raise ValueError(
+                f"{name} does not match the model's parameters (missing {missing[:3]}, unknown {extra[:3]}); "
+                "pass dict(model.named_parameters()) of this architecture"
+            )
+        _validate.state_entries(params, name)
+    dtypes = {v.dtype for v in ref.values()}
+    if dtypes and X.dtype not in dtypes:
+        raise TypeError(f"X is {X.dtype} but the parameters are {', '.join(map(str, sorted(dtypes, key=str)))}")
+    if isinstance(model, NTKMLP) and X.shape[1] != model.sizes[0]:
+        raise ValueError(f"X has {X.shape[1]} features but the network takes in_dim={model.sizes[0]}")
+
+
 def empirical_ntk(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """Empirical NTK :math:`\\hat\\Theta = JJ^\\top`, shape ``(N·k, N·k)`` (example-major output order)."""
+    _check_inputs(model, X, params)
     J = jacobian(model, X, params)
     return J @ J.T
 
@@ -225,17 +253,28 @@ def linearized_outputs(
     model: nn.Module, params0: dict[str, torch.Tensor], params: dict[str, torch.Tensor], X: torch.Tensor
 ) -> torch.Tensor:
     """Linearised model :math:`f(\\theta_0)(X) + J_0(\\theta - \\theta_0)` by one forward-mode ``jvp``; ``(N, k)``."""
+    _check_inputs(model, X, params0, "params0")
+    _check_inputs(model, X, params, "params")
     tangent = {k: params[k] - params0[k] for k in params0}
     f0, df = jvp(lambda p: model_outputs(model, p, X), (params0,), (tangent,))
     return f0 + df
 
 
-def _eigh(theta) -> tuple[torch.Tensor, torch.Tensor]:
+def _eigh(theta, r0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     theta = torch.as_tensor(theta, dtype=torch.float64)
     if theta.ndim != 2 or theta.shape[0] != theta.shape[1]:
         raise ValueError(f"theta must be a square matrix, got shape {tuple(theta.shape)}")
+    r0 = torch.as_tensor(r0, dtype=torch.float64)
+    if r0.shape != (theta.shape[0],):
+        raise ValueError(
+            f"r0 must have shape ({theta.shape[0]},) to match theta {tuple(theta.shape)}, got {tuple(r0.shape)}"
+        )
+    for name, t in (("theta", theta), ("r0", r0)):
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} holds NaN or infinite values")
     theta = 0.5 * (theta + theta.T)
-    return torch.linalg.eigh(theta)
+    lam, Q = torch.linalg.eigh(theta)
+    return lam, Q, r0
 
 
 def gd_residuals(theta, r0, eta: float, steps) -> torch.Tensor:
@@ -250,8 +289,8 @@ def gd_residuals(theta, r0, eta: float, steps) -> torch.Tensor:
     Returns:
         Shape ``(n,)`` for an int ``steps``, ``(len(steps), n)`` for a sequence (float64).
     """
-    lam, Q = _eigh(theta)
-    r0 = torch.as_tensor(r0, dtype=torch.float64)
+    eta = _validate.real(eta, "eta", positive=True)
+    lam, Q, r0 = _eigh(theta, r0)
     T = torch.as_tensor(steps, dtype=torch.float64)
     if torch.any(T < 0) or torch.any(T != torch.round(T)):
         raise ValueError(f"steps must be non-negative integers, got {steps}")
@@ -263,9 +302,10 @@ def gd_residuals(theta, r0, eta: float, steps) -> torch.Tensor:
 
 def gradient_flow_residuals(theta, r0, t) -> torch.Tensor:
     """Gradient-flow residuals :math:`r_t = e^{-\\Theta t} r_0`; ``t`` a float (shape ``(n,)``) or a sequence."""
-    lam, Q = _eigh(theta)
-    r0 = torch.as_tensor(r0, dtype=torch.float64)
+    lam, Q, r0 = _eigh(theta, r0)
     tt = torch.as_tensor(t, dtype=torch.float64)
+    if not bool(torch.isfinite(tt).all()) or bool((tt < 0).any()):
+        raise ValueError(f"t must be finite times >= 0, got {t}")
     out = (torch.exp(-lam[None, :] * tt.reshape(-1, 1)) * (Q.T @ r0)) @ Q.T
     return out[0] if tt.ndim == 0 else out
 
@@ -342,6 +382,12 @@ def train_gd(
         raise ValueError(f"target_loss must be positive, got {target_loss}")
     if max_steps < 0:
         raise ValueError(f"max_steps must be >= 0, got {max_steps}")
+    _check_inputs(model, X, params0, "params0")
+    if not isinstance(Y, torch.Tensor) or Y.shape[:1] != X.shape[:1] or Y.dtype != X.dtype:
+        raise ValueError(
+            f"Y must be a tensor of targets (N, out_dim) with N = {X.shape[0]} rows and X's dtype {X.dtype}, got "
+            f"{getattr(Y, 'shape', type(Y).__name__)}" + (f" of dtype {Y.dtype}" if isinstance(Y, torch.Tensor) else "")
+        )
     params = param_dict(model) if params0 is None else {k: v.detach().clone() for k, v in params0.items()}
     theta0 = empirical_ntk(model, X, params)
     lam = torch.linalg.eigvalsh(0.5 * (theta0 + theta0.T))

@@ -24,13 +24,13 @@ from torch import fx, nn
 
 from mlitheory._model import ModelView
 from mlitheory.paths import ParameterPath
-from mlitheory.piecewise._poly import gamma, horner, horner_bound, shift
+from mlitheory.piecewise._poly import derivative, gamma, horner, horner_bound, shift
 from mlitheory.piecewise._sweep import edge_of
 from mlitheory.piecewise.roots import sign_changes
 
 Tensor = torch.Tensor
 _PASS = (nn.Identity, nn.Dropout, nn.Flatten)
-_BUDGET = 2**24  # floats per intermediate coefficient tensor of one chunk of examples
+_BUDGET = 2**25  # floats of the rank-one tensors of one chunk of examples
 
 
 @dataclass
@@ -141,78 +141,358 @@ def mlp_sweep(layers: list[Layer], x: Tensor, a: float, b: float) -> tuple[Tenso
     centre)."""
     x = x.reshape(x.shape[0], -1).to(torch.float64)
     n = x.shape[0]
-    widths = [layer.w0.shape[0] for layer in layers]
-    per_example = (widths[0] + 1) * max([*widths[1:], 1]) * 4
-    chunk = max(1, min(n, _BUDGET // max(per_example, 1)))
-    outs = [_sweep_chunk(layers, x[i : i + chunk], a, b, i) for i in range(0, n, chunk)]
+    g = 0.5 * (a + b)
+    edge = edge_of(a, b)
+    w, wd, bb, bd = layers[0].at(g)
+    p = x @ w.T + (bb if bb is not None else 0.0)  # a1 = P + τQ, τ = α − g
+    q = x @ wd.T + (bd if bd is not None else 0.0)
+    if len(layers) == 1:  # a linear model: one piece, degree 1
+        ex = torch.arange(n, device=x.device)
+        lo = torch.full((n,), a, dtype=torch.float64, device=x.device)
+        return ex, lo, torch.full_like(lo, b), torch.stack([p, q], -1)
+    root = -p / torch.where(q == 0, torch.ones_like(q), q)
+    has = (q != 0) & (root > a - g + edge) & (root < b - g - edge)
+    nflip = has.sum(1)
+    width = int(max(layer.w0.shape[0] for layer in layers[1:]))
+    outs = []
+    i = 0
+    while i < n:  # chunks sized by their own number of flips (the rank-one tensors are chunk × flips × width)
+        f = int(nflip[i : i + 256].max()) + 1
+        step = max(1, _BUDGET // (8 * f * width))
+        sl = slice(i, i + step)
+        outs.append(_sweep_chunk(layers, p[sl], q[sl], root[sl], has[sl], a, b, i))
+        i += step
     return tuple(torch.cat([o[j] for o in outs]) for j in range(4))  # type: ignore[return-value]
 
 
-def _sweep_chunk(layers: list[Layer], x: Tensor, a: float, b: float, base: int):
-    n = x.shape[0]
-    dev = x.device
+def _sweep_chunk(layers: list[Layer], p: Tensor, q: Tensor, root: Tensor, has: Tensor, a: float, b: float, base: int):
+    n = p.shape[0]
+    dev = p.device
     g = 0.5 * (a + b)
     lo_t, hi_t = a - g, b - g  # the interval in τ = α − g
     edge = edge_of(a, b)
-    w, wd, bb, bd = layers[0].at(g)
-    p = x @ w.T + (bb if bb is not None else 0.0)  # a1 = P + τQ
-    q = x @ wd.T + (bd if bd is not None else 0.0)
-    h1 = p.shape[1]
-    with torch.no_grad():
-        root = -p / torch.where(q == 0, torch.ones_like(q), q)
-        has = (q != 0) & (root > lo_t + edge) & (root < hi_t - edge)
-        # the sign on the first piece: before the root −sign(Q); without a root the sign at the centre τ = 0
-        first_on = torch.where(has, q < 0, p > 0)
-        key = torch.where(has, root, torch.full_like(root, float("inf")))
-        order = torch.argsort(key, dim=1, stable=True)
-        r_sorted = key.gather(1, order)
-        nflip = has.sum(1)
+    nflip = has.sum(1)
+    nf = int(nflip.max())
+    # the sign on the first piece: before the root −sign(Q); without a root the sign at the centre τ = 0
+    first_on = torch.where(has, q < 0, p > 0)
+    key = torch.where(has, root, torch.full_like(root, float("inf")))
+    order = torch.argsort(key, dim=1, stable=True)[:, :nf]
+    r_sorted = key.gather(1, order)
+    flips = torch.arange(nf, device=dev).unsqueeze(0) < nflip.unsqueeze(1)  # (n, F) real flips
     slope1 = layers[0].slope
-    if len(layers) == 1:  # a linear model: one piece, degree 1
-        coefs = torch.stack([p, q], -1)
-        ex = torch.arange(n, device=dev) + base
-        lo = torch.full((n,), a, dtype=torch.float64, device=dev)
-        hi = torch.full((n,), b, dtype=torch.float64, device=dev)
-        return ex, lo, hi, coefs
     # level-1 pieces, padded: piece m of example e is [bnd[e, m], bnd[e, m + 1]]; pieces m > nflip are empty
-    big = torch.full((n, 1), hi_t, dtype=torch.float64, device=dev)
-    bnd = torch.cat(
-        [
-            torch.full((n, 1), lo_t, dtype=torch.float64, device=dev),
-            torch.where(torch.isinf(r_sorted), big, r_sorted),
-            big,
-        ],
-        1,
-    )
-    # a2 on the first piece, then rank-one updates in the order of the flips
+    top = torch.full((n, 1), hi_t, dtype=torch.float64, device=dev)
+    bnd = torch.cat([torch.full_like(top, lo_t), torch.where(flips, r_sorted, top), top], 1)
+    # a2 on the first piece, then rank-one updates in the order of the flips: one plane per coefficient
     w2, w2d, b2, b2d = layers[1].at(g)
     fac = torch.where(first_on, 1.0, slope1).to(torch.float64)
-    a1 = torch.stack([p, q], -1)  # (n, H1, 2)
-    a2 = _poly_matmul((fac.unsqueeze(-1) * a1), w2, w2d, b2, b2d)  # (n, H2, 3)
-    j = order  # (n, H1): the neuron flipping at step i
-    on = ~first_on.gather(1, j)  # after the flip: on if it was off
-    sgn = torch.where(on, 1.0 - slope1, -(1.0 - slope1)).to(torch.float64) * has.gather(1, j)
-    pj, qj = p.gather(1, j) * sgn, q.gather(1, j) * sgn  # (n, H1)
-    cw, cwd = w2.T[j], w2d.T[j]  # (n, H1, H2): columns of W2 in flip order
-    delta = torch.stack(
-        [cw * pj.unsqueeze(-1), cw * qj.unsqueeze(-1) + cwd * pj.unsqueeze(-1), cwd * qj.unsqueeze(-1)], -1
-    )
-    coef = torch.cat([a2.unsqueeze(1), delta], 1).cumsum(1)  # (n, H1 + 1, H2, 3): piece m after m flips
+    a2 = _poly_matmul(torch.stack([fac * p, fac * q], -1), w2, w2d, b2, b2d)  # (n, H2, 3)
+    on = ~first_on.gather(1, order)  # after the flip: on if it was off
+    sgn = torch.where(on, 1.0 - slope1, -(1.0 - slope1)).to(torch.float64) * flips
+    pj, qj = (p.gather(1, order) * sgn).unsqueeze(-1), (q.gather(1, order) * sgn).unsqueeze(-1)
+    # a bound of the magnitudes summed into every coefficient (rounding floor of the values): Σ_j |W2||a1| + |b2|
+    rr = max(abs(lo_t), abs(hi_t))
+    mag = (p.abs() + rr * q.abs()) @ (w2.abs() + rr * w2d.abs()).T
+    if b2 is not None:
+        mag = mag + b2.abs() + rr * b2d.abs()
     plo, phi = bnd[:, :-1], bnd[:, 1:]
-    valid = (torch.arange(h1 + 1, device=dev).unsqueeze(0) <= nflip.unsqueeze(1)) & (phi - plo > edge)
-    ex = torch.arange(n, device=dev).unsqueeze(1).expand(n, h1 + 1)[valid]
-    lo, hi, coef = plo[valid], phi[valid], coef[valid]  # flat pieces: coef (P, H2, 3)
-    for li in range(2, len(layers)):
-        layer, prev_slope = layers[li], layers[li - 1].slope
-        ex, lo, hi, coef = _refine(ex, lo, hi, coef, edge)
-        mid = 0.5 * (lo + hi)
-        val = horner(coef, mid.reshape(-1, 1))
-        fac = torch.where(val > 0, 1.0, prev_slope).to(torch.float64)
-        w, wd, bb, bd = layer.at(g)
-        coef = _poly_matmul(fac.unsqueeze(-1) * coef, w, wd, bb, bd)
+    valid = (torch.arange(nf + 1, device=dev).unsqueeze(0) <= nflip.unsqueeze(1)) & (phi - plo > edge)
+    if len(layers) == 3:
+        floor = 2 * mag * gamma(2 * nf + 8)
+        ex, lo, hi, coef = _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g, floor)
+        centre = 0.5 * (lo + hi)
+        return ex + base, lo + g, hi + g, shift(coef, centre.reshape(-1, 1))
+    cw, cwd = w2.T[order], w2d.T[order]  # (n, F, H2): columns of W2 in flip order
+    planes = []
+    for k in range(3):
+        pl = torch.empty(n, nf + 1, a2.shape[1], dtype=torch.float64, device=dev)
+        pl[:, 0] = a2[..., k]
+        if k == 0:
+            torch.mul(cw, pj, out=pl[:, 1:])
+        elif k == 1:
+            torch.mul(cw, qj, out=pl[:, 1:])
+            pl[:, 1:].addcmul_(cwd, pj)
+        else:
+            torch.mul(cwd, qj, out=pl[:, 1:])
+        for i in range(1, nf + 1):  # a running sum along the flips (faster than cumsum over a middle axis)
+            pl[:, i] += pl[:, i - 1]
+        planes.append(pl)
+    del cw, cwd
+    if len(layers) == 2:
+        coef = torch.stack(planes, -1)[valid]
+        ex = torch.arange(n, device=dev).unsqueeze(1).expand(n, nf + 1)[valid]
+        lo, hi = plo[valid], phi[valid]
+    else:
+        ex, lo, hi, coef = _level2(planes, plo, phi, valid, layers, edge, g, 2 * mag * gamma(2 * nf + 8))
+        for li in range(3, len(layers)):
+            ex, lo, hi, coef = _refine(ex, lo, hi, coef, edge)
+            mid = 0.5 * (lo + hi)
+            val = horner(coef, mid.reshape(-1, 1))
+            fac = torch.where(val > 0, 1.0, layers[li - 1].slope).to(torch.float64)
+            w, wd, bb, bd = layers[li].at(g)
+            coef = _poly_matmul(fac.unsqueeze(-1) * coef, w, wd, bb, bd)
     centre = 0.5 * (lo + hi)
     coef = shift(coef, centre.reshape(-1, 1))  # powers of α − centre
     return ex + base, lo + g, hi + g, coef
+
+
+def _level2(planes, plo, phi, valid, layers, edge, g, floor):
+    """Layer-2 events on the level-1 pieces (screened by the values at the piece ends and the curvature), the
+    refined pieces, and layer 3's pre-activations on them.
+
+    ``floor`` ``(n, H2)`` bounds the rounding of the values (magnitudes summed, times the accumulation factor).
+    """
+    c0, c1, c2 = planes  # (n, F + 1, H2)
+    n, m1, _h2 = c0.shape
+    dev = c0.device
+    tl, tr = plo.unsqueeze(-1), phi.unsqueeze(-1)
+    # values at the piece starts; the value at a piece's end is the next piece's start value (a2 is continuous)
+    vl = torch.addcmul(c1, tl, c2).mul_(tl).add_(c0)
+    last = torch.addcmul(c1[:, -1], tr[:, -1], c2[:, -1]).mul_(tr[:, -1]).add_(c0[:, -1])
+    vr = torch.cat([vl[:, 1:], last.unsqueeze(1)], 1)
+    fl = floor.unsqueeze(1)
+    small = torch.minimum(vl.abs(), vr.abs())
+    w = (phi - plo).unsqueeze(-1)
+    cand = (vl > 0) != (vr > 0)
+    cand |= small <= fl
+    cand |= c2.abs().mul_(w * w * (0.25 * (1 + gamma(16)))) >= small - fl
+    cand &= valid.unsqueeze(-1)
+    del small, vr
+    e, m, i = cand.nonzero(as_tuple=True)
+    del cand
+    ex = torch.arange(n, device=dev).unsqueeze(1).expand(n, m1)[valid]
+    flat = torch.full((n, m1), -1, dtype=torch.long, device=dev)
+    flat[valid] = torch.arange(int(valid.sum()), device=dev)
+    lo, hi = plo[valid], phi[valid]
+    if e.numel():
+        cc = torch.stack([c0[e, m, i], c1[e, m, i], c2[e, m, i]], -1)
+        centre = 0.5 * (plo[e, m] + phi[e, m])
+        rad = 0.5 * (phi[e, m] - plo[e, m])
+        roots = sign_changes(shift(cc, centre), -rad, rad, edge=edge)
+        re, rm, ri = e[roots.index], m[roots.index], i[roots.index]
+        cut = centre[roots.index] + roots.root
+        turn_on = (
+            horner(derivative(cc[roots.index]), cut) > 0
+        )  # a simple root: the slope's sign gives the way  # a simple root: L′ ≠ 0 gives the direction
+    else:
+        re = rm = ri = torch.zeros(0, dtype=torch.long, device=dev)
+        cut = torch.zeros(0, dtype=torch.float64, device=dev)
+        turn_on = torch.zeros(0, dtype=torch.bool, device=dev)
+    seg = flat[re, rm]
+    from mlitheory.piecewise._sweep import _split
+
+    pn = lo.numel()
+    slope = layers[1].slope
+    if len(layers) > 3:  # deeper: layer 3's pre-activations on every refined piece, from the parent's a2
+        return _children_dense(planes, valid, lo, hi, ex, seg, cut, layers, edge, g, pn, _split)
+    # the first child of every level-1 piece: the mask at its midpoint, then layer 3 by one product per piece
+    first_end = hi.clone()
+    if seg.numel():
+        first_end = first_end.scatter_reduce(0, seg, cut, "amin")
+    mid = (0.5 * (lo + first_end)).reshape(-1, 1)
+    vmid = c0[valid] + mid * (c1[valid] + mid * c2[valid])  # (P1, H2)
+    fac = torch.where(vmid > 0, 1.0, slope).to(torch.float64)
+    w3, w3d, b3, b3d = layers[2].at(g)
+    base = torch.stack([c0[valid] * fac, c1[valid] * fac, c2[valid] * fac], -1)  # (P1, H2, 3)
+    out = _poly_matmul(base, w3, w3d, b3, b3d)  # (P1, k, 4)
+    del base, vmid
+    if not seg.numel():
+        return ex, lo, hi, out
+    # later children: every level-2 flip of neuron i adds ±(1 − slope) W3(τ)[:, i] a2_i(τ) to the output
+    a2i = torch.stack([c0[re, rm, ri], c1[re, rm, ri], c2[re, rm, ri]], -1)  # (R, 3)
+    sg = torch.where(turn_on, 1.0 - slope, -(1.0 - slope)).to(torch.float64).unsqueeze(-1)
+    col = torch.stack([w3[:, ri].T, w3d[:, ri].T], -1)  # (R, k, 2): W3(τ)[:, i]
+    delta = _mul_poly(col, (sg * a2i).unsqueeze(1))  # (R, k, 4)
+    parent, nlo, nhi = _split(lo, hi, seg, cut, edge)
+    # merge the flips (at cut − edge, so that a flip merged into a nearby cut counts there) with the children
+    # (at their lower ends) in (parent, position) order; a child adds the flips of its parent that precede it
+    nd = seg.numel()
+    pid = torch.cat([seg, parent])
+    pos = torch.cat([cut - edge, nlo])
+    typ = torch.cat(
+        [torch.zeros(nd, dtype=torch.long, device=dev), torch.ones(parent.numel(), dtype=torch.long, device=dev)]
+    )
+    srt = torch.argsort(typ, stable=True)
+    srt = srt[torch.argsort(pos[srt], stable=True)]
+    srt = srt[torch.argsort(pid[srt], stable=True)]
+    is_delta = srt < nd
+    gstart = torch.ones_like(is_delta)
+    gstart[1:] = pid[srt][1:] != pid[srt][:-1]
+    cnt = torch.cumsum(is_delta.to(torch.long), 0)  # flips so far (all parents)
+    base_cnt = torch.cummax(torch.where(gstart, cnt - is_delta.to(torch.long), torch.zeros_like(cnt)), 0).values
+    order_d = srt[is_delta]  # the flips in merged order
+    csum = torch.cumsum(delta[order_d], 0)
+    csum = torch.cat([torch.zeros(1, *delta.shape[1:], dtype=delta.dtype, device=dev), csum])
+    child_pos = ~is_delta
+    child_idx = srt[child_pos] - nd
+    total = csum[cnt[child_pos]] - csum[base_cnt[child_pos]]  # the parent's flips before this child
+    child_out = out[parent].clone()
+    child_out[child_idx] += total
+    keep = torch.ones(pn, dtype=torch.bool, device=dev)
+    keep[parent] = False
+    ex2 = torch.cat([ex[keep], ex[parent]])
+    lo2, hi2 = torch.cat([lo[keep], nlo]), torch.cat([hi[keep], nhi])
+    out2 = torch.cat([out[keep], child_out])
+    srt = torch.argsort(lo2, stable=True)
+    srt = srt[torch.argsort(ex2[srt], stable=True)]
+    return ex2[srt], lo2[srt], hi2[srt], out2[srt]
+
+
+#: layer-2 neurons per block of the blocked sweep (keeps the block's tensors in cache)
+_BLOCK_ELEMS = 2**18
+
+
+def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g, floor):
+    """Two hidden layers: the layer-2 events and the outputs, one block of layer-2 neurons at a time.
+
+    Per block, the rank-one sums of a2's coefficients along the flips (layout (n, neurons, pieces), summed along
+    the last axis), the screen of every (piece, neuron) by the values at the piece ends and the curvature, the
+    roots of the candidates, the mask of every level-1 piece's first child (each neuron's sign before its own
+    first root) and that block's share of the outputs; then the later children by rank-one updates.
+    """
+    n, m1 = plo.shape
+    h2 = a2.shape[1]
+    dev = a2.device
+    slope = layers[1].slope
+    w3, w3d, b3, b3d = layers[2].at(g)
+    k = w3.shape[0]
+    tl, tr = plo.unsqueeze(1), phi.unsqueeze(1)  # (n, 1, F + 1)
+    w = (phi - plo).unsqueeze(1)
+    mid = 0.5 * (plo + phi)
+    flat = torch.full((n, m1), -1, dtype=torch.long, device=dev)
+    flat[valid] = torch.arange(int(valid.sum()), device=dev)
+    out = torch.zeros(n, k, m1, 4, dtype=torch.float64, device=dev)
+    pjt, qjt = pj.transpose(1, 2), qj.transpose(1, 2)  # (n, 1, F)
+    hb = max(1, min(h2, _BLOCK_ELEMS // max(n * m1, 1)))
+    r_seg, r_cut, r_i, r_on, r_cc = [], [], [], [], []
+    for s0 in range(0, h2, hb):
+        rows = slice(s0, min(s0 + hb, h2))
+        cw = w2[rows][:, order].permute(1, 0, 2)  # (n, Hb, F): W2(g)[i, j_f]
+        cwd = w2d[rows][:, order].permute(1, 0, 2)
+        c0 = torch.cat([a2[:, rows, 0].unsqueeze(-1), cw * pjt], -1).cumsum(-1)
+        c1 = torch.cat([a2[:, rows, 1].unsqueeze(-1), torch.addcmul(cw * qjt, cwd, pjt)], -1).cumsum(-1)
+        c2 = torch.cat([a2[:, rows, 2].unsqueeze(-1), cwd * qjt], -1).cumsum(-1)
+        del cw, cwd
+        vl = torch.addcmul(c1, tl, c2).mul_(tl).add_(c0)  # values at the piece starts (n, Hb, F + 1)
+        last = c0[..., -1] + tr[..., -1] * (c1[..., -1] + tr[..., -1] * c2[..., -1])
+        vr = torch.cat([vl[..., 1:], last.unsqueeze(-1)], -1)
+        fl = floor[:, rows].unsqueeze(-1)
+        small = torch.minimum(vl.abs(), vr.abs())
+        cand = (vl > 0) != (vr > 0)
+        cand |= small <= fl
+        cand |= c2.abs().mul_(w * w * (0.25 * (1 + gamma(16)))) >= small - fl
+        cand &= valid.unsqueeze(1)
+        vm = torch.addcmul(c1, mid.unsqueeze(1), c2).mul_(mid.unsqueeze(1)).add_(c0)
+        e, i, m = cand.nonzero(as_tuple=True)
+        del vl, vr, small, cand
+        if e.numel():
+            cc = torch.stack([c0[e, i, m], c1[e, i, m], c2[e, i, m]], -1)
+            centre = mid[e, m]
+            rad = 0.5 * (phi[e, m] - plo[e, m])
+            roots = sign_changes(shift(cc, centre), -rad, rad, edge=edge)
+            if len(roots):
+                ri = roots.index
+                cut = centre[ri] + roots.root
+                ccr = cc[ri]
+                r_seg.append(flat[e[ri], m[ri]])
+                r_cut.append(cut)
+                r_i.append(i[ri] + s0)
+                r_on.append(horner(derivative(ccr), cut) > 0)
+                r_cc.append(ccr)
+                # the first child's sign of a neuron with roots: just before its first root in the piece
+                firstr = torch.full((e.numel(),), float("inf"), dtype=torch.float64, device=dev)
+                firstr = firstr.scatter_reduce(0, ri, cut, "amin")
+                has_root = torch.isfinite(firstr)
+                probe = 0.5 * (plo[e, m] + torch.where(has_root, firstr, phi[e, m]))
+                vm[e[has_root], i[has_root], m[has_root]] = horner(cc[has_root], probe[has_root])
+        fac = torch.where(vm > 0, 1.0, slope).to(torch.float64)
+        f0, f1, f2 = c0 * fac, c1 * fac, c2 * fac
+        del c0, c1, c2, vm, fac
+        wb, wdb = w3[:, rows], w3d[:, rows]  # (k, Hb)
+        out[..., 0] += wb @ f0
+        out[..., 1] += wb @ f1 + wdb @ f0
+        out[..., 2] += wb @ f2 + wdb @ f1
+        out[..., 3] += wdb @ f2
+    if b3 is not None:
+        out[..., 0] += b3.reshape(1, -1, 1)
+        out[..., 1] += b3d.reshape(1, -1, 1)
+    ex = torch.arange(n, device=dev).unsqueeze(1).expand(n, m1)[valid]
+    lo, hi = plo[valid], phi[valid]
+    out = out.permute(0, 2, 1, 3)[valid]  # (P1, k, 4)
+    if not r_seg:
+        return ex, lo, hi, out
+    seg, cut, ri, turn_on, a2i = torch.cat(r_seg), torch.cat(r_cut), torch.cat(r_i), torch.cat(r_on), torch.cat(r_cc)
+    return _children_rank_one(ex, lo, hi, out, seg, cut, ri, turn_on, a2i, w3, w3d, slope, edge)
+
+
+def _children_rank_one(ex, lo, hi, out, seg, cut, ri, turn_on, a2i, w3, w3d, slope, edge):
+    """Split the level-1 pieces at the layer-2 flips; each later child adds ±(1 − slope) W3(τ)[:, i] a2_i(τ)."""
+    from mlitheory.piecewise._sweep import _split
+
+    dev = lo.device
+    pn = lo.numel()
+    sg = torch.where(turn_on, 1.0 - slope, -(1.0 - slope)).to(torch.float64).unsqueeze(-1)
+    col = torch.stack([w3[:, ri].T, w3d[:, ri].T], -1)  # (R, k, 2): W3(τ)[:, i]
+    delta = _mul_poly(col, (sg * a2i).unsqueeze(1))  # (R, k, 4)
+    parent, nlo, nhi = _split(lo, hi, seg, cut, edge)
+    # merge the flips (at cut − edge, so that a flip merged into a nearby cut counts there) with the children
+    # (at their lower ends) in (parent, position) order; a child adds the flips of its parent that precede it
+    nd = seg.numel()
+    pid = torch.cat([seg, parent])
+    pos = torch.cat([cut - edge, nlo])
+    typ = torch.cat([torch.zeros(nd, dtype=torch.long, device=dev), torch.ones_like(parent)])
+    srt = torch.argsort(typ, stable=True)
+    srt = srt[torch.argsort(pos[srt], stable=True)]
+    srt = srt[torch.argsort(pid[srt], stable=True)]
+    is_delta = srt < nd
+    gstart = torch.ones_like(is_delta)
+    gstart[1:] = pid[srt][1:] != pid[srt][:-1]
+    cnt = torch.cumsum(is_delta.to(torch.long), 0)
+    base_cnt = torch.cummax(torch.where(gstart, cnt - is_delta.to(torch.long), torch.zeros_like(cnt)), 0).values
+    csum = torch.cat(
+        [torch.zeros(1, *delta.shape[1:], dtype=delta.dtype, device=dev), torch.cumsum(delta[srt[is_delta]], 0)]
+    )
+    child = ~is_delta
+    child_out = out[parent].clone()
+    child_out[srt[child] - nd] += csum[cnt[child]] - csum[base_cnt[child]]
+    keep = torch.ones(pn, dtype=torch.bool, device=dev)
+    keep[parent] = False
+    ex2 = torch.cat([ex[keep], ex[parent]])
+    lo2, hi2 = torch.cat([lo[keep], nlo]), torch.cat([hi[keep], nhi])
+    out2 = torch.cat([out[keep], child_out])
+    order = torch.argsort(lo2, stable=True)
+    order = order[torch.argsort(ex2[order], stable=True)]
+    return ex2[order], lo2[order], hi2[order], out2[order]
+
+
+def _mul_poly(a: Tensor, b: Tensor) -> Tensor:
+    """Product of polynomials (coefficients in the last axis), broadcasting the leading axes."""
+    from mlitheory.piecewise._poly import multiply
+
+    return multiply(a, b)
+
+
+def _children_dense(planes, valid, lo, hi, ex, seg, cut, layers, edge, g, pn, split):
+    """Refined pieces and layer 3's pre-activations from the parent's a2 masked at each child's midpoint."""
+    c0, c1, c2 = planes
+    if seg.numel():
+        parent, nlo, nhi = split(lo, hi, seg, cut, edge)
+        keep = torch.ones(pn, dtype=torch.bool, device=lo.device)
+        keep[parent] = False
+        par = torch.cat([torch.arange(pn, device=lo.device)[keep], parent])
+        lo2, hi2 = torch.cat([lo[keep], nlo]), torch.cat([hi[keep], nhi])
+        order = torch.argsort(lo2, stable=True)
+        order = order[torch.argsort(ex[par][order], stable=True)]
+        par, lo2, hi2 = par[order], lo2[order], hi2[order]
+    else:
+        par, lo2, hi2 = torch.arange(pn, device=lo.device), lo, hi
+    pe, pm = torch.nonzero(valid, as_tuple=True)
+    pe, pm = pe[par], pm[par]
+    mid = (0.5 * (lo2 + hi2)).unsqueeze(-1)
+    a2 = torch.stack([c0[pe, pm], c1[pe, pm], c2[pe, pm]], -1)  # (P, H2, 3)
+    fac = torch.where(horner(a2, mid) > 0, 1.0, layers[1].slope).to(torch.float64)
+    w3, w3d, b3, b3d = layers[2].at(g)
+    return ex[par], lo2, hi2, _poly_matmul(fac.unsqueeze(-1) * a2, w3, w3d, b3, b3d)
 
 
 def _refine(ex: Tensor, lo: Tensor, hi: Tensor, coef: Tensor, edge: float):

@@ -130,9 +130,13 @@ def graph_sweep(
 
 def sort_pieces(ex: Tensor, lo: Tensor, hi: Tensor, coefs: Tensor, n: int):
     """Sort pieces by example then α; return (offsets (n+1,), lo, hi, coefficients)."""
+    counts = torch.bincount(ex, minlength=n)
+    if ex.numel() < 2 or bool(((ex[1:] > ex[:-1]) | ((ex[1:] == ex[:-1]) & (lo[1:] > lo[:-1]))).all()):
+        offsets = torch.zeros(n + 1, dtype=torch.long, device=ex.device)
+        offsets[1:] = torch.cumsum(counts, 0)
+        return offsets, lo, hi, coefs  # already sorted (the MLP sweep emits pieces in order)
     order = torch.argsort(lo, stable=True)
     order = order[torch.argsort(ex[order], stable=True)]
-    counts = torch.bincount(ex, minlength=n)
     offsets = torch.zeros(n + 1, dtype=torch.long, device=ex.device)
     offsets[1:] = torch.cumsum(counts, 0)
     return offsets, lo[order], hi[order], coefs[order]

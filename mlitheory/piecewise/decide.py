@@ -234,6 +234,12 @@ class _CEPieces:
         self.lo_pad[self.ex, pos] = self.lo
         self.counts = counts
         self.y = y
+        # per piece: z_i − z_y (label y of the piece's example) and its first two derivatives
+        yy = y[self.ex].reshape(-1, 1, 1)
+        self.dc = self.c - self.c.gather(1, yy.expand(-1, 1, self.c.shape[-1]))
+        self.dd1 = derivative(self.dc)
+        self.dd2 = derivative(self.dd1)
+        self.yl = y[self.ex]
 
     def bounds(self, u: Tensor, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """For cells ``[u, v]`` ``(M,)``: upper and lower bounds of L′ on each, and L′ at the cells' midpoints."""
@@ -254,27 +260,37 @@ class _CEPieces:
         gp = self.off[:-1][e] + start + within  # global piece index
         fu = torch.maximum(u[cell], self.lo[gp])
         fv = torch.minimum(v[cell], self.hi[gp])
-        cen = self.centre[gp]
-        tu, tv = fu - cen, fv - cen
-        tm = 0.5 * (tu + tv)
-        rho = 0.5 * (tv - tu)
-        z = horner(self.c[gp], tm.unsqueeze(-1))
-        dz = horner(self.d1[gp], tm.unsqueeze(-1))
-        p = torch.softmax(z, -1)
-        yy = self.y[e]
-        grad = (p * dz).sum(-1) - dz.gather(-1, yy.unsqueeze(-1)).squeeze(-1)
-        rnd = 64 * UNIT * ((p * dz.abs()).sum(-1) + dz.abs().gather(-1, yy.unsqueeze(-1)).squeeze(-1)) + 1e-300
-        d1lo, d1hi = _enclose(self.d1[gp], tu, tv)
-        d2lo, d2hi = _enclose(self.d2[gp], tu, tv)
-        spread = d1hi.amax(-1) - d1lo.amin(-1)
-        m2 = torch.maximum(d2hi.abs(), d2lo.abs()).amax(-1)
-        b2 = 0.25 * spread * spread + 2 * m2
-        up = grad + b2 * rho + rnd
-        dn = grad - b2 * rho - rnd
+        up, dn = self.fragment_bounds(gp, fu, fv, e)
         key = e * m + cell
         upper = torch.full((n * m,), -math.inf, dtype=torch.float64).scatter_reduce(0, key, up, "amax")
         lower = torch.full((n * m,), math.inf, dtype=torch.float64).scatter_reduce(0, key, dn, "amin")
         return upper.reshape(n, m).mean(0), lower.reshape(n, m).mean(0), fu
+
+    def fragment_bounds(self, gp: Tensor, fu: Tensor, fv: Tensor, e: Tensor) -> tuple[Tensor, Tensor]:
+        """Upper and lower bounds of ℓ′ on the fragments ``[fu, fv]`` of the pieces ``gp`` (examples ``e``)."""
+        cen = self.centre[gp]
+        tu, tv = fu - cen, fv - cen
+        tm = 0.5 * (tu + tv)
+        rho = 0.5 * (tv - tu)
+        # differences to the label's logit: ℓ = log Σ_i exp(z_i − z_y), ℓ′ = Σ_{i≠y} p_i (z_i′ − z_y′)
+        yl = self.yl[gp].unsqueeze(-1)
+        dif = horner(self.dc[gp], tm.reshape(-1, 1))  # (F, k) z_i − z_y at the centre
+        d1 = self.dd1[gp]
+        dd = horner(d1, tm.reshape(-1, 1))
+        p = torch.softmax(dif, -1)
+        grad = (p * dd).sum(-1)
+        rnd = 64 * UNIT * (p * dd.abs()).sum(-1) + 1e-300
+        # |ℓ″| <= (1 − p_y)·[max_{i≠y} (z_i′ − z_y′)² + max_{i≠y} |z_i″ − z_y″|] on the fragment, with
+        # 1 − p_y <= min(1, Σ_{i≠y} exp(sup(z_i − z_y))) and sup(z_i − z_y) <= value at the centre + ρ·sup|z_i′ − z_y′|
+        d1lo, d1hi = _enclose(d1, tu, tv)
+        s1 = torch.maximum(d1lo.abs(), d1hi.abs())  # (F, k), 0 at the label
+        d2lo, d2hi = _enclose(self.dd2[gp], tu, tv)
+        s2 = torch.maximum(d2lo.abs(), d2hi.abs())
+        top = dif + rho.unsqueeze(-1) * s1
+        top = top.scatter(1, yl, -math.inf)
+        q = torch.logsumexp(top, -1).exp().clamp(max=1.0)
+        slack = q * ((s1 * s1).amax(-1) + s2.amax(-1)) * rho + rnd
+        return grad + slack, grad - slack
 
     def slope_at(self, alphas: Tensor) -> Tensor:
         """L′ from the right at ``alphas`` ``(M,)``."""
@@ -292,6 +308,11 @@ def _enclose(c: Tensor, lo: Tensor, hi: Tensor) -> tuple[Tensor, Tensor]:
     """Bernstein bounds of every component of ``c`` ``(F, k, K)`` on ``[lo, hi]`` ``(F,)``."""
     if c.shape[-1] == 1:
         return c[..., 0], c[..., 0]
+    if c.shape[-1] == 2:  # a line: the range is spanned by the end values (plus their rounding)
+        a = c[..., 0] + lo.unsqueeze(-1) * c[..., 1]
+        b = c[..., 0] + hi.unsqueeze(-1) * c[..., 1]
+        slack = gamma(4) * (c[..., 0].abs() + torch.maximum(lo.abs(), hi.abs()).unsqueeze(-1) * c[..., 1].abs())
+        return torch.minimum(a, b) - slack, torch.maximum(a, b) + slack
     b = bernstein(c, lo.reshape(-1, 1), hi.reshape(-1, 1))
     slack = gamma(4 * c.shape[-1]) * c.shape[-1] * b.abs().amax(-1) + 1e-300
     return b.amin(-1) - slack, b.amax(-1) + slack

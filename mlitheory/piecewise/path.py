@@ -22,7 +22,6 @@ References:
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -104,16 +103,17 @@ class PiecewisePath(Result):
             side: at a breakpoint, ``"right"`` takes the piece that starts there, ``"left"`` the one that ends there.
         """
         al = _alphas(alphas, self.interval)
-        lo_pad = _padded(self.lo, self.offsets, np.inf)
-        hi_pad = _padded(self.hi, self.offsets, np.inf)
-        counts = self.n_pieces
-        if side == "right":
-            j = np.stack([np.searchsorted(row, al, side="right") - 1 for row in lo_pad], axis=1)
-        elif side == "left":
-            j = np.stack([np.searchsorted(row, al, side="left") for row in hi_pad], axis=1)
-        else:
+        if side not in ("right", "left"):
             raise ValueError(f"side must be 'right' or 'left', got {side!r}")
-        j = np.clip(j, 0, counts[None, :] - 1)
+        counts = self.n_pieces
+        q = torch.from_numpy(np.ascontiguousarray(np.broadcast_to(al, (self.n_examples, len(al)))))
+        if side == "right":
+            pad = torch.from_numpy(_padded(self.lo, self.offsets, np.inf))
+            j = torch.searchsorted(pad, q, right=True) - 1
+        else:
+            pad = torch.from_numpy(_padded(self.hi, self.offsets, np.inf))
+            j = torch.searchsorted(pad, q, right=False)
+        j = np.clip(j.numpy().T, 0, counts[None, :] - 1)
         return self.offsets[:-1][None, :] + j
 
     # -- evaluation ------------------------------------------------------------------------------------------
@@ -164,10 +164,11 @@ def _alphas(alphas: Any, interval: tuple) -> np.ndarray:
 
 
 def _padded(x: np.ndarray, offsets: np.ndarray, fill: float) -> np.ndarray:
+    """``(N, max pieces)`` rows of the per-example slices of ``x``, padded with ``fill``."""
     counts = np.diff(offsets)
     out = np.full((len(counts), int(counts.max()) if len(counts) else 0), fill)
-    for i, (s, e) in enumerate(itertools.pairwise(offsets)):
-        out[i, : e - s] = x[s:e]
+    ex = np.repeat(np.arange(len(counts)), counts)
+    out[ex, np.arange(len(x)) - offsets[:-1][ex]] = x
     return out
 
 

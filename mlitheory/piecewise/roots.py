@@ -116,6 +116,8 @@ def sign_changes(c: Tensor, lo: Tensor, hi: Tensor, *, edge: Tensor | float = 0.
         return _empty(c)
     lo = lo.to(c.dtype)
     hi = hi.to(c.dtype)
+    if n == 2:
+        return _linear_roots(c, lo, hi, edge)
     width = hi - lo
     q = to_unit(c, lo, hi)
     bm = _bernstein_matrix(n, c.dtype, c.device)
@@ -243,3 +245,21 @@ def _widen(c: Tensor, root: Tensor, a: Tensor, b: Tensor, cert: Tensor, lo: Tens
         todo = todo & ~ok & ~(decided & (torch.sign(va) == torch.sign(vb))) & ~full
         delta = delta * 2
     return root, a, b, cert
+
+
+def _linear_roots(c: Tensor, lo: Tensor, hi: Tensor, edge: Tensor | float) -> Roots:
+    """Degree 1: the root −c₀/c₁ where the signs at the two ends are certified opposite; bracket by widening."""
+    va, vb = horner(c, lo), horner(c, hi)
+    ea, eb = horner_bound(c, lo), horner_bound(c, hi)
+    change = (va.abs() > ea) & (vb.abs() > eb) & (torch.sign(va) != torch.sign(vb))
+    idx = change.nonzero().squeeze(1)
+    if idx.numel() == 0:
+        return _empty(c)
+    cc = c[idx]
+    root = (-cc[:, 0] / cc[:, 1]).clamp(lo[idx], hi[idx])
+    cert = torch.zeros_like(root, dtype=torch.bool)
+    root, a, b, cert = _widen(cc, root, root.clone(), root.clone(), cert, lo[idx], hi[idx])
+    edge_t = torch.as_tensor(edge, dtype=c.dtype, device=c.device)
+    edge_t = edge_t[idx] if edge_t.ndim else edge_t
+    keep = cert & (root > lo[idx] + edge_t) & (root < hi[idx] - edge_t)
+    return Roots(idx[keep], root[keep], a[keep], b[keep], cert[keep])

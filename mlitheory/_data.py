@@ -91,6 +91,19 @@ def move(obj: Any, device: torch.device | None, dtype: torch.dtype | None = None
     return obj
 
 
+def check_dtype(x: Any, ref: torch.dtype | None, where: str) -> None:
+    """The floating tensors of a model input ``x`` have the dtype ``ref`` of the states (``None``: any)."""
+    if ref is None:
+        return
+    parts = [x] if isinstance(x, torch.Tensor) else list(x.values()) if isinstance(x, dict) else list(x)
+    for t in parts:
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and t.dtype != ref:
+            raise TypeError(
+                f"{where}: the inputs are {t.dtype} but the states are {ref}; pass dtype={ref} (inputs and states "
+                "are cast to it) or convert the inputs"
+            )
+
+
 def call(fn: Callable, x: Any) -> Any:
     """``fn(x)``; a tuple or list ``x`` is unpacked as positional arguments, a dict as keyword arguments."""
     if isinstance(x, (tuple, list)):

@@ -130,11 +130,7 @@ def _check_inputs(x: Any, n: int, ref: torch.dtype | None, i: int) -> None:
         if t is tensors[0] and t.ndim >= 1 and t.shape[0] != n:
             raise ValueError(f"batch {i} of data: the inputs hold {t.shape[0]} examples but the targets {n}")
         if t.is_floating_point():
-            if ref is not None and t.dtype != ref:
-                raise TypeError(
-                    f"batch {i} of data: the inputs are {t.dtype} but the states are {ref}; pass dtype={ref} "
-                    "(inputs and states are cast to it) or convert the inputs"
-                )
+            _data.check_dtype(t, ref, f"batch {i} of data")
             if bool(torch.isnan(t).any()):
                 raise ValueError(f"batch {i} of data: the inputs hold {int(torch.isnan(t).sum())} NaN value(s)")
 

@@ -1,8 +1,8 @@
 """A private, configurable view of the caller's model: the caller's module is never touched, even temporarily.
 
-:class:`ModelView` makes a *structural* clone of the model with :func:`copy.deepcopy`, sharing every parameter and
-buffer tensor (the memo maps each tensor to itself, so no weight is copied). Mode flags (train/eval, batch-norm
-momentum) are then set on the clone only, and the clone's states are supplied with
+:class:`ModelView` makes a *structural* clone of the model with :func:`copy.deepcopy`, sharing every parameter
+(the memo maps each parameter to itself, so no weight is copied) and copying the buffers. Mode flags (train/eval,
+batch-norm momentum) are then set on the clone only, and the clone's states are supplied with
 :func:`torch.func.functional_call`. If a model cannot be deep-copied (it holds a lock, a file, a generator), the
 clone is built module by module instead: a new module object per module, with its own attribute dictionary and
 its own parameter, buffer and child tables, sharing the values. If even that fails, the view refuses with an
@@ -47,12 +47,14 @@ class ModelView:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         self.original = model
-        memo: dict[int, Any] = {id(t): t for t in itertools.chain(model.parameters(), model.buffers())}
+        # parameters are shared; buffers are copied (small), so that nothing run on the clone (torch.fx tracing
+        # executes a forward on real buffers) can write into the caller's
+        memo: dict[int, Any] = {id(t): t for t in model.parameters()}
         try:
             self.module = copy.deepcopy(model, memo)
         except Exception as deep:  # a module holding something that cannot be copied: clone module by module
             try:
-                self.module = structural_clone(model)
+                self.module = structural_clone(model, copy_buffers=True)
             except Exception as e:
                 raise TypeError(
                     f"cannot make a private copy of the model ({type(model).__name__}): copy.deepcopy failed with "
@@ -135,18 +137,19 @@ def tied_names(model: nn.Module) -> dict[str, str]:
     return out
 
 
-def structural_clone(model: nn.Module, *, copy_tensors: bool = False) -> nn.Module:
+def structural_clone(model: nn.Module, *, copy_tensors: bool = False, copy_buffers: bool = False) -> nn.Module:
     """A new module object for every module of ``model``, sharing every value (tensors, functions, locks).
 
     Each clone has its own attribute dictionary and its own tables of parameters, buffers, children and hooks,
     so setting a flag (``training``, ``momentum``) or an attribute on it leaves the original unchanged. With
-    ``copy_tensors`` the parameters and buffers are copies too (ties kept), so the clone can be re-initialised.
+    ``copy_tensors`` the parameters and buffers are copies too (ties kept), so the clone can be re-initialised;
+    with ``copy_buffers`` only the buffers are.
     """
     memo: dict[int, nn.Module] = {}
     copies: dict[int, torch.Tensor] = {}
 
-    def fresh(t: torch.Tensor | None) -> torch.Tensor | None:
-        if t is None or not copy_tensors:
+    def fresh(t: torch.Tensor | None, buffer: bool = False) -> torch.Tensor | None:
+        if t is None or not (copy_tensors or (buffer and copy_buffers)):
             return t
         if id(t) not in copies:
             c = t.detach().clone()
@@ -163,7 +166,7 @@ def structural_clone(model: nn.Module, *, copy_tensors: bool = False) -> nn.Modu
             attrs[k] = copy.copy(v) if isinstance(v, (dict, set, list)) else v
         attrs["_modules"] = type(m._modules)((k, None if c is None else clone(c)) for k, c in m._modules.items())
         attrs["_parameters"] = type(m._parameters)((k, fresh(v)) for k, v in m._parameters.items())
-        attrs["_buffers"] = type(m._buffers)((k, fresh(v)) for k, v in m._buffers.items())
+        attrs["_buffers"] = type(m._buffers)((k, fresh(v, buffer=True)) for k, v in m._buffers.items())
         new.__dict__.update(attrs)
         return new
 

@@ -72,10 +72,13 @@ def _recompute(view: ModelView, state: Mapping[str, torch.Tensor], extra: dict, 
         return bufs
     full = view.private({**state, **extra, **bufs}, keep=bufs)  # the fresh statistics are updated in place
     view.configure("stats")
+    ref = None if dtype is not None else next((v.dtype for v in state.values() if v.is_floating_point()), None)
     try:
         with torch.no_grad():
-            for x in _data.inputs(bn_inputs, "bn_data"):
-                args, kwargs = _data.args_kwargs(_data.move(x, device, dtype))
+            for i, x in enumerate(_data.inputs(bn_inputs, "bn_data")):
+                x = _data.move(x, device, dtype)
+                _data.check_dtype(x, ref, f"batch {i} of bn_data")
+                args, kwargs = _data.args_kwargs(x)
                 torch.func.functional_call(view.module, full, args, kwargs)
     finally:
         view.configure("eval")

@@ -147,6 +147,8 @@ def validate_states(
     if model is not None:
         _validate.module(model)
     a, b = as_state(start, names[0]), as_state(end, names[1])
+    for state, name in ((a, names[0]), (b, names[1])):
+        _validate.state_entries(state, name, finite=False)  # meta tensors first: they have no data to compare
     if model is not None:
         ref = model.state_dict()
         _compare_keys(ref.keys(), a.keys(), "the model's state_dict", names[0])
@@ -173,8 +175,9 @@ def validate_states(
     if len(devices) > 1:
         where = ", ".join(f"{name} on {dev}" for dev, name in devices.items())
         raise ValueError(f"the states are on several devices ({where}); move them to one device or pass device=")
-    for state, name in ((a, names[0]), (b, names[1])):
-        _validate.state_entries(state, name, finite=finite)
+    if finite:
+        for state, name in ((a, names[0]), (b, names[1])):
+            _validate.state_entries(state, name)
     _check_weight_dtypes(a, names[0], model)
     if model is not None:
         for alias, canon in tied_keys(model=model).items():
@@ -347,6 +350,8 @@ class ParameterPath:
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> ParameterPath:
         """The same path with floating-point entries cast to ``dtype`` and everything moved to ``device``."""
+        dtype = _validate.float_dtype(dtype)
+        device = _validate.check_device(device)
 
         def conv(t: torch.Tensor) -> torch.Tensor:
             return t.to(device=device, dtype=dtype if (dtype is not None and t.is_floating_point()) else None)

@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from mlitheory._results import Result
 from torch import nn
 
 import mlitheory as M
 from mlitheory.paths import tied_keys
+from mlitheory.results import Result
 from mlitheory.taylor import TaylorForward, nested_jvp_outputs
 
 nan, inf = float("nan"), float("inf")

@@ -70,7 +70,7 @@ EXPERIMENTS: tuple[str, ...] = (
 )
 _HERE = Path(__file__).parent
 _KNOWN = {"name", "version", "title", "reference", "description", "base", "grid", "runs", "scales", "analysis"}
-_KNOWN |= {"fallbacks", "same_runs_as"}
+_KNOWN |= {"fallbacks", "same_runs_as", "changes"}
 
 
 @dataclasses.dataclass(frozen=True)

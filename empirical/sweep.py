@@ -61,7 +61,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from empirical.runs import RunConfig, RunOutcome, execute_run, inspect_folder, is_finished, quarantine, run_folder
-from mlitheory._results import Result
+from mlitheory.results import Result
 
 try:  # Python 3.11+
     import tomllib

@@ -38,9 +38,10 @@ import numpy as np
 import torch
 
 from mlitheory import _validate
-from mlitheory._quadrature import _INITIAL_PANELS, Derivatives, _Engine, gauss_integrand
-from mlitheory._results import Result
-from mlitheory.sampled import SampledGaussLength, gauss_length_from_samples
+from mlitheory._jets import nested_jvp
+from mlitheory._quadrature import _INITIAL_PANELS, Derivatives, _AdaptiveSimpson, gauss_integrand
+from mlitheory.results import Result
+from mlitheory.sampled_gauss_length import SampledGaussLength, gauss_length_from_samples
 
 __all__ = [
     "ArcLengthResult",
@@ -87,12 +88,7 @@ def curve_derivatives(curve: Curve, alpha: float | torch.Tensor) -> tuple[torch.
     if isinstance(alpha, torch.Tensor) and alpha.numel() != 1:
         raise ValueError(f"alpha must be one point (a float or 0-dim tensor), got shape {tuple(alpha.shape)}")
     a = torch.tensor(_validate.real(alpha, "alpha"), dtype=torch.float64)
-    one = torch.ones_like(a)
-
-    def first(t):
-        return torch.func.jvp(curve, (t,), (one,))
-
-    (z, dz), (_, d2z) = torch.func.jvp(first, (a,), (one,))
+    z, dz, d2z = nested_jvp(curve, a)
     _check_output(z, a)
     for name, t in (("value", z), ("first derivative", dz), ("second derivative", d2z)):
         if not torch.isfinite(t).all():
@@ -123,7 +119,7 @@ def _check_output(z: object, a: torch.Tensor) -> None:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# the adaptive engine
+# the adaptive quadrature
 # --------------------------------------------------------------------------------------------------------------
 
 
@@ -132,8 +128,7 @@ def _user_derivatives(curve: Curve) -> Derivatives:
     state = {"vmap": True}
 
     def one(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        unit = torch.ones_like(t)
-        (_, dz), (_, d2z) = torch.func.jvp(lambda s: torch.func.jvp(curve, (s,), (unit,)), (t,), (unit,))
+        _, dz, d2z = nested_jvp(curve, t)
         return dz, d2z
 
     def deriv(alphas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -268,7 +263,7 @@ def gauss_length_from_derivatives(
         :class:`GaussLengthResult`.
     """
     a, b = _check_interval(a, b, tol, max_evaluations)
-    eng = _Engine(derivatives, a, b, tangents=True)
+    eng = _AdaptiveSimpson(derivatives, a, b, tangents=True)
     total, err, cum, nodes, min_speed, converged = eng.run(tol, max_evaluations)
     if not converged:
         warnings.warn(
@@ -338,7 +333,7 @@ def arc_length(
     _curve(curve)
     a, b = _check_interval(a, b, tol, max_evaluations)
     batched = _shape_probe(curve, a)
-    eng = _Engine(_user_derivatives(curve), a, b, tangents=False)
+    eng = _AdaptiveSimpson(_user_derivatives(curve), a, b, tangents=False)
     total, err, cum, nodes, _, converged = eng.run(tol, max_evaluations)
     if not converged:
         warnings.warn(

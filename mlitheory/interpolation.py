@@ -30,12 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mlitheory import _data, _engine, _validate
+from mlitheory import _data, _evaluation, _validate
 from mlitheory._model import ModelView, extra_buffers
-from mlitheory._results import Result
 from mlitheory.batchnorm import check_policy, needs_statistics
 from mlitheory.monotonicity import Bump, bumps, min_delta
 from mlitheory.paths import ParameterPath, StateLike, linear_path, validate_states
+from mlitheory.results import Result
 
 __all__ = ["InterpolationCurve", "evaluate_path", "interpolate", "resolve_alphas"]
 
@@ -81,6 +81,9 @@ class InterpolationCurve(Result):
             their own running statistics). Equal to ``endpoint_values`` unless the policy moved them.
         has_batchnorm: whether the model has batch-norm running statistics (else the policy is moot).
         first_layer_reuse: name of the layer whose output was reused, ``""`` if none.
+        logits: per-example logits ``(m, N, k)`` when asked for (``keep_logits=True``), else ``None``.
+        exact: the :class:`~mlitheory.MLIDecision` on the continuum of α when asked for (``exact=True``: ReLU
+            networks, cross-entropy or MSE), else ``None``; ``is_monotone(exact=True)`` reads it.
         logits: per-example logits ``(m, N, k)`` when asked for (``keep_logits=True``), else ``None``; ``N``
             counts every example, ignored ones included.
         n_ignored: examples left out of every metric because their target is the ignored label -100
@@ -98,6 +101,7 @@ class InterpolationCurve(Result):
     has_batchnorm: bool = False
     first_layer_reuse: str = ""
     logits: np.ndarray | None = None
+    exact: Any = None
     n_ignored: int = 0
 
     @property
@@ -131,22 +135,47 @@ class InterpolationCurve(Result):
         order = np.argsort(self.alphas[keep], kind="stable")
         return self.alphas[keep][order], v[keep][order]
 
-    def min_delta(self, metric: str = "loss", *, tol: float = 0.0, nonfinite: str = "raise") -> float:
+    def min_delta(
+        self, metric: str = "loss", *, tol: float = 0.0, nonfinite: str = "raise", exact: bool = False
+    ) -> float:
         """:math:`\\min\\Delta` of ``metric`` over the points with α in [0, 1] (see :func:`mlitheory.min_delta`).
 
         Points outside [0, 1] (extrapolation) are left out; fewer than two points inside is an error.
         ``nonfinite="raise"`` (default) raises when a value there is NaN/inf; ``"omit"`` leaves those points out.
+        ``exact=True``: the exact min Δ of the loss over the continuum (needs ``interpolate(..., exact=True)``).
         """
+        if exact:
+            return self._exact(metric).min_delta
         a, v = self._unit(metric)
         return min_delta(v, a, tol=tol, nonfinite=nonfinite)
+
+    def _exact(self, metric: str) -> Any:
+        if metric != "loss":
+            raise ValueError(f"the exact decision is about the loss, not {metric!r}")
+        if self.exact is None:
+            raise ValueError(
+                "this curve has no exact decision; call interpolate(..., exact=True) (ReLU networks, cross-entropy "
+                "or MSE) to decide MLI on the continuum of alpha"
+            )
+        return self.exact
 
     def bumps(self, metric: str = "loss", *, tol: float = 0.0, nonfinite: str = "raise") -> list[Bump]:
         """Every bump of ``metric`` on α ∈ [0, 1]; indices refer to the sorted points in [0, 1]."""
         a, v = self._unit(metric)
         return bumps(v, a, tol=tol, nonfinite=nonfinite)
 
-    def is_monotone(self, metric: str = "loss", *, tol: float = 0.0, nonfinite: str = "raise") -> bool:
-        """Whether ``metric`` is non-increasing on α ∈ [0, 1] up to ``tol``."""
+    def is_monotone(
+        self, metric: str = "loss", *, tol: float = 0.0, nonfinite: str = "raise", exact: bool = False
+    ) -> bool:
+        """Whether ``metric`` is non-increasing on α ∈ [0, 1] up to ``tol``.
+
+        On the sampled points by default; ``exact=True`` returns the decision on the continuum of α
+        (:func:`mlitheory.decide_mli`, computed by ``interpolate(..., exact=True)``): a rise between samples
+        counts, up to the decision's own tolerance (or ``tol`` if larger).
+        """
+        if exact:
+            d = self._exact(metric)
+            return bool(d.monotone) if tol <= d.tol else bool(d.min_delta <= tol)
         return self.min_delta(metric, tol=0.0, nonfinite=nonfinite) <= tol
 
     def plot(self, ax: Any = None, metric: str = "loss", **kwargs: Any) -> Any:
@@ -204,7 +233,8 @@ class InterpolationCurve(Result):
 
 
 class _LineFamily:
-    """A :class:`ParameterPath` as an engine family: basis (start, end), weights (1 − c, c)."""
+    """A :class:`ParameterPath` as a family of states of :mod:`mlitheory._evaluation`: basis (start, end),
+    weights (1 − c, c)."""
 
     def __init__(self, path: ParameterPath):
         self.path = path
@@ -242,6 +272,7 @@ def evaluate_path(
     keep_logits: bool = False,
     reuse_first_layer: bool = True,
     progress: bool = True,
+    exact: bool | str = False,
 ) -> InterpolationCurve:
     """Evaluate ``model`` along any :class:`~mlitheory.paths.ParameterPath`; see :func:`interpolate`."""
     _validate.module(model)
@@ -257,27 +288,30 @@ def evaluate_path(
     dev = _target_device(path, device)
     if dev != next(iter(path.start.values())).device or dtype is not None:
         path = path.to(dev, dtype)
-    fns = _engine.metric_functions(metrics, loss if loss is not None else F.cross_entropy)
+    fns = _evaluation.metric_functions(metrics, loss if loss is not None else F.cross_entropy)
+    exact_loss = _exact_loss(exact, loss)
+    if exact_loss:
+        data = _data.reiterable(data, "data")  # iterated again by the exact decision
     with ModelView(model) as view:
         has_bn = bool(view.statistic_keys)
         if bn_data is None and bn == "recompute" and has_bn:
             data = bn_data = _data.reiterable(data, "data")  # iterated once for the statistics at every α
         needs_statistics(view, bn, bn_data)
         policy = bn if has_bn else "interpolate"  # without running statistics every policy is the same
-        jobs = [_engine.Job(float(a), policy) for a in al]
+        jobs = [_evaluation.Job(float(a), policy) for a in al]
         index = {float(a): i for i, a in enumerate(al)}
         for end in (0.0, 1.0):
             if end not in index:
                 index[end] = len(jobs)
-                jobs.append(_engine.Job(end, policy))
+                jobs.append(_evaluation.Job(end, policy))
         direct = [index[0.0], index[1.0]]
         if policy != "interpolate":
             direct = [len(jobs), len(jobs) + 1]
-            jobs += [_engine.Job(0.0, "interpolate"), _engine.Job(1.0, "interpolate")]
+            jobs += [_evaluation.Job(0.0, "interpolate"), _evaluation.Job(1.0, "interpolate")]
         family = _LineFamily(path)
         extra = extra_buffers(model, path.start, dev)
-        _engine.prepare_statistics(view, family, jobs, extra, bn_data, dev, dtype, progress)
-        totals = _engine.run(
+        _evaluation.prepare_statistics(view, family, jobs, extra, bn_data, dev, dtype, progress)
+        totals = _evaluation.run(
             view,
             family,
             jobs,
@@ -297,7 +331,20 @@ def evaluate_path(
     logits = None
     if keep_logits:
         logits = torch.stack([torch.cat(chunks) for chunks in totals.logits]).numpy()
+    decision = None
+    if exact_loss:
+        if has_bn and bn not in ("interpolate", "none"):
+            raise ValueError(
+                f"exact=True with bn={bn!r}: re-estimated or batch statistics are not polynomial in alpha; pass "
+                "bn='interpolate' or bn='none'"
+            )
+        from mlitheory.piecewise import decide_mli
+
+        decision = decide_mli(
+            model, None, None, data, path=path, loss=exact_loss, bn=bn if has_bn else "interpolate", device=dev
+        )
     return InterpolationCurve(
+        exact=decision,
         alphas=al,
         values=values,
         finite=np.isfinite(means[: len(al)]).all(axis=1),
@@ -311,6 +358,22 @@ def evaluate_path(
         logits=logits,
         n_ignored=totals.ignored,
     )
+
+
+def _exact_loss(exact: bool | str, loss: Callable | None) -> str:
+    """The loss name of the exact decision asked for (``""``: none)."""
+    if exact is False or exact is None:
+        return ""
+    if exact is True:
+        if loss is None or loss is F.cross_entropy:
+            return "cross_entropy"
+        raise ValueError(
+            "exact=True decides MLI for the default cross-entropy loss; with another loss pass exact='mse' "
+            "(mean over examples of ||z - y||^2) or exact='cross_entropy'"
+        )
+    if exact in ("cross_entropy", "mse"):
+        return exact
+    raise ValueError(f"exact must be False, True, 'cross_entropy' or 'mse', got {exact!r}")
 
 
 def interpolate(
@@ -329,6 +392,7 @@ def interpolate(
     keep_logits: bool = False,
     reuse_first_layer: bool = True,
     progress: bool = True,
+    exact: bool | str = False,
 ) -> InterpolationCurve:
     r"""Loss and metrics of ``model`` along :math:`\theta_\alpha=(1-\alpha)\theta_0+\alpha\theta_1` (start to end).
 
@@ -354,6 +418,9 @@ def interpolate(
         keep_logits: also return the per-example outputs at every α (``(m, N, k)`` array).
         reuse_first_layer: reuse the first Linear/Conv layer's endpoint outputs (exact; see module docstring).
         progress: show a tqdm progress bar.
+        exact: also **decide** MLI on the continuum of α (:func:`mlitheory.decide_mli`; ReLU networks of
+            supported modules): ``True`` for the default cross-entropy, or ``"cross_entropy"`` / ``"mse"``; the
+            decision is in ``curve.exact`` and ``curve.is_monotone(exact=True)``.
 
     Returns:
         :class:`InterpolationCurve`.
@@ -392,4 +459,5 @@ def interpolate(
         keep_logits=keep_logits,
         reuse_first_layer=reuse_first_layer,
         progress=progress,
+        exact=exact,
     )

@@ -14,6 +14,12 @@ and Theorem 3 shows that :math:`G < \pi/2` forces a monotone MSE loss. Two conve
 * the Gauss length of the **concatenated** curve :math:`\alpha\mapsto(z(\alpha;x_1),\dots,z(\alpha;x_N))\in\mathbb
   R^{Nk}` (the curve of the whole output, to which Theorem 3 applies for the summed MSE loss).
 
+**ReLU networks** (Linear / Conv / ReLU / LeakyReLU / pooling / residual additions, see
+:mod:`mlitheory.piecewise`): with ``method="auto"`` (the default) the logit paths are computed exactly as piecewise
+polynomials and the Gauss length is exact, *corners included* (:func:`mlitheory.exact_gauss_length`); a
+quadrature of a kinked path never converges, and a derivative-based value misses every corner. The result's
+``exact`` field holds the breakdown (smooth part, corners). Any other model uses the quadrature below.
+
 :math:`z'` and :math:`z''` are exact: by second-order forward (Taylor) mode through the network
 (:mod:`mlitheory.taylor`, the default) or by nested :func:`torch.func.jvp` through
 :func:`torch.func.functional_call` (``method="jvp"``). The integral is the adaptive quadrature of
@@ -35,10 +41,11 @@ import torch
 from torch import nn
 
 from mlitheory import _data, _validate
-from mlitheory._results import Result
+from mlitheory._model import ModelView
 from mlitheory.batchnorm import _recompute, check_policy, needs_statistics
 from mlitheory.geometry import gauss_integrand, gauss_length_from_derivatives
 from mlitheory.paths import ParameterPath, StateLike, linear_path, validate_states
+from mlitheory.results import Result
 from mlitheory.taylor import TaylorForward, nested_jvp_outputs
 
 __all__ = ["LogitGaussLength", "logit_gauss_length"]
@@ -67,6 +74,9 @@ class LogitGaussLength(Result):
             or ``"frozen"`` (held constant); else ``""``.
         fallback_nodes: graph nodes that Taylor mode evaluated by nested jvp (``["<model>"]``: the model
             could not be traced).
+        exact: with ``method="exact"``: the :class:`~mlitheory.ExactGaussLength` (smooth part, corners, per
+            example); ``evaluations`` then counts the polynomial pieces and ``min_speed`` is the exact minimum of
+            ‖z′‖ over each path.
         dtype: the floating dtype in which the derivatives were computed (``"float64"`` unless ``dtype=`` asked
             for less).
         roundoff_error: for a dtype below float64, the largest round-off floor added to the error estimates
@@ -88,6 +98,7 @@ class LogitGaussLength(Result):
     statistics: str
     interval: tuple
     fallback_nodes: list
+    exact: Any = None
     dtype: str = "float64"
     roundoff_error: float = 0.0
 
@@ -103,12 +114,19 @@ class LogitGaussLength(Result):
             )
         if np.isfinite(self.concatenated):
             lines.append(f"  concatenated curve: {self.concatenated:.6g} rad (error {self.concatenated_error:.2e})")
-        lines.append(f"  {self.evaluations} values of alpha, converged={self.converged}, computed in {self.dtype}")
-        if self.roundoff_error:
+        if self.method == "exact":
+            ex = self.exact
             lines.append(
-                f"  round-off floor of {self.dtype}: {self.roundoff_error:.2e} (included in the errors; "
-                "dtype=torch.float64 removes it)"
+                f"  exact: {self.evaluations} polynomial pieces; mean smooth part {ex.smooth_part.mean():.6g}, "
+                f"corners {ex.corner_part.mean():.6g}, reversals {ex.reversal_part.mean():.6g}"
             )
+        else:
+            lines.append(f"  {self.evaluations} values of alpha, converged={self.converged}, computed in {self.dtype}")
+            if self.roundoff_error:
+                lines.append(
+                    f"  round-off floor of {self.dtype}: {self.roundoff_error:.2e} (included in the errors; "
+                    "dtype=torch.float64 removes it)"
+                )
         if self.vanishing_velocity:
             lines.append(f"  {self.vanishing_velocity} examples whose logit velocity vanishes at a node (handled)")
         if self.fallback_nodes:
@@ -273,7 +291,7 @@ def logit_gauss_length(
     frozen_statistics: bool = False,
     per_example: bool = True,
     concatenated: bool = True,
-    method: str = "taylor",
+    method: str = "auto",
     tol: float = 1e-6,
     max_evaluations: int = 4000,
     batch_size: int | None = None,
@@ -298,7 +316,10 @@ def logit_gauss_length(
             differentiating, as the authors' code does. The "derivatives" are then not those of any curve, and
             the quadrature's check of the tangent turning (a lower bound) may keep it from converging.
         per_example, concatenated: which conventions to compute (see the module docstring).
-        method: ``"taylor"`` (second-order forward mode, default) or ``"jvp"`` (nested jvp).
+        method: ``"auto"`` (default: ``"exact"`` when the model is piecewise polynomial along the path — a ReLU
+            network without batch statistics — else ``"taylor"``), ``"exact"`` (:func:`mlitheory.exact_gauss_length`;
+            raises for other models), ``"taylor"`` (second-order forward mode and adaptive quadrature) or
+            ``"jvp"`` (nested jvp).
         tol: absolute error tolerance of each quadrature (per example for the per-example lengths).
         max_evaluations: most values of α per quadrature.
         batch_size: split the inputs into chunks of this size (memory; ``"batch"`` statistics are per chunk).
@@ -331,8 +352,8 @@ def logit_gauss_length(
     """
     _validate.module(model)
     check_policy(bn)
-    if method not in ("taylor", "jvp"):
-        raise ValueError(f"method must be 'taylor' or 'jvp', got {method!r}")
+    if method not in ("auto", "exact", "taylor", "jvp"):
+        raise ValueError(f"method must be 'auto', 'exact', 'taylor' or 'jvp', got {method!r}")
     per_example = _validate.boolean(per_example, "per_example")
     concatenated = _validate.boolean(concatenated, "concatenated")
     frozen_statistics = _validate.boolean(frozen_statistics, "frozen_statistics")
@@ -356,6 +377,11 @@ def logit_gauss_length(
     if ref is None:
         raise ValueError("the states are empty: the model has no parameters or buffers")
     dev = device if device is not None else ref.device
+    if method in ("auto", "exact"):
+        exact = _exact(model, path, inputs, interval, bn, per_example, concatenated, tol, dev, method == "exact")
+        if exact is not None:
+            return exact
+        method = "taylor"
     compute = dtype if dtype is not None else torch.float64
     xs = _chunks(inputs, batch_size)
     bar = None
@@ -431,3 +457,52 @@ def logit_gauss_length(
         src.close()
         if high is not None:
             high.close()
+
+
+def _exact(model, path, inputs, interval, bn, per_example, concatenated, tol, device, required) -> Any:
+    """The exact Gauss length as a :class:`LogitGaussLength`, or ``None`` when the model is not piecewise
+    polynomial along the path (and ``required`` is False)."""
+    from mlitheory.piecewise import Unsupported
+    from mlitheory.piecewise.gauss import path_gauss_length
+    from mlitheory.piecewise.path import piecewise_logit_path, stack_inputs
+
+    with ModelView(model) as view:
+        has_stats = bool(view.statistic_keys)
+    exact_bn = bn if bn in ("interpolate", "none") else "interpolate"
+    if has_stats and bn not in ("interpolate", "none"):
+        if required:
+            raise ValueError(
+                f"method='exact' with bn={bn!r}: re-estimated or batch statistics are not polynomial in α; pass "
+                "bn='interpolate' or bn='none'"
+            )
+        return None
+    try:
+        x = stack_inputs(inputs)
+        pieces = piecewise_logit_path(model, None, None, x, path=path, interval=interval, bn=exact_bn, device=device)
+    except (Unsupported, TypeError):
+        if required:
+            raise
+        return None
+    g = path_gauss_length(pieces, tol=min(float(tol), 1e-12), concatenated=concatenated)
+    from mlitheory.piecewise._curvature import min_speed
+
+    ms = min_speed(pieces)
+    nan = float("nan")
+    return LogitGaussLength(
+        mean=g.mean if per_example else nan,
+        per_example=g.total if per_example else np.zeros(0),
+        per_example_error=g.error if per_example else np.zeros(0),
+        concatenated=g.concatenated if concatenated else nan,
+        concatenated_error=g.concatenated_error if concatenated else nan,
+        min_speed=ms if per_example else np.zeros(0),
+        vanishing_velocity=int(np.sum(ms == 0.0)),
+        evaluations=int(pieces.n_pieces.sum()),
+        converged=True,
+        n_examples=pieces.n_examples,
+        method="exact",
+        bn=bn,
+        statistics="",
+        interval=tuple(pieces.interval),
+        fallback_nodes=[],
+        exact=g,
+    )

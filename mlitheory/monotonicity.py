@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from mlitheory import _validate
-from mlitheory._results import Result
+from mlitheory.results import Result
 
 __all__ = ["Bump", "bumps", "is_monotone", "min_delta"]
 

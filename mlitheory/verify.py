@@ -25,15 +25,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlitheory._results import Result, atomic_write_text
 from mlitheory._rows import FamilyReport
+from mlitheory.results import Result, atomic_write_text
 
 __all__ = ["FAMILIES", "FamilyReport", "VerifyReport", "family_names", "format_table", "run_verify"]
 
-#: the registered theorem families, in the order the table shows them: ``name -> "module:function"``. The modules
-#: are imported when their family runs (``--only`` imports just the ones asked for).
+#: the registered theorem families, in the order the table shows them: ``name -> "module:function"`` (or the function
+#: itself). The modules are imported when their family runs (``--only`` imports just the ones asked for).
 FAMILIES: dict[str, str] = {
     "theorem3": "mlitheory.theorem3._verify:verify_family",
+    "piecewise": "mlitheory.piecewise._verify:verify_family",
     "bias_plateau": "mlitheory.bias_plateau._verify:verify_family",
     "two_layer_linear": "mlitheory.two_layer_linear._verify:verify_family",
     "lemma7": "mlitheory.wide._verify:lemma7_family",

@@ -17,6 +17,7 @@ MODULES: list[str] = [
     "proofs_check.bias_plateau",
     "proofs_check.two_layer_linear",
     "proofs_check.wide_networks",
+    "proofs_check.piecewise_paths",
 ]
 
 

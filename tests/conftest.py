@@ -135,3 +135,125 @@ class Zoo:
 @pytest.fixture(scope="module")
 def zoo() -> Zoo:
     return Zoo()
+
+
+# ---------------------------------------------------------------------------------------------- small models, data
+
+
+def _mlp(d_in: int, widths, k: int, *, activation=torch.nn.ReLU, batchnorm: bool = False, bias: bool = True):
+    layers, width = [], d_in
+    for w in widths:
+        layers.append(torch.nn.Linear(width, w, bias=bias))
+        if batchnorm:
+            layers.append(torch.nn.BatchNorm1d(w))
+        layers.append(activation())
+        width = w
+    layers.append(torch.nn.Linear(width, k, bias=bias))
+    return torch.nn.Sequential(*layers)
+
+
+@pytest.fixture(scope="session")
+def make_mlp():
+    """``make_mlp(d_in, widths, k, activation=nn.ReLU, batchnorm=False, bias=True)``: a fresh ``nn.Sequential`` MLP
+    (Linear, [BatchNorm1d], activation per hidden width, then Linear), initialised from torch's global generator."""
+    return _mlp
+
+
+def _batch(n: int = 16, d: int = 3, k: int = 3, *, seed: int = 0, dtype=None):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g, dtype=dtype), torch.randint(0, k, (n,), generator=g)
+
+
+@pytest.fixture(scope="session")
+def make_batch():
+    """``make_batch(n=16, d=3, k=3, seed=0)``: a classification batch ``(x (n, d) Gaussian, y (n,) in [0, k))``."""
+    return _batch
+
+
+def _conv_bn_net(activation=torch.nn.ReLU, head_activation=torch.nn.Tanh):
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(2, 3, 3),
+        torch.nn.BatchNorm2d(3),
+        activation(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(12, 5),
+        torch.nn.BatchNorm1d(5),
+        head_activation(),
+        torch.nn.Linear(5, 3),
+    )
+
+
+@pytest.fixture(scope="session")
+def make_conv_bn_net():
+    """``make_conv_bn_net(activation=nn.ReLU, head_activation=nn.Tanh)``: Conv2d(2→3, 3×3), BatchNorm2d, activation,
+    flatten, Linear(12→5), BatchNorm1d, head activation, Linear(5→3), for inputs ``(N, 2, 4, 4)``."""
+    return _conv_bn_net
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# small models for the loss-landscape tests (mlitheory.directions, mlitheory.plane, mlitheory.plotting)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class ParameterZoo(torch.nn.Module):
+    """Every kind of entry a filter rule has to handle: embedding, conv, batch norm, grouped transposed conv,
+    layer norm, linear, a scalar parameter, a persistent and a non-persistent buffer."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.embed = nn.Embedding(7, 5)
+        self.conv = nn.Conv2d(2, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+        self.deconv = nn.ConvTranspose2d(4, 6, 2, groups=2)
+        self.ln = nn.LayerNorm(6)
+        self.fc = nn.Linear(6, 3)
+        self.gain = nn.Parameter(torch.tensor(1.5))
+        self.register_buffer("scale", torch.ones(3))
+        self.register_buffer("cache", torch.zeros(2), persistent=False)
+
+
+def _fill(module, g, scale=1.0):
+    """Every parameter of ``module`` from ``g`` (normal, times ``scale``): no global random state involved."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(scale * torch.randn(p.shape, generator=g, dtype=p.dtype))
+    return module
+
+
+@pytest.fixture
+def parameter_zoo():
+    """A float64 :class:`ParameterZoo` with non-trivial running statistics."""
+    g = torch.Generator().manual_seed(0)
+    zoo = _fill(ParameterZoo().double(), g)
+    with torch.no_grad():
+        zoo.bn.running_mean.copy_(torch.randn(4, generator=g, dtype=torch.float64))
+        zoo.bn.running_var.copy_(torch.rand(4, generator=g, dtype=torch.float64) + 0.5)
+        zoo.bn.num_batches_tracked.fill_(5)
+    return zoo
+
+
+@pytest.fixture
+def tanh_mlp_data():
+    """``(model, x, y)``: a float64 tanh MLP 5-8-3 and 40 labelled examples."""
+    g = torch.Generator().manual_seed(1)
+    net = _fill(torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3)).double(), g, 0.5)
+    x = torch.randn(40, 5, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (40,), generator=g)
+    return net, x, y
+
+
+@pytest.fixture
+def bn_mlp_data():
+    """``(model, x, y)``: a float64 MLP with BatchNorm1d whose running statistics have a history, 48 examples."""
+    g = torch.Generator().manual_seed(2)
+    layers = [torch.nn.Linear(5, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 3)]
+    net = _fill(torch.nn.Sequential(*layers).double(), g, 0.5)
+    net.train()
+    with torch.no_grad():
+        for _ in range(4):
+            net(2 * torch.randn(32, 5, generator=g, dtype=torch.float64) + 1)
+    net.eval()
+    x = torch.randn(48, 5, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (48,), generator=g)
+    return net, x, y

@@ -14,7 +14,6 @@ import torch
 from scipy import integrate
 
 from mlitheory import _validate
-from mlitheory._results import Result
 from mlitheory.curves import (
     bezier_curve,
     circular_arc,
@@ -23,6 +22,7 @@ from mlitheory.curves import (
     reversal_curve,
 )
 from mlitheory.geometry import curve_derivatives, gauss_integrand, gauss_length
+from mlitheory.results import Result
 from mlitheory.theorem3._numerics import decide_strict_decrease, jets, refine_slope_sign, tail_lengths
 
 __all__ = [

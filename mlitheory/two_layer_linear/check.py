@@ -12,9 +12,10 @@ import numpy as np
 import torch
 
 from mlitheory import _validate
-from mlitheory._results import Result
+from mlitheory._quadrature import unit_angle
 from mlitheory.geometry import gauss_length
 from mlitheory.monotonicity import min_delta
+from mlitheory.results import Result
 from mlitheory.two_layer_linear.dynamics import (
     TwoLayerLinearProblem,
     _as_float64,
@@ -121,8 +122,7 @@ def velocity_angle(v0, v1) -> float:
     if n0 == 0 or n1 == 0:
         return 0.0
     u0, u1 = v0 / n0, v1 / n1
-    # atan2 form: accurate for angles near 0 and near π
-    return float(2 * math.atan2(np.linalg.norm(u0 - u1), np.linalg.norm(u0 + u1)))
+    return float(unit_angle(u0, u1))  # the atan2 form: accurate for angles near 0 and near π
 
 
 # ------------------------------------------------------------------------------------- the product path

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mlitheory._results import Result
 from mlitheory.monotonicity import min_delta
+from mlitheory.results import Result
 from mlitheory.wide.ntk import gd_residuals, gradient_flow_residuals
 
 __all__ = [

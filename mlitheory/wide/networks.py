@@ -45,9 +45,9 @@ import numpy as np
 import torch
 from torch.func import jvp
 
-from mlitheory._results import Result
 from mlitheory.geometry import gauss_length_from_derivatives
 from mlitheory.monotonicity import min_delta
+from mlitheory.results import Result
 from mlitheory.wide.ntk import NTKMLP, GDResult, _positive_int, param_dict, train_gd_many
 
 __all__ = [

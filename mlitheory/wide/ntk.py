@@ -36,7 +36,7 @@ from torch import nn
 from torch.func import functional_call, jacrev, jvp
 
 from mlitheory import _validate
-from mlitheory._results import Result
+from mlitheory.results import Result
 
 __all__ = [
     "NTKMLP",

@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import mlitheory as M
-from mlitheory._results import Result
 from mlitheory.paths import tied_keys
+from mlitheory.results import Result
 from mlitheory.taylor import TaylorForward, nested_jvp_outputs
 
 nan, inf = float("nan"), float("inf")

@@ -1,0 +1,143 @@
+r"""Polynomials as coefficient tensors: evaluation with a rounding bound, shifts, products, Bernstein form.
+
+A polynomial :math:`p(\tau)=\sum_{k=0}^{d} c_k\tau^k` is a tensor whose **last** axis holds ``c_0, …, c_d``; every
+function here is vectorised over the leading axes. The pieces of a ReLU network's logit path are stored in a
+*local* basis (powers of :math:`\tau=\alpha-c` with :math:`c` the centre of the piece), where the coefficients are
+well conditioned whatever the degree.
+
+The rounding bound of Horner's rule is the classical one (Higham, *Accuracy and Stability of Numerical
+Algorithms*, 2nd ed., §5.1): :math:`|\mathrm{fl}(p(t))-p(t)|\le\gamma_{2d}\sum_k|c_k||t|^k` with
+:math:`\gamma_n=nu/(1-nu)`, :math:`u=2^{-53}`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+Tensor = torch.Tensor
+
+#: unit round-off of float64
+UNIT = 2.0**-53
+
+
+def gamma(n: int) -> float:
+    """:math:`\\gamma_n = nu/(1 - nu)`, the factor of a rounding-error bound after ``n`` operations."""
+    return n * UNIT / (1 - n * UNIT)
+
+
+def horner(c: Tensor, t: Tensor | float) -> Tensor:
+    """:math:`p(t)` for coefficients ``c`` (``(..., d+1)``), ``t`` broadcastable to ``c[..., 0]``."""
+    out = c[..., -1]
+    for k in range(c.shape[-1] - 2, -1, -1):
+        out = out * t + c[..., k]
+    return out
+
+
+def horner_bound(c: Tensor, t: Tensor | float) -> Tensor:
+    """Rounding bound :math:`\\gamma_{2d}\\sum_k|c_k||t|^k` of :func:`horner` at ``t`` (plus the smallest
+    subnormal, so that an exact zero is never "certified")."""
+    d = c.shape[-1] - 1
+    at = abs(t) if isinstance(t, float) else t.abs()
+    return gamma(2 * d + 1) * horner(c.abs(), at) + 1e-300
+
+
+def derivative(c: Tensor, order: int = 1) -> Tensor:
+    """Coefficients of :math:`p^{(m)}` (degree ``d - m``; a single zero coefficient when ``m > d``)."""
+    for _ in range(order):
+        d = c.shape[-1] - 1
+        if d == 0:
+            return torch.zeros_like(c)
+        k = torch.arange(1, d + 1, dtype=c.dtype, device=c.device)
+        c = c[..., 1:] * k
+    return c
+
+
+def shift(c: Tensor, h: Tensor | float) -> Tensor:
+    """Coefficients of :math:`q(\\tau) = p(\\tau + h)` (Taylor shift), ``h`` broadcastable to ``c[..., 0]``."""
+    n = c.shape[-1]
+    if n == 1:
+        return c.clone()
+    h = torch.as_tensor(h, dtype=c.dtype, device=c.device)
+    # synthetic division: repeated Horner steps (stable, O(n²))
+    a = [c[..., k] for k in range(n)]
+    for i in range(n - 1):
+        for k in range(n - 2, i - 1, -1):
+            a[k] = a[k] + h * a[k + 1]
+    return torch.stack(a, dim=-1)
+
+
+def rescale(c: Tensor, s: Tensor | float) -> Tensor:
+    """Coefficients of :math:`q(\\sigma) = p(s\\sigma)`."""
+    n = c.shape[-1]
+    s = torch.as_tensor(s, dtype=c.dtype, device=c.device)
+    powers = torch.stack([s**k if k else torch.ones_like(s) for k in range(n)], dim=-1)
+    return c * powers
+
+
+def multiply(a: Tensor, b: Tensor) -> Tensor:
+    """Coefficients of the product (last axes convolved; leading axes broadcast)."""
+    na, nb = a.shape[-1], b.shape[-1]
+    shape = tuple(np.broadcast_shapes(tuple(a.shape[:-1]), tuple(b.shape[:-1])))
+    out = torch.zeros(*shape, na + nb - 1, dtype=torch.promote_types(a.dtype, b.dtype), device=a.device)
+    for i in range(na):
+        out[..., i : i + nb] += a[..., i : i + 1] * b
+    return out
+
+
+def pad(c: Tensor, n: int) -> Tensor:
+    """``c`` with zero coefficients appended up to ``n`` coefficients."""
+    k = c.shape[-1]
+    if k >= n:
+        return c
+    return torch.cat([c, c.new_zeros(*c.shape[:-1], n - k)], dim=-1)
+
+
+def _bernstein_matrix(n: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """M with ``b = M q``: Bernstein coefficients on [0, 1] from monomial ones, b_i = Σ_{k≤i} C(i,k)/C(d,k) q_k."""
+    d = n - 1
+    m = torch.zeros(n, n, dtype=dtype, device=device)
+    for i in range(n):
+        for k in range(i + 1):
+            m[i, k] = math.comb(i, k) / math.comb(d, k)
+    return m
+
+
+def to_unit(c: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
+    """Monomial coefficients of :math:`s\\mapsto p(lo + (hi - lo)s)` on :math:`s\\in[0, 1]`."""
+    return rescale(shift(c, lo), hi - lo)
+
+
+def bernstein(c: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
+    """Bernstein coefficients of ``p`` on ``[lo, hi]`` (their hull encloses the graph: convex-hull property)."""
+    q = to_unit(c, lo, hi)
+    m = _bernstein_matrix(c.shape[-1], c.dtype, c.device)
+    return q @ m.T
+
+
+def enclose(c: Tensor, lo: Tensor, hi: Tensor) -> tuple[Tensor, Tensor]:
+    """Lower and upper bounds of ``p`` on ``[lo, hi]`` from the Bernstein coefficients (plus their rounding)."""
+    b = bernstein(c, lo, hi)
+    slack = gamma(4 * c.shape[-1]) * b.abs().amax(-1) * c.shape[-1]
+    return b.amin(-1) - slack, b.amax(-1) + slack
+
+
+def de_casteljau_split(b: Tensor) -> tuple[Tensor, Tensor]:
+    """Bernstein coefficients of the two halves ``[0, ½]`` and ``[½, 1]`` of a Bernstein polynomial."""
+    n = b.shape[-1]
+    left, right = [b[..., 0]], [b[..., -1]]
+    cur = b
+    for _ in range(n - 1):
+        cur = 0.5 * (cur[..., :-1] + cur[..., 1:])
+        left.append(cur[..., 0])
+        right.append(cur[..., -1])
+    return torch.stack(left, -1), torch.stack(right[::-1], -1)
+
+
+def radius_bound(c: Tensor, r: Tensor) -> Tensor:
+    """:math:`\\sum_{k\\ge1}|c_k|r^k`, a bound of :math:`|p(\\tau)-p(0)|` for :math:`|\\tau|\\le r`."""
+    if c.shape[-1] == 1:
+        return torch.zeros_like(c[..., 0])
+    return horner(c[..., 1:].abs(), r) * r

@@ -1,0 +1,546 @@
+r"""MLI decided on the continuum of α for ReLU networks: exact min Δ, a witness, or a certificate.
+
+The dataset loss :math:`L(\alpha)=\frac1N\sum_x\ell(z(\alpha;x),y_x)` along a parameter path is piecewise smooth,
+with breakpoints at the union of the examples' breakpoints (``theory_piecewise_paths.md`` §5). :func:`decide_mli`
+**decides** whether it is non-increasing on :math:`[a,b]` — not on 50 samples:
+
+* **MSE** (:math:`\ell=\|z-y\|^2`): on every union piece :math:`L` is a polynomial. The real roots of :math:`L'` are
+  isolated per piece (:mod:`mlitheory.piecewise.roots`); between consecutive roots :math:`L'` has one sign, proven at
+  a point beyond its rounding bound. The exact :math:`\min\Delta=\max_\alpha[L(\alpha)-\min_{s\le\alpha}L(s)]` is
+  attained among the breakpoints, the roots of :math:`L'` and the ends.
+* **Cross-entropy** (:math:`\ell=\operatorname{lse}(z)-z_y`): on every piece of an example, with
+  :math:`\ell'=\langle p-e_y,z'\rangle` (:math:`p` = softmax) and the centred form
+  :math:`|\ell'(\alpha)-\ell'(m)|\le|\alpha-m|\,\sup|\ell''|`,
+  :math:`|\ell''|\le\tfrac14(\max_i z_i'-\min_i z_i')^2+2\max_i|z_i''|` (a variance under :math:`p` plus
+  :math:`\|p-e_y\|_1\le2`), with Bernstein enclosures of :math:`z'` and :math:`z''` on the fragment. A cell of α
+  is proven decreasing when the mean over examples of the upper bounds is negative, proven increasing when the mean
+  of the lower bounds is positive, else bisected.
+
+Where :math:`L'` touches 0 without changing sign (the end of a plateau) bisection cannot prove strictness: such
+cells are kept once the largest rise they could hide is below ``tol``, and the decision says it is monotone up to
+``tol``. A rise is confirmed by evaluating the model itself at the two α of the witness.
+
+References:
+    ``theory_piecewise_paths.md`` (this project) §5. Moore, Kearfott, Cloud, *Introduction to Interval Analysis*,
+    SIAM 2009 (centred forms).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mlitheory import _data
+from mlitheory.paths import ParameterPath, StateLike
+from mlitheory.piecewise._poly import UNIT, bernstein, derivative, gamma, horner, horner_bound, multiply
+from mlitheory.piecewise._union import union_sums
+from mlitheory.piecewise.path import (
+    PiecewisePath,
+    _interval,
+    piecewise_logit_path,
+    resolve_path,
+    statistic_overrides,
+)
+from mlitheory.piecewise.roots import sign_changes
+from mlitheory.results import Result
+
+__all__ = ["MLICertificate", "MLIDecision", "decide_mli", "piecewise_loss"]
+
+Tensor = torch.Tensor
+LOSSES = ("cross_entropy", "mse")
+
+
+@dataclass(frozen=True)
+class MLICertificate(Result):
+    """Proof that the loss does not rise: intervals of α and the proven sign of L′ on each.
+
+    Attributes:
+        lo, hi: ``(M,)`` the intervals (they tile the path's interval).
+        sign: ``(M,)`` int8: −1 L′ < 0 proven on the interval; 0 L′ within its rounding bound of 0 (a plateau,
+            where the largest possible rise is below ``tol``).
+        method: how the signs were proven.
+        tol: the largest rise an interval of sign 0 could hide, summed over such intervals.
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    sign: np.ndarray
+    method: str
+    tol: float
+
+    @property
+    def strict(self) -> bool:
+        """Strictly decreasing: L′ < 0 proven everywhere but at isolated points."""
+        return bool((self.sign < 0).all())
+
+
+@dataclass(frozen=True)
+class MLIDecision(Result):
+    r"""Whether the loss is non-increasing on the continuum of α, with exact min Δ.
+
+    Attributes:
+        monotone: the loss never rises by more than ``tol`` on ``interval`` (a decision, not a sample).
+        strict: L′ < 0 proven everywhere but at isolated points (``monotone`` and no plateau at tolerance).
+        min_delta: :math:`\max_{\alpha<\beta}[L(\beta)-L(\alpha)]_+` over the continuum.
+        min_delta_error: bound on its error (root location and rounding).
+        witness: when not monotone, ``(α_i, α_j, L(α_i), L(α_j))`` with the largest rise, evaluated through the
+            model itself; ``None`` when monotone.
+        witness_exact: the same two losses from the exact pieces (they agree with ``witness`` to rounding).
+        certificate: :class:`MLICertificate` when monotone, else ``None``.
+        loss_name: ``"cross_entropy"`` or ``"mse"``.
+        tol: tolerance of the decision (absolute, in loss units): a few ulps of the loss scale.
+        interval: (a, b). n_examples: N. n_breakpoints: distinct breakpoints of the union (where L may kink).
+        critical_points: α of the local extrema found (roots of L′ and sign-changing kinks).
+        pieces: the :class:`~mlitheory.piecewise.PiecewisePath` the decision was made on.
+        targets: labels ``(N,)`` (cross-entropy) or targets ``(N, k)`` (MSE).
+    """
+
+    monotone: bool
+    strict: bool
+    min_delta: float
+    min_delta_error: float
+    witness: tuple | None
+    witness_exact: tuple | None
+    certificate: MLICertificate | None
+    loss_name: str
+    tol: float
+    interval: tuple
+    n_examples: int
+    n_breakpoints: int
+    critical_points: np.ndarray
+    pieces: PiecewisePath
+    targets: np.ndarray
+
+    def loss(self, alphas: Any) -> np.ndarray:
+        """The exact piecewise loss :math:`L(\\alpha)` at ``alphas`` (in the path's interval), ``(m,)``."""
+        return piecewise_loss(self.pieces, self.targets, self.loss_name, alphas)
+
+    def summary(self) -> str:
+        lines = [
+            f"MLIDecision ({self.loss_name}) on [{self.interval[0]:g}, {self.interval[1]:g}], {self.n_examples} "
+            f"examples, {self.n_breakpoints} breakpoints",
+            f"  monotone: {self.monotone}" + (" (strictly decreasing)" if self.strict else ""),
+            f"  exact min Δ = {self.min_delta:.6g} ± {self.min_delta_error:.1e} (tol {self.tol:.1e})",
+        ]
+        if self.witness is not None:
+            a, b, la, lb = self.witness
+            lines.append(f"  witness: L({a:.9g}) = {la:.9g} < L({b:.9g}) = {lb:.9g} (through the model)")
+        if self.certificate is not None:
+            c = self.certificate
+            lines.append(f"  certificate: {len(c.lo)} intervals, {c.method}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the loss on the pieces
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _per_example_loss(z: Tensor, y: Tensor, name: str) -> Tensor:
+    if name == "mse":
+        return ((z - y) ** 2).sum(-1)
+    return torch.logsumexp(z, -1) - z.gather(
+        -1, y.reshape(*([1] * (z.ndim - 2)), -1, 1).expand(*z.shape[:-1], 1)
+    ).squeeze(-1)
+
+
+def piecewise_loss(pieces: PiecewisePath, targets: Any, name: str, alphas: Any, *, chunk: int = 64) -> np.ndarray:
+    """The loss along the exact pieces: mean over examples of ``ℓ(z(α; x), y)``, ``(m,)``."""
+    al = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    y = torch.as_tensor(np.asarray(targets))
+    out = []
+    for s in range(0, len(al), chunk):
+        z = torch.from_numpy(pieces.evaluate(al[s : s + chunk]))  # (m, N, k)
+        out.append(_per_example_loss(z, y, name).mean(-1))
+    return torch.cat(out).numpy()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# MSE: exact root isolation on the union pieces
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _mse_union(pp: PiecewisePath, y: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Union pieces and the coefficients of L (and of the magnitudes of its terms), local to every union piece."""
+    c = torch.from_numpy(pp.coefficients).clone()
+    ex = torch.repeat_interleave(torch.arange(pp.n_examples), torch.from_numpy(pp.n_pieces))
+    c[..., 0] -= y[ex]
+    e = multiply(c, c).sum(1)  # ‖z − y‖² per piece, local basis
+    ea = multiply(c.abs(), c.abs()).sum(1)
+    lo, hi, s, _ = union_sums(pp, torch.stack([e, ea], 1))
+    return lo, hi, s[:, 0] / pp.n_examples, s[:, 1] / pp.n_examples
+
+
+def _decide_mse(pp: PiecewisePath, y: Tensor, tol: float):
+    lo, hi, c, ca = _mse_union(pp, y)
+    mid = 0.5 * (lo + hi)
+    rad = 0.5 * (hi - lo)
+    d = derivative(c)
+    da = derivative(ca)
+    acc = gamma(4 * c.shape[-1] + 256 + 4 * int(math.log2(max(pp.n_examples, 2))))
+    roots = sign_changes(d, -rad, rad)
+    # sub-intervals between consecutive roots of L′: one sign on each
+    gpieces = lo.numel()
+    ids = torch.cat([torch.arange(gpieces), torch.arange(gpieces), roots.index])
+    pts = torch.cat([-rad, rad, roots.root])
+    order = torch.argsort(pts, stable=True)
+    ids, pts = ids[order], pts[order]
+    order = torch.argsort(ids, stable=True)
+    ids, pts = ids[order], pts[order]
+    same = ids[1:] == ids[:-1]
+    sid, su, sv = ids[:-1][same], pts[:-1][same], pts[1:][same]
+    keep = sv > su
+    sid, su, sv = sid[keep], su[keep], sv[keep]
+    sm = 0.5 * (su + sv)
+    val = horner(d[sid], sm)
+    bound = horner_bound(d[sid], sm) + acc * horner(da[sid].abs(), sm.abs())
+    sign = torch.where(val > bound, 1, torch.where(val < -bound, -1, 0)).to(torch.int8)
+    a_lo, a_hi = mid[sid] + su, mid[sid] + sv
+    # values of L at every sub-interval end (continuous across union breakpoints)
+    l_lo = horner(c[sid], su)
+    l_hi = horner(c[sid], sv)
+    l_err = horner_bound(c[sid], sv) + acc * horner(ca[sid].abs(), sv.abs())
+    return a_lo, a_hi, sign, l_lo, l_hi, l_err, roots, mid
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cross-entropy: centred-form bounds on cells, bisection
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class _CEPieces:
+    """Per-example pieces with derivative coefficients, for bounds of ℓ′ on fragments of cells."""
+
+    def __init__(self, pp: PiecewisePath, y: Tensor):
+        self.pp = pp
+        self.c = torch.from_numpy(pp.coefficients)
+        self.d1 = derivative(self.c)
+        self.d2 = derivative(self.c, 2)
+        self.centre = torch.from_numpy(pp.centre)
+        self.lo = torch.from_numpy(pp.lo)
+        self.hi = torch.from_numpy(pp.hi)
+        self.off = torch.from_numpy(pp.offsets)
+        n = pp.n_examples
+        counts = torch.from_numpy(pp.n_pieces)
+        self.ex = torch.repeat_interleave(torch.arange(n), counts)
+        pmax = int(counts.max())
+        self.lo_pad = torch.full((n, pmax), math.inf, dtype=torch.float64)
+        pos = torch.arange(self.c.shape[0]) - self.off[:-1][self.ex]
+        self.lo_pad[self.ex, pos] = self.lo
+        self.counts = counts
+        self.y = y
+
+    def bounds(self, u: Tensor, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """For cells ``[u, v]`` ``(M,)``: upper and lower bounds of L′ on each, and L′ at the cells' midpoints."""
+        n = self.pp.n_examples
+        m = u.numel()
+        uu = u.unsqueeze(0).expand(n, m).contiguous()
+        vv = v.unsqueeze(0).expand(n, m).contiguous()
+        i0 = (torch.searchsorted(self.lo_pad, uu, right=True) - 1).clamp(min=0)
+        i1 = (torch.searchsorted(self.lo_pad, vv, right=False) - 1).clamp(min=0)
+        i1 = torch.maximum(i1, i0)
+        cnt = (i1 - i0 + 1).reshape(-1)  # fragments per (example, cell)
+        pair = torch.arange(n * m)
+        rep = torch.repeat_interleave(pair, cnt)
+        start = torch.repeat_interleave(i0.reshape(-1), cnt)
+        within = torch.arange(rep.numel()) - torch.repeat_interleave(torch.cumsum(cnt, 0) - cnt, cnt)
+        e = rep // m
+        cell = rep % m
+        gp = self.off[:-1][e] + start + within  # global piece index
+        fu = torch.maximum(u[cell], self.lo[gp])
+        fv = torch.minimum(v[cell], self.hi[gp])
+        cen = self.centre[gp]
+        tu, tv = fu - cen, fv - cen
+        tm = 0.5 * (tu + tv)
+        rho = 0.5 * (tv - tu)
+        z = horner(self.c[gp], tm.unsqueeze(-1))
+        dz = horner(self.d1[gp], tm.unsqueeze(-1))
+        p = torch.softmax(z, -1)
+        yy = self.y[e]
+        grad = (p * dz).sum(-1) - dz.gather(-1, yy.unsqueeze(-1)).squeeze(-1)
+        rnd = 64 * UNIT * ((p * dz.abs()).sum(-1) + dz.abs().gather(-1, yy.unsqueeze(-1)).squeeze(-1)) + 1e-300
+        d1lo, d1hi = _enclose(self.d1[gp], tu, tv)
+        d2lo, d2hi = _enclose(self.d2[gp], tu, tv)
+        spread = d1hi.amax(-1) - d1lo.amin(-1)
+        m2 = torch.maximum(d2hi.abs(), d2lo.abs()).amax(-1)
+        b2 = 0.25 * spread * spread + 2 * m2
+        up = grad + b2 * rho + rnd
+        dn = grad - b2 * rho - rnd
+        key = e * m + cell
+        upper = torch.full((n * m,), -math.inf, dtype=torch.float64).scatter_reduce(0, key, up, "amax")
+        lower = torch.full((n * m,), math.inf, dtype=torch.float64).scatter_reduce(0, key, dn, "amin")
+        return upper.reshape(n, m).mean(0), lower.reshape(n, m).mean(0), fu
+
+    def slope_at(self, alphas: Tensor) -> Tensor:
+        """L′ from the right at ``alphas`` ``(M,)``."""
+        pp = self.pp
+        idx = torch.from_numpy(pp.piece_index(alphas.numpy()))  # (M, N)
+        t = (alphas.unsqueeze(1) - self.centre[idx]).unsqueeze(-1)
+        z = horner(self.c[idx], t)
+        dz = horner(self.d1[idx], t)
+        p = torch.softmax(z, -1)
+        yy = self.y.unsqueeze(0).expand(idx.shape)
+        return ((p * dz).sum(-1) - dz.gather(-1, yy.unsqueeze(-1)).squeeze(-1)).mean(-1)
+
+
+def _enclose(c: Tensor, lo: Tensor, hi: Tensor) -> tuple[Tensor, Tensor]:
+    """Bernstein bounds of every component of ``c`` ``(F, k, K)`` on ``[lo, hi]`` ``(F,)``."""
+    if c.shape[-1] == 1:
+        return c[..., 0], c[..., 0]
+    b = bernstein(c, lo.reshape(-1, 1), hi.reshape(-1, 1))
+    slack = gamma(4 * c.shape[-1]) * c.shape[-1] * b.abs().amax(-1) + 1e-300
+    return b.amin(-1) - slack, b.amax(-1) + slack
+
+
+def _decide_ce(pp: PiecewisePath, y: Tensor, tol: float, *, cells: int = 64, max_rounds: int = 60):
+    a, b = pp.interval
+    ce = _CEPieces(pp, y)
+    edges = torch.linspace(a, b, cells + 1, dtype=torch.float64)
+    edges[0], edges[-1] = a, b
+    u, v = edges[:-1], edges[1:]
+    done_u, done_v, done_s, done_up = [], [], [], []
+    for _ in range(max_rounds):
+        if u.numel() == 0:
+            break
+        up, dn, _ = ce.bounds(u, v)
+        width = v - u
+        dec = up < 0
+        inc = dn > 0
+        # a cell whose possible rise is below the tolerance's share is kept as a plateau (sign 0)
+        small = ~dec & ~inc & (up.clamp_min(0) * width <= tol * width / (b - a))
+        tiny = ~dec & ~inc & ~small & (width <= 4 * UNIT * max(1.0, abs(a), abs(b)))
+        fin = dec | inc | small | tiny
+        done_u.append(u[fin])
+        done_v.append(v[fin])
+        done_s.append(torch.where(dec[fin], -1, torch.where(inc[fin], 1, 0)).to(torch.int8))
+        done_up.append(up[fin])
+        u, v = u[~fin], v[~fin]
+        mid = 0.5 * (u + v)
+        u, v = torch.cat([u, mid]), torch.cat([mid, v])
+    if u.numel():  # out of rounds: undecided cells stay sign 0, their possible rise counted in the error
+        up, _, _ = ce.bounds(u, v)
+        done_u.append(u)
+        done_v.append(v)
+        done_s.append(torch.zeros(u.numel(), dtype=torch.int8))
+        done_up.append(up)
+    cu, cv, cs, cup = torch.cat(done_u), torch.cat(done_v), torch.cat(done_s), torch.cat(done_up)
+    order = torch.argsort(cu)
+    return cu[order], cv[order], cs[order], cup[order]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the decision
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _stack_data(data: Any) -> tuple[Tensor, Tensor]:
+    xs, ys = [], []
+    for x, y in _data.batches(data, "data"):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError("data: the exact decision takes batches (x, y) with x a tensor (a model of one input)")
+        xs.append(x)
+        ys.append(y)
+    return torch.cat(xs), torch.cat(ys)
+
+
+def _min_delta(alphas: np.ndarray, values: np.ndarray) -> tuple[float, int, int]:
+    """max_{i<j} (v_j − v_i)₊ and the pair attaining it."""
+    if len(values) < 2:
+        return 0.0, 0, 0
+    run_min = np.minimum.accumulate(values)
+    arg = np.zeros(len(values), dtype=np.int64)
+    best = 0
+    for i in range(1, len(values)):
+        best = i if values[i] < values[best] else best
+        arg[i] = best
+    rise = values[1:] - run_min[:-1]
+    j = int(np.argmax(rise)) + 1
+    if rise[j - 1] <= 0:
+        return 0.0, 0, 0
+    return float(rise[j - 1]), int(arg[j - 1]), j
+
+
+def _model_loss(model, path, x, y, name, alphas, overrides) -> list[float]:
+    from mlitheory._model import ModelView, extra_buffers
+
+    out = []
+    with ModelView(model) as view, torch.no_grad():
+        extra = extra_buffers(model, path.start, x.device)
+        for al in alphas:
+            state = {**path.state(float(al)), **extra, **(overrides or {})}
+            z = torch.func.functional_call(view.module, state, (x,))
+            z = z.reshape(z.shape[0], -1).to(torch.float64)
+            out.append(float(_per_example_loss(z, y, name).mean()))
+    return out
+
+
+def decide_mli(
+    model: nn.Module,
+    start: StateLike | None,
+    end: StateLike | None,
+    data: Any,
+    *,
+    loss: str = "cross_entropy",
+    targets: Any = None,
+    path: ParameterPath | None = None,
+    interval: tuple[float, float] = (0.0, 1.0),
+    bn: str = "interpolate",
+    tol: float | None = None,
+    engine: str = "auto",
+    device: torch.device | str | None = None,
+    pieces: PiecewisePath | None = None,
+) -> MLIDecision:
+    r"""Decide MLI — whether the loss is non-increasing on the whole interval — for a ReLU network.
+
+    Args:
+        model: a network of supported modules (see :func:`~mlitheory.piecewise_logit_path`); never modified.
+        start, end: state dicts or modules (``None`` with ``path=``).
+        data: a batch ``(inputs, labels)`` or an iterable of batches, as for :func:`~mlitheory.interpolate`; for
+            ``"mse"`` the second item holds the targets ``y`` ``(N, k)`` (unless ``targets`` says otherwise).
+        loss: ``"cross_entropy"`` (mean over examples, natural log) or ``"mse"`` (mean over examples of
+            :math:`\|z(x)-y\|^2`).
+        targets: for ``"mse"``: ``None`` (the data's second item), ``"final"`` (the end state's logits as
+            :math:`z^*`, Theorem 3's setting) or a tensor ``(N, k)``.
+        path: any :class:`~mlitheory.paths.ParameterPath` instead of the linear path.
+        interval: the α interval.
+        bn: batch-norm statistics, ``"interpolate"`` or ``"none"``.
+        tol: tolerance in loss units (default ``2⁻⁴⁰·(1 + |L(a)| + |L(b)|)``, a few thousand ulps): a rise below
+            it does not count.
+        engine, device: as for :func:`~mlitheory.piecewise_logit_path`.
+        pieces: an already computed :class:`~mlitheory.piecewise.PiecewisePath` of the same inputs and path.
+
+    Returns:
+        :class:`MLIDecision`.
+
+    Example:
+        >>> import torch
+        >>> from torch import nn
+        >>> a, b = nn.Linear(2, 2).double(), nn.Linear(2, 2).double()
+        >>> x = torch.randn(5, 2, dtype=torch.float64)
+        >>> d = decide_mli(a, a, b, (x, torch.zeros(5, 2, dtype=torch.float64)), loss="mse", targets="final")
+        >>> d.monotone, d.strict   # a straight logit path towards z*: strictly decreasing
+        (True, True)
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be 'cross_entropy' or 'mse', got {loss!r}")
+    x, y = _stack_data(data)
+    path = resolve_path(model, start, end, path)
+    a, b = _interval(interval)
+    ref = next(iter(path.start.values()))
+    dev = torch.device(device) if device is not None else ref.device
+    path64 = path.to(dev, torch.float64)
+    x64 = (x.to(torch.float64) if x.is_floating_point() else x).to(dev)
+    overrides = statistic_overrides(path64, bn)
+    if pieces is None:
+        pieces = piecewise_logit_path(
+            model, None, None, x64, path=path, interval=(a, b), bn=bn, engine=engine, device=dev
+        )
+    elif not isinstance(pieces, PiecewisePath):
+        raise TypeError(f"pieces must be a PiecewisePath, got {type(pieces).__name__}")
+    if pieces.n_examples != x.shape[0]:
+        raise ValueError(f"pieces has {pieces.n_examples} examples but data has {x.shape[0]}")
+    k = pieces.n_outputs
+    if loss == "cross_entropy":
+        if targets is not None:
+            raise ValueError("targets is for loss='mse'; cross-entropy uses the labels of data")
+        if y.is_floating_point() or y.ndim != 1:
+            raise TypeError(f"cross-entropy needs integer class labels (N,), got {y.dtype} of shape {tuple(y.shape)}")
+        if int(y.min()) < 0 or int(y.max()) >= k:
+            raise ValueError(f"labels must lie in [0, {k}), got range [{int(y.min())}, {int(y.max())}]")
+        yt = y.to(torch.long).cpu()
+    else:
+        if isinstance(targets, str):
+            if targets != "final":
+                raise ValueError(f"targets must be None, 'final' or a tensor, got {targets!r}")
+            with torch.no_grad():
+                from mlitheory._model import ModelView, extra_buffers
+
+                with ModelView(model) as view:
+                    st = {**path64.state(1.0), **extra_buffers(model, path64.start, dev), **(overrides or {})}
+                    zs = torch.func.functional_call(view.module, st, (x64,))
+            yt = zs.reshape(zs.shape[0], -1).to(torch.float64).cpu()
+        else:
+            yt = torch.as_tensor(targets if targets is not None else y).to(torch.float64).cpu()
+            yt = yt.reshape(yt.shape[0], -1) if yt.ndim > 1 else yt
+        if yt.shape != (x.shape[0], k):
+            raise ValueError(
+                f"MSE targets must have shape ({x.shape[0]}, {k}) (one per example and output), got {tuple(yt.shape)}"
+            )
+    l_ends = piecewise_loss(pieces, yt.numpy(), loss, [a, b])
+    if tol is None:
+        tol = 2.0**-40 * (1 + abs(float(l_ends[0])) + abs(float(l_ends[1])))
+    n_break = int(np.unique(pieces.hi[np.isin(np.arange(len(pieces.hi)), pieces.offsets[1:] - 1, invert=True)]).size)
+
+    if loss == "mse":
+        a_lo, a_hi, sign, l_lo, l_hi, l_err, _, _ = _decide_mse(pieces, yt, tol)
+        al = torch.cat([a_lo[:1], a_hi]).numpy()
+        vals = torch.cat([l_lo[:1], l_hi]).numpy()
+        err = float(l_err.max()) if l_err.numel() else 0.0
+        hidden = 0.0  # L is monotone on every sub-interval (no root of L′ inside): the end values are the extremes
+        method = "exact root isolation of the polynomial L′ on every union piece (Bernstein subdivision)"
+    else:
+        a_lo, a_hi, sign, up = _decide_ce(pieces, yt, tol)
+        al = torch.cat([a_lo[:1], a_hi]).numpy()
+        vals = piecewise_loss(pieces, yt.numpy(), loss, al)
+        err = 64 * UNIT * (1 + float(np.abs(vals).max()))
+        zero = sign == 0
+        hidden = float((up[zero].clamp_min(0) * (a_hi - a_lo)[zero]).sum())
+        method = "centred-form bounds of L′ on cells (Bernstein enclosures of z′, z″), bisection"
+    crit = _extrema(al, vals)
+    md, i, j = _min_delta(al, vals)
+    md_err = 2 * err + hidden
+    monotone = md <= tol
+    strict = bool(monotone and (sign < 0).all())
+    witness = witness_exact = None
+    cert = None
+    if monotone:
+        cs = torch.where(sign < 0, sign, torch.zeros_like(sign))  # a proven rise below tol counts as a plateau
+        cert = _merge(MLICertificate(lo=a_lo.numpy(), hi=a_hi.numpy(), sign=cs.numpy(), method=method, tol=float(tol)))
+    else:
+        direct = _model_loss(model, path64, x64, yt.to(dev), loss, [al[i], al[j]], overrides)
+        witness = (float(al[i]), float(al[j]), direct[0], direct[1])
+        witness_exact = (float(al[i]), float(al[j]), float(vals[i]), float(vals[j]))
+    return MLIDecision(
+        monotone=bool(monotone),
+        strict=strict,
+        min_delta=float(md),
+        min_delta_error=float(md_err),
+        witness=witness,
+        witness_exact=witness_exact,
+        certificate=cert,
+        loss_name=loss,
+        tol=float(tol),
+        interval=(a, b),
+        n_examples=int(x.shape[0]),
+        n_breakpoints=n_break,
+        critical_points=crit,
+        pieces=pieces,
+        targets=yt.numpy(),
+    )
+
+
+def _extrema(al: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    """α of the interior local extrema of the sequence (where the differences change sign)."""
+    d = np.sign(np.diff(vals))
+    nz = np.nonzero(d)[0]
+    if len(nz) < 2:
+        return np.zeros(0)
+    ch = nz[1:][d[nz[1:]] != d[nz[:-1]]]
+    return al[ch]
+
+
+def _merge(c: MLICertificate) -> MLICertificate:
+    """Merge consecutive intervals of the same sign."""
+    if len(c.lo) == 0:
+        return c
+    s = c.sign
+    start = np.ones(len(s), dtype=bool)
+    start[1:] = s[1:] != s[:-1]
+    idx = np.nonzero(start)[0]
+    ends = np.append(idx[1:] - 1, len(s) - 1)
+    return MLICertificate(lo=c.lo[idx], hi=c.hi[ends], sign=s[idx], method=c.method, tol=c.tol)

@@ -377,13 +377,13 @@ def logit_gauss_length(
     if ref is None:
         raise ValueError("the states are empty: the model has no parameters or buffers")
     dev = device if device is not None else ref.device
+    xs = _chunks(inputs, batch_size)  # inputs checked whichever method computes
     if method in ("auto", "exact"):
-        exact = _exact(model, path, inputs, interval, bn, per_example, concatenated, tol, dev, method == "exact")
+        exact = _exact(model, path, xs, interval, bn, per_example, concatenated, tol, dev, method == "exact")
         if exact is not None:
             return exact
         method = "taylor"
     compute = dtype if dtype is not None else torch.float64
-    xs = _chunks(inputs, batch_size)
     bar = None
     if progress:
         from tqdm.auto import tqdm

@@ -81,7 +81,7 @@ def _curve(k, **kw):
 
 
 def _lgl(k, **kw):
-    opts = {"tol": 1e-3, "max_evaluations": 80, "concatenated": False}
+    opts = {"tol": 1e-3, "max_evaluations": 80, "concatenated": False, "method": "taylor"}
     opts.update(kw)
     return M.logit_gauss_length(k.lin, k.a, k.b, k.x, **opts)
 

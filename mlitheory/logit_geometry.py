@@ -377,14 +377,14 @@ def logit_gauss_length(
     if ref is None:
         raise ValueError("the states are empty: the model has no parameters or buffers")
     dev = device if device is not None else ref.device
-    xs = _chunks(inputs, batch_size)  # checks the inputs and batch_size for every method
+    xs = _chunks(inputs, batch_size)  # inputs checked whichever method computes
     from mlitheory._quadrature import _INITIAL_PANELS
 
     if max_evaluations < 5 * _INITIAL_PANELS:
         raise ValueError(f"max_evaluations must be at least {5 * _INITIAL_PANELS}, got {max_evaluations}")
     # the exact path computes in float64; a caller who asks for another dtype gets the sampled tools in that dtype
     if method == "exact" or (method == "auto" and dtype in (None, torch.float64)):
-        exact = _exact(model, path, inputs, interval, bn, per_example, concatenated, tol, dev, method == "exact")
+        exact = _exact(model, path, xs, interval, bn, per_example, concatenated, tol, dev, method == "exact")
         if exact is not None:
             return exact
     if method in ("auto", "exact"):

@@ -582,3 +582,22 @@ def counts() -> dict[str, int]:
     """Cases by class (command lines and API cases of this part), in the order of CLASSES."""
     tally = Tally([c.cls for c in CLIS] + [c.cls for c in CASES])
     return {cls: tally.get(cls, 0) for cls in CLASSES}
+
+
+def test_the_counts_in_the_docs():
+    """docs/reliability.md reports the cases by class of both matrices; this recomputes the table."""
+    import importlib
+
+    a, b = importlib.import_module("tests.mlitheory.test_bad_input").counts(), counts()
+    assert sum(a.values()) + sum(b.values()) >= 250
+    text = (ROOT / "docs" / "reliability.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[2].isdigit():
+            rows[cells[0]] = tuple(int(c) for c in cells[2:])
+    for cls in sorted(set(a) | set(b)):
+        got = (a.get(cls, 0), b.get(cls, 0), a.get(cls, 0) + b.get(cls, 0))
+        assert rows.get(cls) == got, f"docs/reliability.md row {cls!r}: {rows.get(cls)}, the matrices give {got}"
+    total = (sum(a.values()), sum(b.values()), sum(a.values()) + sum(b.values()))
+    assert rows.get("all") == total, f"docs/reliability.md total: {rows.get('all')}, the matrices give {total}"

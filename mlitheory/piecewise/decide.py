@@ -374,11 +374,8 @@ def _min_delta(alphas: np.ndarray, values: np.ndarray) -> tuple[float, int, int]
     if len(values) < 2:
         return 0.0, 0, 0
     run_min = np.minimum.accumulate(values)
-    arg = np.zeros(len(values), dtype=np.int64)
-    best = 0
-    for i in range(1, len(values)):
-        best = i if values[i] < values[best] else best
-        arg[i] = best
+    # where the running minimum is attained so far (the latest such index)
+    arg = np.maximum.accumulate(np.where(values == run_min, np.arange(len(values)), 0))
     rise = values[1:] - run_min[:-1]
     j = int(np.argmax(rise)) + 1
     if rise[j - 1] <= 0:
@@ -431,7 +428,8 @@ def decide_mli(
         interval: the α interval.
         bn: batch-norm statistics, ``"interpolate"`` or ``"none"``.
         tol: tolerance in loss units (default ``2⁻⁴⁰·(1 + |L(a)| + |L(b)|)``, a few thousand ulps): a rise below
-            it does not count.
+            it does not count. For cross-entropy, cells where L′ could not be proven negative are kept when the
+            rise they could hide is below ``tol`` in total (plateaus); that allowance is in ``min_delta_error``.
         engine, device: as for :func:`~mlitheory.piecewise_logit_path`.
         pieces: an already computed :class:`~mlitheory.piecewise.PiecewisePath` of the same inputs and path.
 

@@ -257,16 +257,30 @@ def figures(rows: list[dict], out: Path) -> list[str]:
     made += _save(fig, out / "min_delta")
     # 4. the run where the exact and sampled min Δ differ most: the loss on a fine grid and the 50 samples
     r = max(rows, key=lambda q: q["ce_exact_min_delta"] - q["ce_sampled_min_delta"])
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     af = np.linspace(0, 1, len(r["ce_loss_exact_fine"]))
-    ax.plot(af, r["ce_loss_exact_fine"], lw=1, label="exact (pieces), 2 001 points")
-    ax.plot(np.linspace(0, 1, SAMPLES), r["ce_loss_sampled"], ".", label="50 samples (interpolate)")
-    ax.set_xlabel(r"$\alpha$")
-    ax.set_ylabel("training cross-entropy")
-    ax.set_title(
+    fine, samp = np.asarray(r["ce_loss_exact_fine"]), np.asarray(r["ce_loss_sampled"])
+    a50 = np.linspace(0, 1, SAMPLES)
+    for ax in axes:
+        ax.plot(af, fine, lw=1, label="exact (pieces), 2 001 points")
+        ax.plot(a50, samp, ".", label="50 samples (interpolate)")
+        ax.set_xlabel(r"$\alpha$")
+    axes[0].set_ylabel("training cross-entropy")
+    if r["ce_witness"] is not None:  # zoom on the largest rise: from its start to its end
+        a, b = r["ce_witness"][0], r["ce_witness"][1]
+        pad = max(0.02, 0.5 * (b - a))
+        lo, hi = max(0.0, a - pad), min(1.0, b + pad)
+        sel = (af >= lo) & (af <= hi)
+        axes[1].set_xlim(lo, hi)
+        span = fine[sel].max() - fine[sel].min()
+        axes[1].set_ylim(fine[sel].min() - 0.1 * span, fine[sel].max() + 0.1 * span)
+        axes[1].axvline(a, color="grey", lw=0.6)
+        axes[1].axvline(b, color="grey", lw=0.6)
+        axes[1].set_title("zoom on the largest rise (witness α)", fontsize=8)
+    axes[0].set_title(
         f"{r['run']}: exact min Δ {r['ce_exact_min_delta']:.2e}, sampled {r['ce_sampled_min_delta']:.2e}", fontsize=8
     )
-    ax.legend(fontsize=8)
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
     made += _save(fig, out / "curve")
     plt.close("all")
@@ -367,6 +381,17 @@ def report_md(rows: list[dict], meta: dict) -> str:
     return "\n".join(lines)
 
 
+def _rounded(obj):
+    """Floats of long per-example lists to 7 significant digits (results.json stays small); scalars untouched."""
+    if isinstance(obj, dict):
+        return {k: _rounded(v) for k, v in obj.items()}
+    if isinstance(obj, list) and len(obj) > 8 and all(isinstance(v, float) for v in obj):
+        return [float(f"{v:.7g}") for v in obj]
+    if isinstance(obj, list):
+        return [_rounded(v) for v in obj]
+    return obj
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m empirical.exact_study",
@@ -400,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"seed": args.seed, "quick": args.quick, "sizes": sizes, "runtime_minutes": (time.process_time() - t0) / 60}
     args.out.mkdir(parents=True, exist_ok=True)
     made = figures(rows, args.out)
-    (args.out / "results.json").write_text(json.dumps({"meta": meta, "runs": rows}, indent=1))
+    (args.out / "results.json").write_text(json.dumps({"meta": meta, "runs": _rounded(rows)}, indent=1))
     (args.out / "report.md").write_text(report_md(rows, meta))
     print(f"wrote {args.out / 'report.md'}, results.json and {len(made)} figure files")
     return 0

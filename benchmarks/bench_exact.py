@@ -11,13 +11,15 @@ Goals of the issue: ≤ 1× for 784-128-10, ≤ 5× for 784-512-512-10. Then how
 grow with width (one hidden layer), depth (width 128) and N. Timings are the best of ``--repeats`` interleaved runs
 in process CPU time on one thread.
 
-    python benchmarks/bench_exact.py [--quick] [--n 1000] [--repeats 3]
+    python benchmarks/bench_exact.py [--quick] [--n 1000] [--repeats 3] [--out FILE.md]
 """
 
 from __future__ import annotations
 
 import argparse
+import builtins
 import time
+from pathlib import Path
 
 import torch
 
@@ -96,7 +98,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000, help="inputs for the two goal networks (default 1000)")
     ap.add_argument("--repeats", type=int, default=3, help="interleaved repeats; the best is kept")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=None, help="also write the tables to this Markdown file")
     args = ap.parse_args()
+    lines: list[str] = []
+
+    def print(*a):  # every table line also goes to --out
+        text = " ".join(str(v) for v in a)
+        lines.append(text)
+        builtins.print(text, flush=True)
+
     torch.set_num_threads(args.threads)
     n = 200 if args.quick else args.n
     reps = 1 if args.quick else args.repeats
@@ -126,6 +136,10 @@ def main() -> None:
     net, init, final = trained((128,), x, y, 3)
     for m in (n // 8, n // 4, n // 2, n):
         print(row(f"784-128-10, {m}", measure(net, init, final, x[:m], y[:m], reps)))
+    if args.out is not None:
+        args.out.write_text(
+            "# bench_exact: exact tools against the 50-point sampled curve\n\n" + "\n".join(lines) + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -368,7 +368,8 @@ def report_md(rows: list[dict], meta: dict) -> str:
         )
     lines += [
         "",
-        "Speed against the 50-point curve at 1 000 inputs is measured in `benchmarks/bench_exact.py`.",
+        "Speed against the 50-point curve at 1 000 inputs is measured side by side by `benchmarks/bench_exact.py` "
+        "(last run: [bench.md](bench.md)).",
         "",
         "## Figures",
         "",

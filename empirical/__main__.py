@@ -105,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     from empirical.reproduce import add_parser as add_reproduce
 
     add_reproduce(sub)
+    from empirical.landscape import add_parser as add_landscape
+
+    add_landscape(sub)
     return p
 
 
@@ -292,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
         from empirical.reproduce import main as reproduce_main
 
         return reproduce_main(args)
+    if args.command == "landscape":
+        from empirical.landscape import main as landscape_main
+
+        return landscape_main(args)
     return 2
 
 

@@ -98,8 +98,17 @@ Interpolating models (:mod:`mlitheory.interpolation`, :mod:`mlitheory.paths`, :m
     layer_groups             -- group state keys by module or block
     validate_states          -- check two states (keys, shapes, dtypes, devices) with named errors
     recompute_statistics     -- batch-norm running statistics at a state, exactly as update_bn, functionally
-    loss_plane               -- 2-D grid of losses on the plane through three states (Gram–Schmidt basis)
-    plane_basis              -- orthonormal basis of that plane; project states onto it
+    loss_plane               -- 2-D grid of losses: plane through three states, or a centre + two directions
+    plane_basis              -- orthonormal basis of the plane through three states; project states onto it
+    PlaneSurface             -- result: values on the grid, named and projected states, BN shift, plot
+
+Loss-landscape directions and figures (:mod:`mlitheory.directions`, :mod:`mlitheory.plotting`)
+    random_direction         -- Gaussian direction, filter-normalised to a state (Li et al. 2018 §4), seeded
+    trajectory_directions    -- PCA by SVD of {θ_t − θ_final}: directions, explained variance, coordinates (§7)
+    TrajectoryDirections     -- its result: directions as state dicts, ratios, coordinates, residuals, grid box
+    plot_contour             -- contour map of a plane with the trajectory and the straight init → final path
+    plot_surface             -- the same plane as a 3-D surface
+    save_landscape           -- both figures as PNG and PDF
 
 Logit geometry and distances (:mod:`mlitheory.logit_geometry`, :mod:`mlitheory.taylor`, :mod:`mlitheory.distance`)
     logit_gauss_length       -- Gauss length of the logit path: mean per-example and concatenated
@@ -148,6 +157,7 @@ from mlitheory.curves import (
     random_polynomial_curve,
     reversal_curve,
 )
+from mlitheory.directions import TrajectoryDirections, random_direction, trajectory_directions
 from mlitheory.distance import WeightDistance, weight_distance
 from mlitheory.geometry import (
     arc_length,
@@ -180,6 +190,7 @@ from mlitheory.piecewise import (
 )
 from mlitheory.piecewise.theorem import check_theorem3_piecewise
 from mlitheory.plane import PlaneBasis, PlaneSurface, loss_plane, plane_basis
+from mlitheory.plotting import plot_contour, plot_surface, save_landscape
 from mlitheory.studies import (
     checkpoint_barriers,
     fresh_initializations,
@@ -240,6 +251,7 @@ __all__ = [
     "Result",
     "TaylorForward",
     "Theorem3Result",
+    "TrajectoryDirections",
     "TwoLayerLinearProblem",
     "WeightDistance",
     "arc_length",
@@ -302,21 +314,26 @@ __all__ = [
     "plateau_constants",
     "plateau_end",
     "plateau_length",
+    "plot_contour",
+    "plot_surface",
     "problem_from_data",
     "problem_from_sigma",
     "projective_gauss_length",
     "random_bezier_curve",
+    "random_direction",
     "random_polynomial_curve",
     "random_problem",
     "recompute_statistics",
     "reversal_curve",
     "run_mlp_case",
+    "save_landscape",
     "smoothed_turn",
     "tail_gauss_length",
     "toy_interpolation",
     "toy_model",
     "train_gd",
     "train_toy",
+    "trajectory_directions",
     "unrelated_initializations",
     "validate_states",
     "velocity_angle",

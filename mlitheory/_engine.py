@@ -8,9 +8,10 @@ shuffling or augmenting loader gives every α the same examples.
 First-layer reuse: when the first module holding parameters is a plain ``Linear`` or ``Conv``, its output is
 affine in the state, :math:`W_\\alpha x + b_\\alpha = \\sum_j w_j (W_j x + b_j)`. The engine computes
 :math:`W_j x + b_j` once per batch for each basis state and mixes them at every point (one ``lerp`` for a line):
-exact in exact arithmetic, and bit-identical at the basis states themselves. A cached output is used only for
-an input equal to the cached one, so any model stays correct; the reuse switches itself off when the layer's
-input changes from point to point.
+exact in exact arithmetic, and bit-identical at the basis states themselves. The basis may also be a centre and
+two directions, with weights :math:`(1, a, b)` (:func:`mlitheory.loss_plane` with ``directions=``). A cached
+output is used only for an input equal to the cached one, so any model stays correct; the reuse switches itself
+off when the layer's input changes from point to point.
 """
 
 from __future__ import annotations
@@ -185,9 +186,14 @@ class FirstLayerReuse:
                 return outs[j]
         if len(outs) == 2 and math.isclose(w[0] + w[1], 1.0, rel_tol=0, abs_tol=1e-15):
             return torch.lerp(outs[0], outs[1], w[1])
+        if w[0] == 1.0:  # a centre and directions: W_c x + a D_1 x + b D_2 x (one pass less)
+            total = outs[0].add(outs[1], alpha=w[1])
+            for o, wj in zip(outs[2:], w[2:]):
+                total.add_(o, alpha=wj)
+            return total
         total = outs[0] * w[0]
         for o, wj in zip(outs[1:], w[1:]):
-            total = total.add(o, alpha=wj)
+            total.add_(o, alpha=wj)
         return total
 
     def new_batch(self) -> None:

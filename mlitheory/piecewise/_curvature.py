@@ -156,7 +156,7 @@ def _integrand(d1: Tensor, d2: Tensor, tau: Tensor) -> Tensor:
 
 
 def smooth_parts(
-    c: Tensor, lo: Tensor, hi: Tensor, *, tol: float = 1e-13, max_depth: int = 48
+    c: Tensor, lo: Tensor, hi: Tensor, *, tol: float = 1e-12, max_depth: int = 48
 ) -> tuple[Tensor, Tensor]:
     """:math:`\\int_{lo}^{hi}\\|T'\\|` for polynomial curves ``c`` ``(M, k, K)`` (τ basis), with error estimates.
 

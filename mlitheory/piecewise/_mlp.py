@@ -237,13 +237,13 @@ def _sweep_chunk(layers: list[Layer], p: Tensor, q: Tensor, root: Tensor, has: T
 
 
 def _level2(planes, plo, phi, valid, layers, edge, g, floor):
-    """Layer-2 events on the level-1 pieces (screened by the values at the piece ends and the curvature), the
-    refined pieces, and layer 3's pre-activations on them.
+    """Three or more hidden layers: the layer-2 events on the level-1 pieces (screened by the values at the piece
+    ends and the curvature), the refined pieces, and layer 3's pre-activations on them.
 
     ``floor`` ``(n, H2)`` bounds the rounding of the values (magnitudes summed, times the accumulation factor).
     """
     c0, c1, c2 = planes  # (n, F + 1, H2)
-    n, m1, _h2 = c0.shape
+    n, m1, _ = c0.shape
     dev = c0.device
     tl, tr = plo.unsqueeze(-1), phi.unsqueeze(-1)
     # values at the piece starts; the value at a piece's end is the next piece's start value (a2 is continuous)
@@ -269,73 +269,14 @@ def _level2(planes, plo, phi, valid, layers, edge, g, floor):
         centre = 0.5 * (plo[e, m] + phi[e, m])
         rad = 0.5 * (phi[e, m] - plo[e, m])
         roots = sign_changes(shift(cc, centre), -rad, rad, edge=edge)
-        re, rm, ri = e[roots.index], m[roots.index], i[roots.index]
+        seg = flat[e[roots.index], m[roots.index]]
         cut = centre[roots.index] + roots.root
-        turn_on = (
-            horner(derivative(cc[roots.index]), cut) > 0
-        )  # a simple root: the slope's sign gives the way  # a simple root: L′ ≠ 0 gives the direction
     else:
-        re = rm = ri = torch.zeros(0, dtype=torch.long, device=dev)
+        seg = torch.zeros(0, dtype=torch.long, device=dev)
         cut = torch.zeros(0, dtype=torch.float64, device=dev)
-        turn_on = torch.zeros(0, dtype=torch.bool, device=dev)
-    seg = flat[re, rm]
     from mlitheory.piecewise._sweep import _split
 
-    pn = lo.numel()
-    slope = layers[1].slope
-    if len(layers) > 3:  # deeper: layer 3's pre-activations on every refined piece, from the parent's a2
-        return _children_dense(planes, valid, lo, hi, ex, seg, cut, layers, edge, g, pn, _split)
-    # the first child of every level-1 piece: the mask at its midpoint, then layer 3 by one product per piece
-    first_end = hi.clone()
-    if seg.numel():
-        first_end = first_end.scatter_reduce(0, seg, cut, "amin")
-    mid = (0.5 * (lo + first_end)).reshape(-1, 1)
-    vmid = c0[valid] + mid * (c1[valid] + mid * c2[valid])  # (P1, H2)
-    fac = torch.where(vmid > 0, 1.0, slope).to(torch.float64)
-    w3, w3d, b3, b3d = layers[2].at(g)
-    base = torch.stack([c0[valid] * fac, c1[valid] * fac, c2[valid] * fac], -1)  # (P1, H2, 3)
-    out = _poly_matmul(base, w3, w3d, b3, b3d)  # (P1, k, 4)
-    del base, vmid
-    if not seg.numel():
-        return ex, lo, hi, out
-    # later children: every level-2 flip of neuron i adds ±(1 − slope) W3(τ)[:, i] a2_i(τ) to the output
-    a2i = torch.stack([c0[re, rm, ri], c1[re, rm, ri], c2[re, rm, ri]], -1)  # (R, 3)
-    sg = torch.where(turn_on, 1.0 - slope, -(1.0 - slope)).to(torch.float64).unsqueeze(-1)
-    col = torch.stack([w3[:, ri].T, w3d[:, ri].T], -1)  # (R, k, 2): W3(τ)[:, i]
-    delta = _mul_poly(col, (sg * a2i).unsqueeze(1))  # (R, k, 4)
-    parent, nlo, nhi = _split(lo, hi, seg, cut, edge)
-    # merge the flips (at cut − edge, so that a flip merged into a nearby cut counts there) with the children
-    # (at their lower ends) in (parent, position) order; a child adds the flips of its parent that precede it
-    nd = seg.numel()
-    pid = torch.cat([seg, parent])
-    pos = torch.cat([cut - edge, nlo])
-    typ = torch.cat(
-        [torch.zeros(nd, dtype=torch.long, device=dev), torch.ones(parent.numel(), dtype=torch.long, device=dev)]
-    )
-    srt = torch.argsort(typ, stable=True)
-    srt = srt[torch.argsort(pos[srt], stable=True)]
-    srt = srt[torch.argsort(pid[srt], stable=True)]
-    is_delta = srt < nd
-    gstart = torch.ones_like(is_delta)
-    gstart[1:] = pid[srt][1:] != pid[srt][:-1]
-    cnt = torch.cumsum(is_delta.to(torch.long), 0)  # flips so far (all parents)
-    base_cnt = torch.cummax(torch.where(gstart, cnt - is_delta.to(torch.long), torch.zeros_like(cnt)), 0).values
-    order_d = srt[is_delta]  # the flips in merged order
-    csum = torch.cumsum(delta[order_d], 0)
-    csum = torch.cat([torch.zeros(1, *delta.shape[1:], dtype=delta.dtype, device=dev), csum])
-    child_pos = ~is_delta
-    child_idx = srt[child_pos] - nd
-    total = csum[cnt[child_pos]] - csum[base_cnt[child_pos]]  # the parent's flips before this child
-    child_out = out[parent].clone()
-    child_out[child_idx] += total
-    keep = torch.ones(pn, dtype=torch.bool, device=dev)
-    keep[parent] = False
-    ex2 = torch.cat([ex[keep], ex[parent]])
-    lo2, hi2 = torch.cat([lo[keep], nlo]), torch.cat([hi[keep], nhi])
-    out2 = torch.cat([out[keep], child_out])
-    srt = torch.argsort(lo2, stable=True)
-    srt = srt[torch.argsort(ex2[srt], stable=True)]
-    return ex2[srt], lo2[srt], hi2[srt], out2[srt]
+    return _children_dense(planes, valid, lo, hi, ex, seg, cut, layers, edge, g, lo.numel(), _split)
 
 
 #: layer-2 neurons per block of the blocked sweep (keeps the block's tensors in cache)

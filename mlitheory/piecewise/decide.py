@@ -239,6 +239,7 @@ class _CEPieces:
         self.dc = self.c - self.c.gather(1, yy.expand(-1, 1, self.c.shape[-1]))
         self.dd1 = derivative(self.dc)
         self.dd2 = derivative(self.dd1)
+        self.dd3 = derivative(self.dd2)
         self.yl = y[self.ex]
 
     def bounds(self, u: Tensor, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -260,37 +261,60 @@ class _CEPieces:
         gp = self.off[:-1][e] + start + within  # global piece index
         fu = torch.maximum(u[cell], self.lo[gp])
         fv = torch.minimum(v[cell], self.hi[gp])
-        up, dn = self.fragment_bounds(gp, fu, fv, e)
+        up, dn, grad, curv, rem, rnd = self.fragment_bounds(gp, fu, fv, e)
         key = e * m + cell
+        # first order, every example: the mean of the per-example maxima over their fragments
         upper = torch.full((n * m,), -math.inf, dtype=torch.float64).scatter_reduce(0, key, up, "amax")
         lower = torch.full((n * m,), math.inf, dtype=torch.float64).scatter_reduce(0, key, dn, "amin")
-        return upper.reshape(n, m).mean(0), lower.reshape(n, m).mean(0), fu
+        up1, dn1 = upper.reshape(n, m).mean(0), lower.reshape(n, m).mean(0)
+        # second order where an example is one polynomial on the whole cell (no kink inside): its ℓ′ is
+        # ℓ′(m) + ℓ″(m)(α − m) + r, |r| <= ½ sup|ℓ‴| ρ², and the linear terms of those examples add up (and cancel)
+        # before the bound is taken; examples with a kink in the cell keep their first-order bounds
+        single = (cnt == 1)[rep]
+        rho = 0.5 * (v - u)
+        s_grad = torch.zeros(m, dtype=torch.float64).index_add_(0, cell[single], grad[single])
+        s_curv = torch.zeros(m, dtype=torch.float64).index_add_(0, cell[single], curv[single])
+        s_rem = torch.zeros(m, dtype=torch.float64).index_add_(0, cell[single], rem[single] + rnd[single])
+        multi = ~(cnt == 1).reshape(n, m)
+        up_multi = torch.where(multi, upper.reshape(n, m), torch.zeros_like(up1)).sum(0)
+        dn_multi = torch.where(multi, lower.reshape(n, m), torch.zeros_like(dn1)).sum(0)
+        spread = s_curv.abs() * rho + s_rem * rho * rho
+        up2 = (s_grad + spread + up_multi) / n
+        dn2 = (s_grad - spread + dn_multi) / n
+        return torch.minimum(up1, up2), torch.maximum(dn1, dn2), fu
 
-    def fragment_bounds(self, gp: Tensor, fu: Tensor, fv: Tensor, e: Tensor) -> tuple[Tensor, Tensor]:
-        """Upper and lower bounds of ℓ′ on the fragments ``[fu, fv]`` of the pieces ``gp`` (examples ``e``)."""
+    def fragment_bounds(self, gp: Tensor, fu: Tensor, fv: Tensor, e: Tensor):
+        """Bounds of ℓ′ on the fragments ``[fu, fv]`` of the pieces ``gp``: first order (upper, lower), and the
+        terms of the second-order form: ℓ′ and ℓ″ at the fragment's centre, ½ sup|ℓ‴| and the rounding of ℓ′."""
         cen = self.centre[gp]
         tu, tv = fu - cen, fv - cen
         tm = 0.5 * (tu + tv)
         rho = 0.5 * (tv - tu)
-        # differences to the label's logit: ℓ = log Σ_i exp(z_i − z_y), ℓ′ = Σ_{i≠y} p_i (z_i′ − z_y′)
+        # differences to the label's logit w = z − z_y: ℓ = log Σ_i exp(w_i), ℓ′ = Σ_i p_i w_i′ (w_y = 0)
         yl = self.yl[gp].unsqueeze(-1)
-        dif = horner(self.dc[gp], tm.reshape(-1, 1))  # (F, k) z_i − z_y at the centre
-        d1 = self.dd1[gp]
-        dd = horner(d1, tm.reshape(-1, 1))
+        t = tm.reshape(-1, 1)
+        dif = horner(self.dc[gp], t)  # (F, k) w at the centre
+        d1, d2 = self.dd1[gp], self.dd2[gp]
+        w1, w2 = horner(d1, t), horner(d2, t)
         p = torch.softmax(dif, -1)
-        grad = (p * dd).sum(-1)
-        rnd = 64 * UNIT * (p * dd.abs()).sum(-1) + 1e-300
-        # |ℓ″| <= (1 − p_y)·[max_{i≠y} (z_i′ − z_y′)² + max_{i≠y} |z_i″ − z_y″|] on the fragment, with
-        # 1 − p_y <= min(1, Σ_{i≠y} exp(sup(z_i − z_y))) and sup(z_i − z_y) <= value at the centre + ρ·sup|z_i′ − z_y′|
+        grad = (p * w1).sum(-1)
+        curv = (p * w1 * w1).sum(-1) - grad * grad + (p * w2).sum(-1)  # ℓ″ = Var_p(w′) + ⟨p, w″⟩
+        rnd = 64 * UNIT * ((p * w1.abs()).sum(-1) + rho * (p * (w1 * w1 + w2.abs())).sum(-1)) + 1e-300
+        # on the fragment, with q >= 1 − p_y = Σ_{i≠y} p_i (q = min(1, Σ_{i≠y} exp(sup w_i)), sup w_i <= w_i(centre)
+        # + ρ·sup|w_i′|) and M_j = max_i sup|w_i^(j)|:  |ℓ″| <= q (M1² + M2),  |ℓ‴| <= q (M3 + 3 M1 M2 + 2 M1³)
         d1lo, d1hi = _enclose(d1, tu, tv)
         s1 = torch.maximum(d1lo.abs(), d1hi.abs())  # (F, k), 0 at the label
-        d2lo, d2hi = _enclose(self.dd2[gp], tu, tv)
+        d2lo, d2hi = _enclose(d2, tu, tv)
         s2 = torch.maximum(d2lo.abs(), d2hi.abs())
+        d3lo, d3hi = _enclose(self.dd3[gp], tu, tv)
+        s3 = torch.maximum(d3lo.abs(), d3hi.abs())
         top = dif + rho.unsqueeze(-1) * s1
         top = top.scatter(1, yl, -math.inf)
         q = torch.logsumexp(top, -1).exp().clamp(max=1.0)
-        slack = q * ((s1 * s1).amax(-1) + s2.amax(-1)) * rho + rnd
-        return grad + slack, grad - slack
+        m1, m2, m3 = s1.amax(-1), s2.amax(-1), s3.amax(-1)
+        slack = q * (m1 * m1 + m2) * rho + rnd
+        rem = 0.5 * q * (m3 + 3 * m1 * m2 + 2 * m1 * m1 * m1)
+        return grad + slack, grad - slack, grad, curv, rem, rnd
 
     def slope_at(self, alphas: Tensor) -> Tensor:
         """L′ from the right at ``alphas`` ``(M,)``."""
@@ -374,11 +398,8 @@ def _min_delta(alphas: np.ndarray, values: np.ndarray) -> tuple[float, int, int]
     if len(values) < 2:
         return 0.0, 0, 0
     run_min = np.minimum.accumulate(values)
-    arg = np.zeros(len(values), dtype=np.int64)
-    best = 0
-    for i in range(1, len(values)):
-        best = i if values[i] < values[best] else best
-        arg[i] = best
+    # where the running minimum is attained so far (the latest such index)
+    arg = np.maximum.accumulate(np.where(values == run_min, np.arange(len(values)), 0))
     rise = values[1:] - run_min[:-1]
     j = int(np.argmax(rise)) + 1
     if rise[j - 1] <= 0:
@@ -431,7 +452,8 @@ def decide_mli(
         interval: the α interval.
         bn: batch-norm statistics, ``"interpolate"`` or ``"none"``.
         tol: tolerance in loss units (default ``2⁻⁴⁰·(1 + |L(a)| + |L(b)|)``, a few thousand ulps): a rise below
-            it does not count.
+            it does not count. For cross-entropy, cells where L′ could not be proven negative are kept when the
+            rise they could hide is below ``tol`` in total (plateaus); that allowance is in ``min_delta_error``.
         engine, device: as for :func:`~mlitheory.piecewise_logit_path`.
         pieces: an already computed :class:`~mlitheory.piecewise.PiecewisePath` of the same inputs and path.
 
@@ -512,7 +534,7 @@ def decide_mli(
         zero = sign == 0
         hidden = float((up[zero].clamp_min(0) * (a_hi - a_lo)[zero]).sum())
         method = "centred-form bounds of L′ on cells (Bernstein enclosures of z′, z″), bisection"
-    crit = _extrema(al, vals)
+    crit = np.unique(_extrema(al, vals))
     md, i, j = _min_delta(al, vals)
     md_err = 2 * err + hidden
     monotone = md <= tol

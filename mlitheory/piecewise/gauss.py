@@ -159,7 +159,7 @@ def _per_piece(pp: PiecewisePath, tol: float):
     return smooth, rev, err
 
 
-def path_gauss_length(pp: PiecewisePath, *, tol: float = 1e-13, concatenated: bool = True) -> ExactGaussLength:
+def path_gauss_length(pp: PiecewisePath, *, tol: float = 1e-12, concatenated: bool = True) -> ExactGaussLength:
     """The exact Gauss length of a :class:`PiecewisePath` (see :func:`exact_gauss_length`)."""
     n = pp.n_examples
     c = torch.from_numpy(pp.coefficients)
@@ -358,7 +358,7 @@ def exact_gauss_length(
     interval: tuple[float, float] = (0.0, 1.0),
     bn: str = "interpolate",
     concatenated: bool = True,
-    tol: float = 1e-13,
+    tol: float = 1e-12,
     engine: str = "auto",
     device: torch.device | str | None = None,
     pieces: PiecewisePath | None = None,

@@ -106,7 +106,7 @@ class PiecewisePath(Result):
         if side not in ("right", "left"):
             raise ValueError(f"side must be 'right' or 'left', got {side!r}")
         counts = self.n_pieces
-        q = torch.from_numpy(np.ascontiguousarray(np.broadcast_to(al, (self.n_examples, len(al)))))
+        q = torch.from_numpy(np.tile(al, (self.n_examples, 1)))
         if side == "right":
             pad = torch.from_numpy(_padded(self.lo, self.offsets, np.inf))
             j = torch.searchsorted(pad, q, right=True) - 1

@@ -141,3 +141,124 @@ def decoupled_factors(kind, k, scale, rng):
     if kind == "near_saddle":
         return a0, -a0 * (1 - 10 ** rng.uniform(-4, -1))
     return a0, scale * rng.standard_normal(k)
+
+
+# ------------------------------------------------------------------------------------------- claim rules
+
+
+def _value_for(cond):
+    """A value that satisfies one filter condition of a claim rule (a value, a list, or comparisons)."""
+    if isinstance(cond, list):
+        return cond[0]
+    if not isinstance(cond, dict):
+        return cond
+    if "eq" in cond:
+        return cond["eq"]
+    if "in" in cond:
+        return cond["in"][0]
+    lo = max([cond[k] for k in ("gt", "ge") if k in cond], default=None)
+    hi = min([cond[k] for k in ("lt", "le") if k in cond], default=None)
+    if lo is not None and hi is not None:
+        return (lo + hi) / 2
+    if hi is not None:
+        return hi if "le" in cond and cond["le"] == hi else (hi / 2 if hi > 0 else hi - 1)
+    if lo is not None:
+        return lo if "ge" in cond and cond["ge"] == lo else (lo * 2 if lo > 0 else lo + 1)
+    raise ValueError(f"cannot plant a value for {cond!r}")
+
+
+def _slots(rule):
+    """(sub-rule, group, filter) for every group of units a rule reads, parts and groups a/b expanded."""
+    subs = rule.parts if rule.kind == "all" else (rule,)
+    out = []
+    for sub in subs:
+        if sub.kind == "share_difference":
+            out += [(sub, g, {**dict(sub.where), **dict(sub.params[g])}) for g in ("a", "b")]
+        else:
+            out.append((sub, None, dict(sub.where)))
+    return out
+
+
+def _plant_columns(sub, group, row, idx, n, sign):
+    """Set the columns ``sub`` reads on ``row`` (the ``idx``-th of ``n`` in its group) for an effect of strength
+    ``sign`` (+1 the paper's direction, −1 reversed); columns already set by another part are kept."""
+    p, k, up = sub.params, sub.kind, sub.direction
+    if k == "share_difference":
+        high = (group == "a") == (up == "greater")
+        share = (0.85 if high else 0.1) if sign > 0 else (0.1 if high else 0.85)
+        row.setdefault(p["outcome"], idx < round(share * n))
+    elif k == "share_bound":
+        b = float(p["bound"])
+        want_low = (up == "below") == (sign > 0)
+        share = max(0.0, b - 0.45) if want_low else min(1.0, b + 0.45)
+        share = 0.0 if want_low and b < 0.5 else (1.0 if not want_low and b >= 0.5 else share)
+        row.setdefault(p["outcome"], idx < round(share * n))
+    elif k == "predicts":
+        out = row.setdefault(p["outcome"], idx % 2 == 0)
+        s = 1 if (up == "greater") == (sign > 0) else -1
+        row.setdefault(p["score"], 10.0 + s * (5.0 if out else 0.0) + 0.001 * idx)
+    elif k == "trend":
+        x = row.setdefault(p["x"], 1.0 + idx)
+        s = 1 if (up == "increasing") == (sign > 0) else -1
+        row.setdefault(p["y"], float(x) ** s * (1 + 1e-6 * ((idx * 7) % 3)))
+    elif k == "paired":
+        s = 1 if (up == "greater") == (sign > 0) else -1
+        base = row.setdefault(p["second"], 5.0 + 0.1 * idx)
+        row.setdefault(p["first"], base + s * (1.0 + 0.01 * ((idx * 5) % 7)))
+    elif k == "mean_bound":
+        b = float(p["bound"])
+        s = 1 if (up == "above") == (sign > 0) else -1
+        wiggle = 1 + 0.02 * ((idx * 3) % 5)
+        if p.get("log"):
+            row.setdefault(p["value"], b * (3.0**s) * wiggle)
+        else:
+            row.setdefault(p["value"], b + s * (1.0 + abs(b)) * wiggle)
+    elif k == "equivalence":
+        x = row.setdefault(p["x"], float(idx))
+        if sign > 0:  # independent of x: a fixed shuffle (ρ near 0 for large n)
+            row.setdefault(p["y"], float((idx * 7919) % n) + 0.5 * ((idx * 104729) % 3))
+        else:
+            row.setdefault(p["y"], float(x) * 2.0)
+    else:  # pragma: no cover
+        raise ValueError(k)
+
+
+def plant_units(rule, *, effect: str = "paper", n: int = 150, dataset: str | None = None) -> dict:
+    """Synthetic units on which a claim rule must reach a known verdict.
+
+    Args:
+        rule: an ``empirical.claims.Rule``.
+        effect: ``"paper"`` (a strong effect in the paper's direction: supported), ``"reversed"`` (a strong effect
+            against it: contradicted).
+        n: units per group (per part and per share group).
+        dataset: the ``dataset`` field of every unit (default: the first data set of the rule's scope, if any).
+
+    Returns:
+        ``{rule.units: rows}``; each row satisfies exactly the filters of the groups it was planted for (and may
+        also match other parts' groups, whose columns are then planted consistently).
+    """
+    sign = 1 if effect == "paper" else -1
+    slots = _slots(rule)
+    fields = set()
+    for _, _, f in slots:
+        fields |= set(f)
+    scope = rule.scope or {}
+    ds = dataset if dataset is not None else (scope.get("datasets") or [None])[0]
+    rows = []
+    for s_index, (_, _, f) in enumerate(slots):
+        for i in range(n):
+            row = {"_slot": s_index, "_idx": i}
+            for field, cond in f.items():
+                row[field] = _value_for(cond)
+            for field in fields - set(row):  # NaN fails every comparison: out of the groups that name the field
+                row[field] = math.nan
+            if ds is not None:
+                row["dataset"] = ds
+            rows.append(row)
+    from empirical.claims import select
+
+    for sub, group, f in slots:
+        members = select(rows, f)
+        for j, row in enumerate(members):
+            _plant_columns(sub, group, row, j, len(members), sign)
+    return {rule.units: rows}

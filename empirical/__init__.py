@@ -21,14 +21,13 @@ Runs, sweeps, tables (:mod:`empirical.runs`, :mod:`empirical.sweep`, :mod:`empir
     collect           -- every run under a folder as rows (``python -m empirical collect DIR`` → CSV)
 
 Measurement (:mod:`empirical.measure`)
-    the single adapter between runs and :mod:`mlitheory`'s interpolation engine (min Δ, Gauss length, distance)
+    how a run is measured by :mod:`mlitheory` (loss curve and min Δ, logit Gauss length, weight distance)
 
 Reproductions (:mod:`empirical.experiments`, :mod:`empirical.reproduce`, :mod:`empirical.report`)
     EXPERIMENTS       -- the nine named, versioned experiments (Lucas et al., Frankle, Vlaar & Frankle, Wang et al.)
     load_experiment   -- an experiment's configurations and analysis parameters at a scale (smoke, small, paper)
     reproduce         -- run an experiment (resumable) and write its report: tables, figures, JSON, claims check
     Report            -- a report's tables, figures, numbers and claims; written by ``Report.write``
-    path_curve        -- loss along layer-wise or homogeneous-bias paths (:mod:`empirical.pathcurves`)
 
 Command line
     python -m empirical train | sweep | collect | info | reproduce
@@ -52,7 +51,6 @@ _EXPORTS = {
     "collect": "empirical.collect",
     "EXPERIMENTS": "empirical.experiments",
     "load_experiment": "empirical.experiments",
-    "path_curve": "empirical.pathcurves",
     "Report": "empirical.report",
     "reproduce": "empirical.reproduce",
 }

@@ -1,4 +1,4 @@
-"""Command line of the experiments engine: ``python -m empirical train | sweep | collect | info | reproduce``."""
+"""Command line of the experiments: ``python -m empirical train | sweep | collect | info | reproduce``."""
 
 from __future__ import annotations
 
@@ -141,8 +141,9 @@ def _plot_curve(record, out: Path) -> list[Path]:
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     curve = record.curve
-    axes[0].plot(curve["alphas"], curve["loss"], marker=".", lw=1)
-    axes[0].set(xlabel="α", ylabel="training loss", title=f"interpolation (min Δ = {curve['min_delta']:.3g})")
+    axes[0].plot(curve.alphas, curve["loss"], marker=".", lw=1)
+    min_delta = record.metrics["measures"]["min_delta"]
+    axes[0].set(xlabel="α", ylabel="training loss", title=f"interpolation (min Δ = {min_delta:.3g})")
     epochs = [e["epoch"] for e in record.log]
     axes[1].plot(epochs, [e["train_loss"] for e in record.log], marker="o", label="train loss")
     ax2 = axes[1].twinx()
@@ -195,7 +196,7 @@ def _cmd_train(args) -> int:
     print(_table(rec.log, ["epoch", "lr", "train_loss", "train_accuracy", "test_accuracy", "norm_distance"]))
     m = rec.metrics.get("measures") or {}
     print(f"\nstatus {rec.state}; " + ", ".join(f"{k} = {_fmt(v)}" for k, v in m.items()))
-    if rec.curve:
+    if rec.curve is not None:
         paths = _plot_curve(rec, Path(outcome.folder))
         print(f"wrote {outcome.folder} (figures {', '.join(p.name for p in paths)})")
     return 0

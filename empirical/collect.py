@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from empirical.runs import load_run
-from mlitheory._results import atomic_write_text
+from mlitheory.results import atomic_write_text
 
 __all__ = ["collect", "read_csv", "write_csv"]
 

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mlitheory._results import atomic_write_bytes, atomic_write_text
+from mlitheory.results import atomic_write_bytes, atomic_write_text
 
 __all__ = ["VERDICTS", "Claim", "Report", "Table", "fmt", "save_figure"]
 

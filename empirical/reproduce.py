@@ -28,11 +28,12 @@ from typing import Any
 
 import torch
 
+import mlitheory
 from empirical.experiments import EXPERIMENTS, ExperimentSpec, experiment_module, load_experiment
 from empirical.report import Report
 from empirical.runs import RunConfig, RunRecord, is_finished, load_run, run_folder
 from empirical.sweep import BACKENDS, SCALES, SweepSummary, run_sweep
-from mlitheory._results import atomic_write_text
+from mlitheory.results import Result, atomic_write_text
 
 __all__ = ["Context", "add_parser", "default_out", "default_root", "main", "reproduce", "write_index"]
 
@@ -99,17 +100,28 @@ class Context:
     def cached(self, key: Any, compute: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``compute(*args, **kwargs)`` once per ``key`` (a JSON value), stored under ``ROOT/_derived/<experiment>/``.
 
-        The stored value is returned on later calls (a resumed or regenerated report does not recompute it).
+        The value is a JSON value or a :class:`mlitheory.results.Result` (saved with ``Result.save`` beside the
+        key file and loaded back as the same object). The stored value is returned on later calls (a resumed or
+        regenerated report does not recompute it).
         """
         text = json.dumps(key, sort_keys=True, default=str)
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        path = self.root / "_derived" / self.spec.name / f"{digest}.json"
+        folder = self.root / "_derived" / self.spec.name
+        path = folder / f"{digest}.json"
         if path.is_file():
             stored = json.loads(path.read_text())
             if stored.get("key") == json.loads(text):
+                if "result" in stored:
+                    return Result.load(folder / stored["result"])
                 return stored["value"]
         value = compute(*args, **kwargs)
-        atomic_write_text(path, json.dumps({"key": json.loads(text), "value": value}, allow_nan=True))
+        record: dict[str, Any] = {"key": json.loads(text)}
+        if isinstance(value, Result):
+            record["result"] = f"{digest}.result"
+            value.save(folder / record["result"], overwrite=True)
+        else:
+            record["value"] = value
+        atomic_write_text(path, json.dumps(record, allow_nan=True))
         return value
 
     def finished(self, records: Sequence[RunRecord] | None = None) -> list[RunRecord]:
@@ -146,8 +158,9 @@ def _run_entry(rec: RunRecord, *, curve: bool) -> dict:
     }
     if rec.error:
         out["error"] = rec.error
-    if curve and rec.curve:
-        out["curve"] = {k: v for k, v in rec.curve.items() if k in ("alphas", "loss", "accuracy")}
+    if curve and rec.curve is not None:
+        out["curve"] = {"alphas": rec.curve.alphas.tolist()}
+        out["curve"].update({k: rec.curve[k].tolist() for k in ("loss", "accuracy") if k in rec.curve.values})
     return out
 
 
@@ -222,7 +235,7 @@ def reproduce(
             "runs_failed": sum(r.state in ("failed", "killed") for r in records),
             "runs_diverged": sum(r.state == "diverged" for r in records),
             "seconds_this_call": round(time.perf_counter() - t0, 1),
-            "engine": (records[0].metrics or {}).get("engine") if records else None,
+            "measured_by": f"mlitheory {mlitheory.__version__}",
         }
     )
     report.write(out, force=force)

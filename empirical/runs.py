@@ -8,7 +8,9 @@ writing into ``ROOT/<hash>/``::
     status.json        running / finished / diverged / stopped / failed (with the error), host, pid, times
     train_log.json     one entry per epoch (loss, accuracy, distance from init, ...), rewritten each epoch
     checkpoints/       init.pt, epoch_XXXX.pt, step_XXXXXXX.pt, final.pt (state dicts)
-    curve.json         α, loss and accuracy along the path, min Δ
+    curve.json, .npz   the mlitheory.InterpolationCurve of the path θ_0 → θ_T (loss, accuracy, error), saved by
+                       Result.save; read back as that object by load_run
+    gauss_length.json, .npz   the mlitheory.LogitGaussLength of the logit path (when measured)
     metrics.json       the summary: training outcome and the measures (min Δ, Gauss length, distances);
                        written last — its presence marks the run as done
 
@@ -44,7 +46,8 @@ from empirical import measure
 from empirical.data import canonical_name, dataset_options, load_dataset
 from empirical.models import build_model, model_options, model_task
 from empirical.train import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, TrainResult, load_checkpoint, loss_function, train
-from mlitheory._results import atomic_write_text
+from mlitheory import InterpolationCurve, LogitGaussLength, weight_distance
+from mlitheory.results import atomic_write_text
 
 __all__ = [
     "CONFIG_VERSION",
@@ -57,8 +60,10 @@ __all__ = [
     "run_folder",
 ]
 
-#: bump when the meaning of a field changes; part of every hash
-CONFIG_VERSION = 1
+#: bump when the meaning of a field changes; part of every hash. 2: every measurement by mlitheory (curves through
+#: ``interpolate``, the Gauss length by its adaptive quadrature with frozen batch-norm statistics), the curve and the
+#: Gauss length saved as mlitheory results
+CONFIG_VERSION = 2
 _EVAL_BATCH = 256  # larger batches slow convolutions down on CPU (cache)
 
 
@@ -88,7 +93,8 @@ class RunConfig:
     ``compute_gauss_length`` (whether to measure it), ``n_gauss`` examples of ``gauss_split`` for it,
     in float64 to absolute error ``gauss_tol`` per example within ``gauss_max_evaluations`` values of α;
     batch-norm statistics re-estimated at each α on the curve's examples (the first ``n_gauss_bn`` of them,
-    rounded up to whole evaluation batches, for the Gauss length, whose quadrature visits many more α).
+    rounded up to whole evaluation batches, for the Gauss length, whose quadrature visits many more α) and, for
+    the Gauss length, held constant while differentiating (Lucas et al.'s convention).
 
     Warm start (e.g. Vlaar & Frankle's "all but one layer re-initialised"): ``init_from`` names a checkpoint of
     another run in the same root, ``"<hash>"`` (its ``final.pt``) or ``"<hash>/<checkpoint>"``; the model
@@ -354,7 +360,7 @@ def execute_run(
             )
             return RunOutcome(config.hash, str(folder), "failed", 0.0, error=err)
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in ("checkpoints", "train_log.json", "curve.json"):
+    for stale in ("checkpoints", "train_log.json", "curve.json", "curve.npz", "gauss_length.json", "gauss_length.npz"):
         p = folder / stale
         if p.is_dir():
             shutil.rmtree(p)
@@ -475,7 +481,6 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
         },
         "device": str(device),
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
-        "engine": measure.uses_mlitheory(),
     }
     if result.status == "diverged":
         metrics["timing"]["measure_s"] = 0.0
@@ -484,52 +489,35 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
     t_meas = time.perf_counter()
     start = load_checkpoint(folder / "checkpoints" / "init.pt")
     end = load_checkpoint(folder / "checkpoints" / "final.pt")
-    loss_fn = loss_function(loss_name)
     split = {"train": (ds.x_train, ds.y_train), "test": (ds.x_test, ds.y_test)}
     mx, my = _subset(*split[config.measure_split], config.n_measure, config.data_seed + 1)
-    data = measure.batches(mx.to(device), _targets(config, mx, my).to(device), _EVAL_BATCH)
+    data = measure.batches(mx, _targets(config, mx, my), _EVAL_BATCH, device)
     # batch-norm statistics are re-estimated on the same training examples the curve uses (or as many of them)
     bx, by = _subset(ds.x_train, ds.y_train, config.n_measure, config.data_seed + 1)
-    bn_data = measure.batches(bx.to(device), by.to(device), _EVAL_BATCH)
-    metric_names = ("loss",) if config.task == "reconstruction" else ("loss", "accuracy")
+    bn_data = measure.batches(bx, by, _EVAL_BATCH, device)
     model.to(device)
-    curve = measure.interpolation_curve(
-        model, start, end, data, alphas=config.alphas, loss=loss_fn, metrics=metric_names, bn=config.bn,
-        bn_data=bn_data, device=device,
+    curve = measure.loss_curve(
+        model, start, end, data, alphas=config.alphas, loss=loss_function(loss_name),
+        classification=config.task != "reconstruction", bn=config.bn, bn_data=bn_data, device=device,
     )  # fmt: skip
-    _write_json(folder / "curve.json", curve.to_json())
-    gl = measure.GaussLength(math.nan, False, 0, "")
+    curve.save(folder / "curve")
+    gauss = None
     if config.compute_gauss_length:
         gx, _ = _subset(*split[config.gauss_split], config.n_gauss, config.data_seed + 2)
-        gl = measure.logit_gauss_length(
+        gauss = measure.gauss_length(
             model,
             start,
             end,
             gx.to(device),
-            alphas=config.alphas,
             bn=config.bn,
             bn_data=bn_data[: -(-config.n_gauss_bn // _EVAL_BATCH)] if config.n_gauss_bn else bn_data,
+            frozen_statistics=True,
             device=device,
             tol=config.gauss_tol,
             max_evaluations=config.gauss_max_evaluations,
         )
-    values = curve.values
-    metrics["measures"] = {
-        "min_delta": curve.min_delta,
-        "monotone": curve.is_monotone,
-        "curve_loss_init": float(values["loss"][0]),
-        "curve_loss_final": float(values["loss"][-1]),
-        "curve_max_loss": float(max(values["loss"])),
-        "curve_accuracy_final": float(values["accuracy"][-1]) if "accuracy" in values else math.nan,
-        "gauss_length": gl.value,
-        "gauss_converged": gl.converged,
-        "gauss_evaluations": gl.evaluations,
-        "gauss_engine": gl.engine,
-        "distance": measure.weight_distance(start, end),
-        "norm_distance": measure.weight_distance(start, end, normalize="start"),
-        "norm_distance_end": measure.weight_distance(start, end, normalize="end"),
-        "curve_engine": curve.engine,
-    }
+        gauss.save(folder / "gauss_length")
+    metrics["measures"] = measure.summary(curve, weight_distance(start, end), gauss)
     metrics["timing"]["measure_s"] = time.perf_counter() - t_meas
     return metrics
 
@@ -563,7 +551,7 @@ class RunRecord:
     state: str
     metrics: dict | None
     log: list
-    curve: dict | None
+    curve: InterpolationCurve | None
     error: str = ""
 
     def checkpoint(self, name: str = "final", *, map_location: str | torch.device = "cpu") -> dict:
@@ -573,6 +561,11 @@ class RunRecord:
             have = sorted(p.stem for p in (self.folder / "checkpoints").glob("*.pt"))
             raise FileNotFoundError(f"no checkpoint {path}; this run has: {', '.join(have) or 'none'}")
         return load_checkpoint(path, map_location=map_location)
+
+    def gauss_length(self) -> LogitGaussLength | None:
+        """The run's :class:`mlitheory.LogitGaussLength` (``None`` when it was not measured)."""
+        path = self.folder / "gauss_length.json"
+        return LogitGaussLength.load(path) if self.metrics and path.is_file() else None
 
     def build_model(self, *, seed: int | None = None) -> torch.nn.Module:
         """A fresh model of this run's architecture (initialised from ``seed``, default the run's seed)."""
@@ -603,7 +596,7 @@ def load_run(folder: str | os.PathLike) -> RunRecord:
         if state == "running" and not _alive(status):
             state = "killed"
     log = _read_json(folder / "train_log.json") if (folder / "train_log.json").exists() else []
-    curve = _read_json(folder / "curve.json") if (folder / "curve.json").exists() and metrics else None
+    curve = InterpolationCurve.load(folder / "curve") if (folder / "curve.json").exists() and metrics else None
     return RunRecord(folder, config, state, metrics, log, curve, error=status.get("error", ""))
 
 

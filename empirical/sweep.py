@@ -56,7 +56,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from empirical.runs import RunConfig, RunOutcome, check_folder, execute_run, is_finished, run_folder
-from mlitheory._results import Result
+from mlitheory.results import Result
 
 try:  # Python 3.11+
     import tomllib

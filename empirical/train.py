@@ -33,8 +33,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from empirical.measure import weight_distance
-from mlitheory._results import Result, atomic_write_bytes
+from mlitheory import weight_distance
+from mlitheory.results import Result, atomic_write_bytes
 
 __all__ = [
     "AUGMENTATIONS",
@@ -389,7 +389,7 @@ def train(
             epoch -= 1
             break
         final_loss = tot_loss / seen
-        state = model.state_dict()
+        moved = weight_distance(init_state, model.state_dict())
         entry = {
             "epoch": epoch,
             "step": step,
@@ -397,8 +397,8 @@ def train(
             "optimizer": current,
             "train_loss": final_loss,
             "train_accuracy": tot_acc / seen if classify else math.nan,
-            "distance": weight_distance(init_state, state),
-            "norm_distance": weight_distance(init_state, state, normalize="start"),
+            "distance": moved.distance,
+            "norm_distance": moved.relative_to_start,
             "seconds": time.perf_counter() - t0,
         }
         if eval_data is not None:

@@ -1,12 +1,12 @@
 """mlitheory: numerical checks of the theory of monotonic linear interpolation (MLI).
 
-Along :math:`\\theta_\\alpha = (1-\\alpha)\\theta_0 + \\alpha\\theta_T` the training loss usually decreases
+Along :math:`\theta_\alpha = (1-\alpha)\theta_0 + \alpha\theta_T` the training loss usually decreases
 monotonically. This package checks the theorems about it with numbers and runs the matching experiments.
 
-Curve geometry (:mod:`mlitheory.geometry`)
+Curve geometry (:mod:`mlitheory.geometry`, :mod:`mlitheory.sampled_gauss_length`)
     gauss_length                   -- Gauss length (total curvature) on the sphere, adaptive quadrature, jvp derivatives
     gauss_length_from_derivatives  -- the same quadrature fed with z′, z″ at many α (vectorised / Taylor mode)
-    gauss_length_from_samples      -- Gauss length of a curve known only at samples (:mod:`mlitheory.sampled`)
+    gauss_length_from_samples      -- Gauss length of a curve known only at samples: turning of the polygon
     tail_gauss_length              -- G_α, the Gauss length of the curve restricted to [α, b]
     arc_length                     -- arc length by adaptive quadrature
     gauss_integrand                -- ‖T′‖ from z′ and z″
@@ -71,7 +71,8 @@ Wide networks (:mod:`mlitheory.ntk`, :mod:`mlitheory.lemma7`, :mod:`mlitheory.wi
     NTKMLP             -- fully connected network in NTK parameterisation, any depth and widths
     empirical_ntk      -- Θ̂ = J Jᵀ on a batch
     linearized_outputs -- f(θ₀) + J₀(θ − θ₀) by one jvp
-    gd_residuals       -- r_T = (I − ηΘ)^T r₀ in closed form (gradient_flow_residuals: e^{−Θt} r₀)
+    gd_residuals       -- r_T = (I − ηΘ)^T r₀ in closed form
+    gradient_flow_residuals -- r(t) = e^{−Θt} r₀ in closed form
     train_gd           -- full-batch GD on ½‖f − y‖², η = 1/λ_max(Θ̂₀), stops and reports divergence
     check_lemma7a      -- Lemma 7a: monotone ⇔ ‖r_T‖² ≤ ⟨r₀, r_T⟩; the regimes where it must hold
     check_lemma7b      -- Lemma 7b: sup‖z′ − v‖ < (√2 − 1)‖v‖ ⇒ strictly decreasing
@@ -82,220 +83,184 @@ Wide networks (:mod:`mlitheory.ntk`, :mod:`mlitheory.lemma7`, :mod:`mlitheory.wi
 Interpolating models (:mod:`mlitheory.interpolation`, :mod:`mlitheory.paths`, :mod:`mlitheory.batchnorm`)
     interpolate              -- loss/accuracy/metrics of any nn.Module along θ_α, functional, exact endpoints
     evaluate_path            -- the same along any ParameterPath (layer-wise, homogeneous bias)
+    ParameterPath            -- a path θ(α) between two states: per-entry coefficients c(α) = s α^p
     InterpolationCurve       -- result: values, finite mask, min_delta, endpoint shift of the BN policy, plot
     linear_path              -- θ_α = (1 − α)θ_start + αθ_end
     layerwise_path           -- one layer/block moves, the rest fixed (Vlaar & Frankle 2022)
     homogeneous_bias_path    -- biases of layer ℓ scaled like α^ℓ (bias-plateau theory §3.4)
+    layer_numbers            -- the layer index ℓ of every Linear/Conv layer of a state, in order
     layer_groups             -- group state keys by module or block
     validate_states          -- check two states (keys, shapes, dtypes, devices) with named errors
     recompute_statistics     -- batch-norm running statistics at a state, exactly as update_bn, functionally
     loss_plane               -- 2-D grid of losses on the plane through three states (Gram–Schmidt basis)
+    PlaneSurface             -- its result: losses on the (u, v) grid, the three states' coordinates, projections
     plane_basis              -- orthonormal basis of that plane; project states onto it
+    PlaneBasis               -- that basis: the three states, the keys spanning the plane, its Gram–Schmidt lengths
 
-Logit geometry and distances (:mod:`mlitheory.logit_geometry`, :mod:`mlitheory.taylor`, :mod:`mlitheory.distance`)
+Logit geometry and distances (:mod:`mlitheory.logit_geometry`, :mod:`mlitheory.distance`)
     logit_gauss_length       -- Gauss length of the logit path: mean per-example and concatenated
-    TaylorForward            -- (z, z′, z″) of a network along a path by second-order forward mode
+    LogitGaussLength         -- its result: per-example lengths and errors, convergence, statistics policy
     weight_distance          -- ℓ2 distance over parameters, normalised by start or end, per-layer table
+    WeightDistance           -- its result: raw distance, both norms, relative_to_start/end, per-layer table
+
+Taylor mode (:mod:`mlitheory.taylor`, with the jet arithmetic and the nested-jvp reference in ``_jets``)
+    TaylorForward            -- (z, z′, z″) of a network along a path by second-order forward mode
 
 Interpolation studies (:mod:`mlitheory.studies`)
-    checkpoint_barriers        -- max increase of loss/error from each checkpoint to the final state (Frankle 2020)
+    chord_barrier              -- height of a curve above the chord between its ends (linear mode connectivity)
+    end_barrier                -- height above the higher end, (max L − max(L(0), L(1)))₊ (Lucas et al. Fig. 8)
+    max_increase               -- rise above the start, (max L − L(0))₊ (Frankle 2020, Fig. 3)
+    checkpoint_barriers        -- those heights and min Δ from each checkpoint to the final state (Frankle 2020)
     unrelated_initializations  -- random inits → one optimum (Lucas et al. Fig. 6)
     pairwise_interpolations    -- init↔init, init→optimum, optimum↔optimum (Lucas et al. Fig. 8)
     layerwise_interpolation    -- one curve per layer or block (Vlaar & Frankle 2022)
     fresh_initializations      -- new random initial states of an architecture, seeded
 
-Results (:mod:`mlitheory._results`)
+Results (:mod:`mlitheory.results`)
     Result       -- base of every result dataclass: save/load (.npz + .json), summary
 
 Theorem checks
     python -m mlitheory verify  -- every theorem family, one table (exit status 1 on a counterexample)
 """
 
-from mlitheory._results import Result
-from mlitheory.batchnorm import recompute_statistics
-from mlitheory.bias_plateau import (
-    check_deep_linear_identity,
-    check_homogeneous_scaling,
-    check_output_bias_decomposition,
-    check_proposition1,
-    check_proposition2,
-    check_toy_learning,
-    escape_times,
-    exact_error_plateau_length,
-    loss_expansion,
-    loss_lower_bound,
-    plateau_constants,
-    plateau_end,
-    plateau_length,
-    run_mlp_case,
-    toy_interpolation,
-    toy_model,
-    train_toy,
-)
-from mlitheory.curves import (
-    bezier_curve,
-    circular_arc,
-    random_bezier_curve,
-    random_polynomial_curve,
-    reversal_curve,
-)
-from mlitheory.distance import WeightDistance, weight_distance
-from mlitheory.geometry import (
-    arc_length,
-    cone_condition,
-    curve_derivatives,
-    gauss_integrand,
-    gauss_length,
-    gauss_length_from_derivatives,
-    gauss_length_from_samples,
-    tail_gauss_length,
-)
-from mlitheory.interpolation import InterpolationCurve, evaluate_path, interpolate
-from mlitheory.lemma7 import check_lemma7a, check_lemma7b
-from mlitheory.linear_dynamics import (
-    TwoLayerLinearProblem,
-    balanced_mode_strength,
-    decoupled_init,
-    gaussian_init,
-    gradient_flow,
-    mode_closed_form,
-    problem_from_data,
-    problem_from_sigma,
-    random_problem,
-    whiten_inputs,
-)
-from mlitheory.logit_geometry import LogitGaussLength, logit_gauss_length
-from mlitheory.monotonicity import bumps, is_monotone, min_delta
-from mlitheory.ntk import (
-    NTKMLP,
-    empirical_ntk,
-    gd_residuals,
-    gradient_flow_residuals,
-    linearized_outputs,
-    train_gd,
-)
-from mlitheory.paths import (
-    ParameterPath,
-    homogeneous_bias_path,
-    layer_groups,
-    layerwise_path,
-    linear_path,
-    validate_states,
-)
-from mlitheory.plane import PlaneBasis, PlaneSurface, loss_plane, plane_basis
-from mlitheory.studies import (
-    checkpoint_barriers,
-    fresh_initializations,
-    layerwise_interpolation,
-    pairwise_interpolations,
-    unrelated_initializations,
-)
-from mlitheory.taylor import TaylorForward
-from mlitheory.theorem3 import (
-    Theorem3Result,
-    check_theorem3,
-    loss_slope,
-    projective_gauss_length,
-    smoothed_turn,
-)
-from mlitheory.two_layer_linear import (
-    check_interpolation,
-    check_two_layer_linear,
-    condition_c1,
-    mode_path,
-    velocity_angle,
-)
-from mlitheory.wide_networks import fit_power_law, width_scan
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "NTKMLP",
-    "InterpolationCurve",
-    "LogitGaussLength",
-    "ParameterPath",
-    "PlaneBasis",
-    "PlaneSurface",
-    "Result",
-    "TaylorForward",
-    "Theorem3Result",
-    "TwoLayerLinearProblem",
-    "WeightDistance",
-    "arc_length",
-    "balanced_mode_strength",
-    "bezier_curve",
-    "bumps",
-    "check_deep_linear_identity",
-    "check_homogeneous_scaling",
-    "check_interpolation",
-    "check_lemma7a",
-    "check_lemma7b",
-    "check_output_bias_decomposition",
-    "check_proposition1",
-    "check_proposition2",
-    "check_theorem3",
-    "check_toy_learning",
-    "check_two_layer_linear",
-    "checkpoint_barriers",
-    "circular_arc",
-    "condition_c1",
-    "cone_condition",
-    "curve_derivatives",
-    "decoupled_init",
-    "empirical_ntk",
-    "escape_times",
-    "evaluate_path",
-    "exact_error_plateau_length",
-    "fit_power_law",
-    "fresh_initializations",
-    "gauss_integrand",
-    "gauss_length",
-    "gauss_length_from_derivatives",
-    "gauss_length_from_samples",
-    "gaussian_init",
-    "gd_residuals",
-    "gradient_flow",
-    "gradient_flow_residuals",
-    "homogeneous_bias_path",
-    "interpolate",
-    "is_monotone",
-    "layer_groups",
-    "layerwise_interpolation",
-    "layerwise_path",
-    "linear_path",
-    "linearized_outputs",
-    "logit_gauss_length",
-    "loss_expansion",
-    "loss_lower_bound",
-    "loss_plane",
-    "loss_slope",
-    "min_delta",
-    "mode_closed_form",
-    "mode_path",
-    "pairwise_interpolations",
-    "plane_basis",
-    "plateau_constants",
-    "plateau_end",
-    "plateau_length",
-    "problem_from_data",
-    "problem_from_sigma",
-    "projective_gauss_length",
-    "random_bezier_curve",
-    "random_polynomial_curve",
-    "random_problem",
-    "recompute_statistics",
-    "reversal_curve",
-    "run_mlp_case",
-    "smoothed_turn",
-    "tail_gauss_length",
-    "toy_interpolation",
-    "toy_model",
-    "train_gd",
-    "train_toy",
-    "unrelated_initializations",
-    "validate_states",
-    "velocity_angle",
-    "weight_distance",
-    "whiten_inputs",
-    "width_scan",
-]
+# Every public name is imported on first use (PEP 562), so that ``import mlitheory`` costs no more than Python
+# itself: torch, scipy and matplotlib load only with the module that needs them. The map is name -> module.
+_EXPORTS = {
+    "recompute_statistics": "mlitheory.batchnorm",
+    "check_deep_linear_identity": "mlitheory.bias_plateau",
+    "check_homogeneous_scaling": "mlitheory.bias_plateau",
+    "check_output_bias_decomposition": "mlitheory.bias_plateau",
+    "check_proposition1": "mlitheory.bias_plateau",
+    "check_proposition2": "mlitheory.bias_plateau",
+    "check_toy_learning": "mlitheory.bias_plateau",
+    "escape_times": "mlitheory.bias_plateau",
+    "exact_error_plateau_length": "mlitheory.bias_plateau",
+    "loss_expansion": "mlitheory.bias_plateau",
+    "loss_lower_bound": "mlitheory.bias_plateau",
+    "plateau_constants": "mlitheory.bias_plateau",
+    "plateau_end": "mlitheory.bias_plateau",
+    "plateau_length": "mlitheory.bias_plateau",
+    "run_mlp_case": "mlitheory.bias_plateau",
+    "toy_interpolation": "mlitheory.bias_plateau",
+    "toy_model": "mlitheory.bias_plateau",
+    "train_toy": "mlitheory.bias_plateau",
+    "bezier_curve": "mlitheory.curves",
+    "circular_arc": "mlitheory.curves",
+    "random_bezier_curve": "mlitheory.curves",
+    "random_polynomial_curve": "mlitheory.curves",
+    "reversal_curve": "mlitheory.curves",
+    "WeightDistance": "mlitheory.distance",
+    "weight_distance": "mlitheory.distance",
+    "arc_length": "mlitheory.geometry",
+    "cone_condition": "mlitheory.geometry",
+    "curve_derivatives": "mlitheory.geometry",
+    "gauss_integrand": "mlitheory.geometry",
+    "gauss_length": "mlitheory.geometry",
+    "gauss_length_from_derivatives": "mlitheory.geometry",
+    "gauss_length_from_samples": "mlitheory.geometry",
+    "tail_gauss_length": "mlitheory.geometry",
+    "InterpolationCurve": "mlitheory.interpolation",
+    "evaluate_path": "mlitheory.interpolation",
+    "interpolate": "mlitheory.interpolation",
+    "check_lemma7a": "mlitheory.lemma7",
+    "check_lemma7b": "mlitheory.lemma7",
+    "TwoLayerLinearProblem": "mlitheory.linear_dynamics",
+    "balanced_mode_strength": "mlitheory.linear_dynamics",
+    "decoupled_init": "mlitheory.linear_dynamics",
+    "gaussian_init": "mlitheory.linear_dynamics",
+    "gradient_flow": "mlitheory.linear_dynamics",
+    "mode_closed_form": "mlitheory.linear_dynamics",
+    "problem_from_data": "mlitheory.linear_dynamics",
+    "problem_from_sigma": "mlitheory.linear_dynamics",
+    "random_problem": "mlitheory.linear_dynamics",
+    "whiten_inputs": "mlitheory.linear_dynamics",
+    "LogitGaussLength": "mlitheory.logit_geometry",
+    "logit_gauss_length": "mlitheory.logit_geometry",
+    "bumps": "mlitheory.monotonicity",
+    "is_monotone": "mlitheory.monotonicity",
+    "min_delta": "mlitheory.monotonicity",
+    "NTKMLP": "mlitheory.ntk",
+    "empirical_ntk": "mlitheory.ntk",
+    "gd_residuals": "mlitheory.ntk",
+    "gradient_flow_residuals": "mlitheory.ntk",
+    "linearized_outputs": "mlitheory.ntk",
+    "train_gd": "mlitheory.ntk",
+    "ParameterPath": "mlitheory.paths",
+    "homogeneous_bias_path": "mlitheory.paths",
+    "layer_groups": "mlitheory.paths",
+    "layer_numbers": "mlitheory.paths",
+    "layerwise_path": "mlitheory.paths",
+    "linear_path": "mlitheory.paths",
+    "validate_states": "mlitheory.paths",
+    "PlaneBasis": "mlitheory.plane",
+    "PlaneSurface": "mlitheory.plane",
+    "loss_plane": "mlitheory.plane",
+    "plane_basis": "mlitheory.plane",
+    "Result": "mlitheory.results",
+    "checkpoint_barriers": "mlitheory.studies",
+    "chord_barrier": "mlitheory.studies",
+    "end_barrier": "mlitheory.studies",
+    "max_increase": "mlitheory.studies",
+    "fresh_initializations": "mlitheory.studies",
+    "layerwise_interpolation": "mlitheory.studies",
+    "pairwise_interpolations": "mlitheory.studies",
+    "unrelated_initializations": "mlitheory.studies",
+    "TaylorForward": "mlitheory.taylor",
+    "Theorem3Result": "mlitheory.theorem3",
+    "check_theorem3": "mlitheory.theorem3",
+    "loss_slope": "mlitheory.theorem3",
+    "projective_gauss_length": "mlitheory.theorem3",
+    "smoothed_turn": "mlitheory.theorem3",
+    "check_interpolation": "mlitheory.two_layer_linear",
+    "check_two_layer_linear": "mlitheory.two_layer_linear",
+    "condition_c1": "mlitheory.two_layer_linear",
+    "mode_path": "mlitheory.two_layer_linear",
+    "velocity_angle": "mlitheory.two_layer_linear",
+    "fit_power_law": "mlitheory.wide_networks",
+    "width_scan": "mlitheory.wide_networks",
+}
+#: the sub-packages and public modules, importable as attributes (``mlitheory.bias_plateau``)
+_MODULES = (
+    "batchnorm",
+    "bias_plateau",
+    "curves",
+    "distance",
+    "geometry",
+    "interpolation",
+    "lemma7",
+    "linear_dynamics",
+    "logit_geometry",
+    "monotonicity",
+    "ntk",
+    "ntk_width",
+    "paths",
+    "plane",
+    "results",
+    "sampled_gauss_length",
+    "studies",
+    "taylor",
+    "theorem3",
+    "two_layer_linear",
+    "verify",
+    "wide_networks",
+)
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'mlitheory' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS, *_MODULES})

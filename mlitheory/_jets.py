@@ -294,15 +294,25 @@ def poly(obj: Any, t: Tensor) -> Any:
     return obj
 
 
+def nested_jvp(f: Callable[[Tensor], Any], t: Tensor) -> tuple[Any, Any, Any]:
+    """:math:`(f(t), f'(t), f''(t))` of a function of one scalar tensor by nested forward mode.
+
+    ``torch.func.jvp`` of ``torch.func.jvp`` with the unit tangent: exact, no finite differences. ``f`` may return
+    a tensor or a tuple of tensors (then each of the three is a tuple); works under :func:`torch.func.vmap`. The one
+    place where the package takes second derivatives along a path by nested jvp.
+    """
+    one = torch.ones_like(t)
+
+    def first(s: Tensor):
+        return torch.func.jvp(f, (s,), (one,))
+
+    (v, d1), (_, d2) = torch.func.jvp(first, (t,), (one,))
+    return v, d1, d2
+
+
 def jet_of_function(g: Callable[[Tensor], Any], dtype: torch.dtype, device: torch.device) -> Any:
     """Jet of ``g(t)`` at t = 0 by nested forward mode."""
-    t0 = torch.zeros((), dtype=dtype, device=device)
-    one = torch.ones((), dtype=dtype, device=device)
-
-    def first(t: Tensor):
-        return torch.func.jvp(g, (t,), (one,))
-
-    (v, d1), (_, d2) = torch.func.jvp(first, (t0,), (one,))
+    v, d1, d2 = nested_jvp(g, torch.zeros((), dtype=dtype, device=device))
     if isinstance(v, (tuple, list)):
         return tuple(Jet(a, b, c) for a, b, c in zip(v, d1, d2))
     return Jet(v, d1, d2)

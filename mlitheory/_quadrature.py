@@ -65,7 +65,7 @@ class _Nodes:
     vr: list
 
 
-class _Engine:
+class _AdaptiveSimpson:
     """Globally adaptive Simpson quadrature on panels of 5 equally spaced nodes.
 
     With ``tangents=True`` the integrand is the Gauss integrand and the polygon of tangent angles guards

@@ -22,7 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mlitheory._results import Result
+from mlitheory.results import Result
 
 __all__ = ["FamilyReport", "check_counts", "check_row", "demonstration_row"]
 

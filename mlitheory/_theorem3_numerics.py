@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from mlitheory._jets import nested_jvp
 from mlitheory.geometry import arc_length, curve_derivatives
 
 Curve = Callable[[torch.Tensor], torch.Tensor]
@@ -25,13 +26,8 @@ def jets(curve: Curve, alphas: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, 
     """(z, z′, z″) at many α, each ``(m, n)``: one vectorised nested jvp, or a loop when vmap cannot trace it."""
     at = torch.as_tensor(np.asarray(alphas, dtype=np.float64))
 
-    def jet(a: torch.Tensor):
-        one = torch.ones_like(a)
-        (z, dz), (_, d2z) = torch.func.jvp(lambda s: torch.func.jvp(curve, (s,), (one,)), (a,), (one,))
-        return z, dz, d2z
-
     try:
-        out = torch.func.vmap(jet)(at)
+        out = torch.func.vmap(lambda a: nested_jvp(curve, a))(at)
     except RuntimeError:  # data-dependent control flow or .item() inside the curve
         out = tuple(torch.stack(x) for x in zip(*(curve_derivatives(curve, a) for a in at)))
     for name, t in zip(("value", "first derivative", "second derivative"), out):

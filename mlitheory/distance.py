@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from mlitheory._results import Result
 from mlitheory.paths import StateLike, layer_groups, parameter_keys, validate_states
+from mlitheory.results import Result
 
 __all__ = ["WeightDistance", "weight_distance"]
 
@@ -61,6 +61,16 @@ class WeightDistance(Result):
 
     def __float__(self) -> float:
         return self.value
+
+    @property
+    def relative_to_start(self) -> float:
+        """:math:`d / \\|\\theta_{\\text{start}}\\|_2` (``inf`` when that norm is 0), whatever ``normalize`` was."""
+        return self.distance / self.start_norm if self.start_norm > 0 else math.inf
+
+    @property
+    def relative_to_end(self) -> float:
+        """:math:`d / \\|\\theta_{\\text{end}}\\|_2` (``inf`` when that norm is 0), whatever ``normalize`` was."""
+        return self.distance / self.end_norm if self.end_norm > 0 else math.inf
 
     def table(self) -> str:
         """Per-layer table: distance, the two norms, distance relative to the start norm."""

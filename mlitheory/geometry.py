@@ -37,9 +37,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mlitheory._quadrature import _INITIAL_PANELS, Derivatives, _Engine, gauss_integrand
-from mlitheory._results import Result
-from mlitheory.sampled import SampledGaussLength, gauss_length_from_samples
+from mlitheory._jets import nested_jvp
+from mlitheory._quadrature import _INITIAL_PANELS, Derivatives, _AdaptiveSimpson, gauss_integrand
+from mlitheory.results import Result
+from mlitheory.sampled_gauss_length import SampledGaussLength, gauss_length_from_samples
 
 __all__ = [
     "ArcLengthResult",
@@ -83,12 +84,7 @@ def curve_derivatives(curve: Curve, alpha: float | torch.Tensor) -> tuple[torch.
         ValueError: if the output is not a 1-D or 2-D floating tensor, or holds NaN or inf (naming α).
     """
     a = torch.as_tensor(alpha, dtype=torch.float64).detach().reshape(())
-    one = torch.ones_like(a)
-
-    def first(t):
-        return torch.func.jvp(curve, (t,), (one,))
-
-    (z, dz), (_, d2z) = torch.func.jvp(first, (a,), (one,))
+    z, dz, d2z = nested_jvp(curve, a)
     _check_output(z, a)
     for name, t in (("value", z), ("first derivative", dz), ("second derivative", d2z)):
         if not torch.isfinite(t).all():
@@ -112,7 +108,7 @@ def _check_output(z: object, a: torch.Tensor) -> None:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# the adaptive engine
+# the adaptive quadrature
 # --------------------------------------------------------------------------------------------------------------
 
 
@@ -121,8 +117,7 @@ def _user_derivatives(curve: Curve) -> Derivatives:
     state = {"vmap": True}
 
     def one(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        unit = torch.ones_like(t)
-        (_, dz), (_, d2z) = torch.func.jvp(lambda s: torch.func.jvp(curve, (s,), (unit,)), (t,), (unit,))
+        _, dz, d2z = nested_jvp(curve, t)
         return dz, d2z
 
     def deriv(alphas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -255,7 +250,7 @@ def gauss_length_from_derivatives(
         :class:`GaussLengthResult`.
     """
     a, b = _check_interval(a, b, tol, max_evaluations)
-    eng = _Engine(derivatives, a, b, tangents=True)
+    eng = _AdaptiveSimpson(derivatives, a, b, tangents=True)
     total, err, cum, nodes, min_speed, converged = eng.run(tol, max_evaluations)
     if not converged:
         warnings.warn(
@@ -322,7 +317,7 @@ def arc_length(
     r"""Arc length :math:`\int_a^b \|z'(\alpha)\|\,d\alpha` by adaptive Simpson quadrature (exact ``jvp`` speed)."""
     a, b = _check_interval(a, b, tol, max_evaluations)
     batched = _shape_probe(curve, a)
-    eng = _Engine(_user_derivatives(curve), a, b, tangents=False)
+    eng = _AdaptiveSimpson(_user_derivatives(curve), a, b, tangents=False)
     total, err, cum, nodes, _, converged = eng.run(tol, max_evaluations)
     if not converged:
         warnings.warn(

@@ -30,12 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mlitheory import _data, _engine
+from mlitheory import _data, _evaluation
 from mlitheory._model import ModelView, extra_buffers
-from mlitheory._results import Result
 from mlitheory.batchnorm import check_policy, needs_statistics
 from mlitheory.monotonicity import Bump, bumps, min_delta
 from mlitheory.paths import ParameterPath, StateLike, linear_path, validate_states
+from mlitheory.results import Result
 
 __all__ = ["InterpolationCurve", "evaluate_path", "interpolate", "resolve_alphas"]
 
@@ -181,7 +181,8 @@ class InterpolationCurve(Result):
 
 
 class _LineFamily:
-    """A :class:`ParameterPath` as an engine family: basis (start, end), weights (1 − c, c)."""
+    """A :class:`ParameterPath` as a family of states of :mod:`mlitheory._evaluation`: basis (start, end),
+    weights (1 − c, c)."""
 
     def __init__(self, path: ParameterPath):
         self.path = path
@@ -229,27 +230,27 @@ def evaluate_path(
     dev = _target_device(path, device)
     if dev != next(iter(path.start.values())).device or dtype is not None:
         path = path.to(dev, dtype)
-    fns = _engine.metric_functions(metrics, loss if loss is not None else F.cross_entropy)
+    fns = _evaluation.metric_functions(metrics, loss if loss is not None else F.cross_entropy)
     with ModelView(model) as view:
         has_bn = bool(view.statistic_keys)
         if bn_data is None and bn == "recompute" and has_bn:
             data = bn_data = _data.reiterable(data, "data")  # iterated once for the statistics at every α
         needs_statistics(view, bn, bn_data)
         policy = bn if has_bn else "interpolate"  # without running statistics every policy is the same
-        jobs = [_engine.Job(float(a), policy) for a in al]
+        jobs = [_evaluation.Job(float(a), policy) for a in al]
         index = {float(a): i for i, a in enumerate(al)}
         for end in (0.0, 1.0):
             if end not in index:
                 index[end] = len(jobs)
-                jobs.append(_engine.Job(end, policy))
+                jobs.append(_evaluation.Job(end, policy))
         direct = [index[0.0], index[1.0]]
         if policy != "interpolate":
             direct = [len(jobs), len(jobs) + 1]
-            jobs += [_engine.Job(0.0, "interpolate"), _engine.Job(1.0, "interpolate")]
+            jobs += [_evaluation.Job(0.0, "interpolate"), _evaluation.Job(1.0, "interpolate")]
         family = _LineFamily(path)
         extra = extra_buffers(model, path.start, dev)
-        _engine.prepare_statistics(view, family, jobs, extra, bn_data, dev, dtype, progress)
-        totals = _engine.run(
+        _evaluation.prepare_statistics(view, family, jobs, extra, bn_data, dev, dtype, progress)
+        totals = _evaluation.run(
             view,
             family,
             jobs,

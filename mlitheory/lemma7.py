@@ -41,10 +41,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mlitheory._results import Result
 from mlitheory._rows import check_row, demonstration_row
 from mlitheory.monotonicity import min_delta
 from mlitheory.ntk import gd_residuals, gradient_flow_residuals
+from mlitheory.results import Result
 
 __all__ = [
     "LEMMA7B_RATIO",

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from mlitheory._results import Result
+from mlitheory.results import Result
 
 __all__ = [
     "GradientFlowResult",

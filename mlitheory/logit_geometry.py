@@ -35,10 +35,10 @@ import torch
 from torch import nn
 
 from mlitheory import _data
-from mlitheory._results import Result
 from mlitheory.batchnorm import _recompute, check_policy, needs_statistics
 from mlitheory.geometry import gauss_length_from_derivatives
 from mlitheory.paths import ParameterPath, StateLike, linear_path, validate_states
+from mlitheory.results import Result
 from mlitheory.taylor import TaylorForward, nested_jvp_outputs
 
 __all__ = ["LogitGaussLength", "logit_gauss_length"]

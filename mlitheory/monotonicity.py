@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mlitheory._results import Result
+from mlitheory.results import Result
 
 __all__ = ["Bump", "bumps", "is_monotone", "min_delta"]
 

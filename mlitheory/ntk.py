@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, jacrev, jvp
 
-from mlitheory._results import Result
+from mlitheory.results import Result
 
 __all__ = [
     "NTKMLP",

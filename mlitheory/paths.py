@@ -46,6 +46,7 @@ __all__ = [
     "homogeneous_bias_path",
     "is_statistic_key",
     "layer_groups",
+    "layer_numbers",
     "layerwise_path",
     "linear_path",
     "parameter_keys",
@@ -376,6 +377,25 @@ def layerwise_path(
     return ParameterPath(a, b, coefs, "layerwise", f"layer-wise: {label}")
 
 
+def layer_numbers(state: StateLike) -> dict[str, int]:
+    """The layer index ℓ (1-based) of every layer of a state: ``{module name: ℓ}``.
+
+    The layers are the modules owning an entry ``<m>.weight`` with at least two dimensions (``Linear``, ``Conv``),
+    numbered in state order (the order of registration); normalisation layers (1-D weights) are not layers. This
+    is the numbering of the homogeneous scaling :math:`(W_\\ell, b_\\ell) \\mapsto (cW_\\ell, c^\\ell b_\\ell)`.
+
+    Raises:
+        ValueError: the state has no such weight.
+    """
+    s = as_state(state)
+    names = [k[: -len(".weight")] for k, v in s.items() if k.endswith(".weight") and v.ndim >= 2]
+    if "weight" in s and s["weight"].ndim >= 2:  # a bare Linear/Conv module
+        names.insert(0, "")
+    if not names:
+        raise ValueError(f"no layer to number: no entry '<module>.weight' with >= 2 dimensions among {_show(s)}")
+    return {name: ell for ell, name in enumerate(names, start=1)}
+
+
 def homogeneous_bias_path(
     start: StateLike,
     end: StateLike,
@@ -392,9 +412,9 @@ def homogeneous_bias_path(
 
     Args:
         start, end: the two states.
-        depths: ``{bias key: ℓ}``. By default the layers are the entries ``<m>.weight`` with at least two
-            dimensions (Linear, Conv) in state order, numbered from 1, and ``<m>.bias`` gets exponent ℓ of
-            ``<m>.weight``. All other floating-point entries move linearly.
+        depths: ``{bias key: ℓ}``. By default the layers of :func:`layer_numbers` (entries ``<m>.weight`` with at
+            least two dimensions, in state order, from 1), and ``<m>.bias`` gets exponent ℓ of ``<m>.weight``. All
+            other floating-point entries move linearly.
         model: optional model the states must match.
 
     Raises:
@@ -403,14 +423,8 @@ def homogeneous_bias_path(
     a, b = validate_states(start, end, model=model)
     keys = _float_keys(a)
     if depths is None:
-        depths = {}
-        layer = 0
-        for k in keys:
-            if k.endswith(".weight") and a[k].ndim >= 2:
-                layer += 1
-                bias = k[: -len("weight")] + "bias"
-                if bias in a:
-                    depths[bias] = layer
+        biases = {m: f"{m}.bias" if m else "bias" for m in layer_numbers(a)}
+        depths = {biases[m]: ell for m, ell in layer_numbers(a).items() if biases[m] in a}
     coefs = {k: _LINEAR for k in keys}
     for k, ell in depths.items():
         if k not in coefs:

@@ -37,11 +37,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mlitheory import _data, _engine
+from mlitheory import _data, _evaluation
 from mlitheory._model import ModelView, extra_buffers
-from mlitheory._results import Result
 from mlitheory.batchnorm import check_policy, needs_statistics
 from mlitheory.paths import State, StateLike, as_state, parameter_keys, validate_states
+from mlitheory.results import Result
 
 __all__ = ["PlaneBasis", "PlaneSurface", "loss_plane", "plane_basis"]
 
@@ -247,17 +247,17 @@ def loss_plane(
     ext = hi - lo
     uu = np.asarray(u, float) if u is not None else np.linspace(lo[0] - margin * ext[0], hi[0] + margin * ext[0], nu)
     vv = np.asarray(v, float) if v is not None else np.linspace(lo[1] - margin * ext[1], hi[1] + margin * ext[1], nv)
-    fns = _engine.metric_functions(metrics, loss if loss is not None else F.cross_entropy)
+    fns = _evaluation.metric_functions(metrics, loss if loss is not None else F.cross_entropy)
     with ModelView(model) as view:
         policy = bn if view.statistic_keys else "interpolate"
         if bn_data is None and policy == "recompute":
             data = bn_data = _data.reiterable(data, "data")
         needs_statistics(view, policy, bn_data)
         family = _PlaneFamily(pb)
-        jobs = [_engine.Job((float(a), float(b)), policy) for b in vv for a in uu]
+        jobs = [_evaluation.Job((float(a), float(b)), policy) for b in vv for a in uu]
         extra = extra_buffers(model, pb.states[0], dev)
-        _engine.prepare_statistics(view, family, jobs, extra, bn_data, dev, dtype, progress)
-        totals = _engine.run(view, family, jobs, data, fns, extra=extra, device=dev, dtype=dtype, progress=progress)
+        _evaluation.prepare_statistics(view, family, jobs, extra, bn_data, dev, dtype, progress)
+        totals = _evaluation.run(view, family, jobs, data, fns, extra=extra, device=dev, dtype=dtype, progress=progress)
     means = totals.sums / totals.count
     values = {name: means[:, i].reshape(len(vv), len(uu)) for i, name in enumerate(fns)}
     proj = [pb.project(s) for s in project]

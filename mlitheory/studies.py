@@ -9,15 +9,22 @@ r"""Convenience studies built on :func:`mlitheory.interpolate`, each returning p
   Fig. 8: no barriers between initialisations or from initialisations to optima, barriers between optima).
 * :func:`layerwise_interpolation`: one layer (or block) moves, the rest stays final (Vlaar & Frankle 2022).
 
-Two barrier measures are reported for a curve :math:`L(\alpha)` on :math:`\alpha\in[0,1]`:
+Three heights of a curve :math:`L(\alpha)` on :math:`\alpha\in[0,1]` are measured, each a function here (with
+min Δ of :func:`mlitheory.min_delta`, the largest increase between any two points read from the start):
 
 .. math::
 
-    \min\Delta = \max_{\alpha_1<\alpha_2}\big(L(\alpha_2)-L(\alpha_1)\big)_+ ,\qquad
-    B = \max_\alpha \Big(L(\alpha) - \big[(1-\alpha)L(0) + \alpha L(1)\big]\Big),
+    B_{\text{chord}} = \max_\alpha \Big(L(\alpha) - \big[(1-\alpha)L(0) + \alpha L(1)\big]\Big)_+ ,\qquad
+    B_{\text{ends}} = \Big(\max_\alpha L(\alpha) - \max\big(L(0), L(1)\big)\Big)_+ ,\qquad
+    I = \Big(\max_\alpha L(\alpha) - L(0)\Big)_+ .
 
-the Δ of Lucas et al. (the largest increase along the path, read from the start) and the barrier height
-above the chord (Frankle et al. 2020, linear mode connectivity), symmetric in the endpoints.
+* :func:`chord_barrier`: the barrier above the chord between the endpoint values (Frankle, Dziugaite, Roy,
+  Carbin 2020, linear mode connectivity), symmetric in the endpoints.
+* :func:`end_barrier`: the barrier above the higher endpoint, the height a path must climb beyond both ends (the
+  "barriers" between initialisations and optima of Lucas et al. 2021, Fig. 8, and Vlaar & Frankle 2022). It is
+  at most :math:`B_{\text{chord}}` and is 0 whenever the curve never rises above both of its ends.
+* :func:`max_increase`: the largest rise above the start (Frankle 2020, Fig. 3, "the maximum increase in loss
+  along the linear path"); with :math:`L(0) \ge L(1)` it equals :math:`B_{\text{ends}}`.
 
 References:
     Frankle. *Revisiting "Qualitatively Characterizing Neural Network Optimization Problems"*, 2020.
@@ -38,32 +45,65 @@ import numpy as np
 import torch
 from torch import nn
 
-from mlitheory._results import Result
 from mlitheory.interpolation import InterpolationCurve, evaluate_path, interpolate
 from mlitheory.paths import StateLike, as_state, layer_groups, layerwise_path
+from mlitheory.results import Result
 
 __all__ = [
     "CheckpointBarriers",
     "LayerwiseCurves",
     "PairwiseInterpolations",
     "UnrelatedInits",
-    "barrier_height",
     "checkpoint_barriers",
+    "chord_barrier",
+    "end_barrier",
     "fresh_initializations",
     "layerwise_interpolation",
+    "max_increase",
     "pairwise_interpolations",
     "unrelated_initializations",
 ]
 
 
-def barrier_height(curve: InterpolationCurve, metric: str = "loss") -> float:
-    """Height of ``metric`` above the chord between its endpoint values, max over α ∈ [0, 1] (≥ 0)."""
+def _heights(curve: InterpolationCurve, metric: str, what: str) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """(alphas in [0, 1], values there, value at α = 0, value at α = 1); the endpoint values are those under the
+    curve's batch-norm policy (``endpoint_values``), so a grid without the endpoints works too."""
     a, v = curve._unit(metric)
-    e0, e1 = curve.endpoint_values[metric]
+    e0, e1 = (float(x) for x in curve.endpoint_values[metric])
+    if not (np.isfinite(v).all() and np.isfinite([e0, e1]).all()):
+        raise ValueError(f"{metric} is not finite on the path; the {what} is undefined")
+    return a, v, e0, e1
+
+
+def chord_barrier(curve: InterpolationCurve, metric: str = "loss") -> float:
+    """Height of ``metric`` above the chord between its values at α = 0 and α = 1, max over α ∈ [0, 1] (≥ 0).
+
+    Raises:
+        ValueError: ``metric`` is not finite on the path.
+    """
+    a, v, e0, e1 = _heights(curve, metric, "chord barrier")
     chord = (1 - a) * e0 + a * e1
-    if not np.isfinite(v).all():
-        raise ValueError(f"{metric} is not finite on the path; the barrier is undefined")
-    return float(max(0.0, np.max(v - chord)))
+    return float(max(0.0, np.max(v - chord, initial=0.0)))
+
+
+def end_barrier(curve: InterpolationCurve, metric: str = "loss") -> float:
+    """Height of ``metric`` above the higher of its values at α = 0 and α = 1: (max L − max(L(0), L(1)))₊.
+
+    Raises:
+        ValueError: ``metric`` is not finite on the path.
+    """
+    _, v, e0, e1 = _heights(curve, metric, "end barrier")
+    return float(max(0.0, np.max(v, initial=-np.inf) - max(e0, e1)))
+
+
+def max_increase(curve: InterpolationCurve, metric: str = "loss") -> float:
+    """Largest rise of ``metric`` above its value at α = 0: (max L − L(0))₊ (Frankle 2020, Fig. 3).
+
+    Raises:
+        ValueError: ``metric`` is not finite on the path.
+    """
+    _, v, e0, e1 = _heights(curve, metric, "maximum increase")
+    return float(max(0.0, np.max(v, initial=-np.inf) - e0, e1 - e0))
 
 
 def _options(kwargs: dict) -> dict:
@@ -84,8 +124,9 @@ class CheckpointBarriers(Result):
     Attributes:
         steps: ``(n,)`` training iteration of each checkpoint. alphas: ``(m,)``.
         loss: ``(n, m)`` loss curves. error: ``(n, m)`` error curves (empty without ``classification``).
-        loss_delta, error_delta: ``(n,)`` min Δ of each curve (the maximum increase along the path).
-        loss_barrier, error_barrier: ``(n,)`` barrier heights above the chord.
+        loss_delta, error_delta: ``(n,)`` min Δ of each curve.
+        loss_increase, error_increase: ``(n,)`` :func:`max_increase` of each curve (Frankle 2020, Fig. 3).
+        loss_chord_barrier, error_chord_barrier: ``(n,)`` :func:`chord_barrier` of each curve.
         bn: batch-norm policy.
     """
 
@@ -95,21 +136,28 @@ class CheckpointBarriers(Result):
     error: np.ndarray
     loss_delta: np.ndarray
     error_delta: np.ndarray
-    loss_barrier: np.ndarray
-    error_barrier: np.ndarray
+    loss_increase: np.ndarray
+    error_increase: np.ndarray
+    loss_chord_barrier: np.ndarray
+    error_chord_barrier: np.ndarray
     bn: str
 
     def summary(self) -> str:
         lines = [f"CheckpointBarriers: {len(self.steps)} checkpoints -> final, bn={self.bn!r}"]
-        lines.append(f"  {'step':>10} {'loss dΔ':>10} {'loss B':>10} {'error dΔ':>10} {'error B':>10}")
+        lines.append(f"  {'step':>10} {'loss I':>10} {'loss B':>10} {'error I':>10} {'error B':>10}")
         for i, s in enumerate(self.steps):
-            ed = self.error_delta[i] if self.error_delta.size else np.nan
-            eb = self.error_barrier[i] if self.error_barrier.size else np.nan
-            lines.append(f"  {s:>10g} {self.loss_delta[i]:10.4g} {self.loss_barrier[i]:10.4g} {ed:10.4g} {eb:10.4g}")
+            ei = self.error_increase[i] if self.error_increase.size else np.nan
+            eb = self.error_chord_barrier[i] if self.error_chord_barrier.size else np.nan
+            li, lb = self.loss_increase[i], self.loss_chord_barrier[i]
+            lines.append(f"  {s:>10g} {li:10.4g} {lb:10.4g} {ei:10.4g} {eb:10.4g}")
+        lines.append("  I: max increase above the start; B: barrier above the chord")
         return "\n".join(lines)
 
-    def plot(self, ax: Any = None, metric: str = "loss", kind: str = "delta") -> Any:
-        """``kind="delta"`` (max increase) or ``"barrier"`` of ``metric`` against the step (log x axis)."""
+    def plot(self, ax: Any = None, metric: str = "loss", kind: str = "increase") -> Any:
+        """``kind`` ``"increase"`` (:func:`max_increase`), ``"delta"`` (min Δ) or ``"chord_barrier"`` of ``metric``
+        against the step (log x axis)."""
+        if kind not in ("increase", "delta", "chord_barrier"):
+            raise ValueError(f"kind must be 'increase', 'delta' or 'chord_barrier', got {kind!r}")
         if ax is None:
             from matplotlib.figure import Figure
 
@@ -119,7 +167,7 @@ class CheckpointBarriers(Result):
         if np.all(self.steps > 0):
             ax.set_xscale("log")
         ax.set_xlabel("checkpoint step")
-        ax.set_ylabel(f"{metric} {'max increase' if kind == 'delta' else 'barrier'}")
+        ax.set_ylabel(f"{metric} {dict(increase='max increase', delta='min Δ', chord_barrier='chord barrier')[kind]}")
         return ax
 
 
@@ -153,7 +201,7 @@ def checkpoint_barriers(
     metrics = ("loss", "error") if classification else ("loss",)
     kw = _options(dict(kwargs, metrics=metrics))
     curves = [interpolate(model, c, final, data, **kw) for c in checkpoints]
-    err = [c for c in curves] if classification else []
+    err = curves if classification else []
     return CheckpointBarriers(
         steps=steps,
         alphas=curves[0].alphas,
@@ -161,8 +209,10 @@ def checkpoint_barriers(
         error=_curves_array(err, "error"),
         loss_delta=np.array([c.min_delta("loss") for c in curves]),
         error_delta=np.array([c.min_delta("error") for c in err]),
-        loss_barrier=np.array([barrier_height(c, "loss") for c in curves]),
-        error_barrier=np.array([barrier_height(c, "error") for c in err]),
+        loss_increase=np.array([max_increase(c, "loss") for c in curves]),
+        error_increase=np.array([max_increase(c, "error") for c in err]),
+        loss_chord_barrier=np.array([chord_barrier(c, "loss") for c in curves]),
+        error_chord_barrier=np.array([chord_barrier(c, "error") for c in err]),
         bn=curves[0].bn,
     )
 
@@ -282,7 +332,9 @@ class PairwiseInterpolations(Result):
         alphas: ``(m,)``.
         pairs: ``{group: [(i, j), …]}`` for groups ``init_init`` (i < j), ``init_opt`` (init i → optimum j),
             ``opt_opt`` (i < j).
-        loss: ``{group: (p, m)}`` curves. min_delta: ``{group: (p,)}``. barrier: ``{group: (p,)}``.
+        loss: ``{group: (p, m)}`` curves. min_delta: ``{group: (p,)}``.
+        end_barrier: ``{group: (p,)}`` :func:`end_barrier` (above the higher end, Lucas et al.'s barriers).
+        chord_barrier: ``{group: (p,)}`` :func:`chord_barrier`.
         bn: policy.
     """
 
@@ -290,16 +342,18 @@ class PairwiseInterpolations(Result):
     pairs: dict
     loss: dict
     min_delta: dict
-    barrier: dict
+    end_barrier: dict
+    chord_barrier: dict
     bn: str
 
     def summary(self) -> str:
         lines = [f"PairwiseInterpolations (bn={self.bn!r})", f"  {'group':<10} {'pairs':>5} {'max Δ':>9} {'max B':>9}"]
         for g in _GROUPS:
-            d, b = self.min_delta[g], self.barrier[g]
+            d, b = self.min_delta[g], self.end_barrier[g]
             md = f"{d.max():9.4g}" if d.size else f"{'-':>9}"
             mb = f"{b.max():9.4g}" if b.size else f"{'-':>9}"
             lines.append(f"  {g:<10} {len(self.pairs[g]):>5} {md} {mb}")
+        lines.append("  B: barrier above the higher end")
         return "\n".join(lines)
 
     def plot(self, axes: Any = None) -> Any:
@@ -335,7 +389,7 @@ def pairwise_interpolations(
         "opt_opt": list(itertools.combinations(range(len(optima)), 2)),
     }
     sources = {"init_init": (inits, inits), "init_opt": (inits, optima), "opt_opt": (optima, optima)}
-    loss, delta, barrier = {}, {}, {}
+    loss, delta, ends, chord = {}, {}, {}, {}
     alphas = None
     bn = kw.get("bn", "recompute")
     for g in _GROUPS:
@@ -345,13 +399,15 @@ def pairwise_interpolations(
             alphas, bn = curves[0].alphas, curves[0].bn
         loss[g] = _curves_array(curves, "loss")
         delta[g] = np.array([c.min_delta() for c in curves])
-        barrier[g] = np.array([barrier_height(c) for c in curves])
+        ends[g] = np.array([end_barrier(c) for c in curves])
+        chord[g] = np.array([chord_barrier(c) for c in curves])
     return PairwiseInterpolations(
         alphas=alphas if alphas is not None else np.zeros(0),
         pairs=pairs,
         loss=loss,
         min_delta=delta,
-        barrier=barrier,
+        end_barrier=ends,
+        chord_barrier=chord,
         bn=bn,
     )
 

@@ -65,6 +65,7 @@ from mlitheory._jets import (
     lift,
     linear_apply,
     mean_of,
+    nested_jvp,
     poly,
     primal,
     reshape,
@@ -470,7 +471,6 @@ def nested_jvp_outputs(
         ref = next(iter(path.start.values()))
         a0 = torch.tensor(float(alpha), dtype=ref.dtype if ref.is_floating_point() else torch.float64)
         a0 = a0.to(ref.device)
-        one = torch.ones_like(a0)
         args, kwargs = _data.args_kwargs(x)
         at = path.state(float(alpha))
         buffers = buffers or {}
@@ -491,12 +491,8 @@ def nested_jvp_outputs(
                 state[k] = path.start[k] + coef.to(path.start[k].dtype) * (path.end[k] - path.start[k])
             return torch.func.functional_call(view.module, state, args, kwargs)
 
-        def first(a: Tensor):
-            return torch.func.jvp(f, (a,), (one,))
-
         with CompositeNorms(view):
-            (z, dz), (_, d2z) = torch.func.jvp(first, (a0,), (one,))
-        return z, dz, d2z
+            return nested_jvp(f, a0)
     finally:
         if own:
             view.close()

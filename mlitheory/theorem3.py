@@ -53,7 +53,6 @@ import numpy as np
 import torch
 from scipy import integrate
 
-from mlitheory._results import Result
 from mlitheory._rows import check_row, demonstration_row
 from mlitheory._theorem3_numerics import decide_strict_decrease, jets, refine_slope_sign, tail_lengths
 from mlitheory.curves import (
@@ -64,6 +63,7 @@ from mlitheory.curves import (
     reversal_curve,
 )
 from mlitheory.geometry import curve_derivatives, gauss_integrand, gauss_length
+from mlitheory.results import Result
 
 __all__ = [
     "Theorem3Result",

@@ -47,7 +47,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mlitheory._results import Result
 from mlitheory._rows import check_counts, demonstration_row
 from mlitheory.geometry import gauss_length
 from mlitheory.linear_dynamics import (
@@ -60,6 +59,7 @@ from mlitheory.linear_dynamics import (
     random_problem,
 )
 from mlitheory.monotonicity import min_delta
+from mlitheory.results import Result
 
 __all__ = [
     "InterpolationCheck",

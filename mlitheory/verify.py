@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlitheory._results import Result, atomic_write_text
 from mlitheory._rows import FamilyReport
+from mlitheory.results import Result, atomic_write_text
 
 __all__ = ["FAMILIES", "FamilyReport", "VerifyReport", "family_names", "format_table", "run_verify"]
 

@@ -45,11 +45,11 @@ import numpy as np
 import torch
 from torch.func import jvp
 
-from mlitheory._results import Result
 from mlitheory._rows import check_row
 from mlitheory.geometry import gauss_length_from_derivatives
 from mlitheory.monotonicity import min_delta
 from mlitheory.ntk import NTKMLP, GDResult, _positive_int, param_dict, train_gd_many
+from mlitheory.results import Result
 
 __all__ = [
     "PowerLawFit",

@@ -29,7 +29,9 @@ the format of :mod:`empirical.sweep` (``[base]``, ``[grid]``, ``[[runs]]``) plus
 - ``same_runs_as = "<other experiment>"``: take the sweep (``base``, ``grid``, ``runs``, the scales' overrides
   and ``fallbacks``) from another experiment, so both analyse the same runs (trained once in a shared root);
 - ``[[fallbacks]]``: ``dataset = "cifar10"``, ``replace = {...}``, ``note = "..."``: when the named data set is
-  not installed, every configuration that uses it gets ``replace`` merged in and the report says so.
+  not installed, every configuration that uses it gets ``replace`` merged in and the report says so;
+- ``changes = ["..."]``: what moved in the numbers with this ``version`` of the configuration and why (the
+  report's notes start with them).
 
 :func:`load_experiment` reads one at a scale and returns an :class:`ExperimentSpec`; :mod:`empirical.reproduce`
 runs it.
@@ -179,7 +181,7 @@ def load_experiment(
         configs = expand(base, grid, runs)
     except (TypeError, ValueError) as e:
         raise type(e)(f"{path} (scale {scale}): {e}") from e
-    notes: list[str] = []
+    notes: list[str] = [str(n) for n in doc.get("changes", [])]
     for fb in doc.get("fallbacks", []):
         target = fb["dataset"]
         users = [c for c in configs if c.dataset == target]

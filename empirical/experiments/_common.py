@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+import mlitheory
+from empirical import measure
+from empirical.measure import batches
 from empirical.runs import RunConfig, RunRecord
+from empirical.train import loss_function
 
 __all__ = [
+    "EVAL_BATCH",
     "auc",
-    "eval_batches",
+    "eval_data",
+    "gauss_lengths",
+    "half_drop_alpha",
+    "interpolation_options",
     "label",
     "load_data",
     "log_fit",
@@ -22,6 +30,9 @@ __all__ = [
     "rank_correlation",
     "share",
 ]
+
+#: examples per evaluation batch (larger batches slow convolutions down on a CPU)
+EVAL_BATCH = 256
 
 
 def plt():
@@ -143,68 +154,25 @@ def load_data(c: RunConfig, *, split: str = "train", n: int | None = None, offse
     return ds, x, y
 
 
-def eval_batches(x: torch.Tensor, y: torch.Tensor, size: int = 256, device: Any = None) -> list:
-    """``(x, y)`` as a list of batches of at most ``size`` on ``device``."""
-    dev = torch.device(device or "cpu")
-    return [(x[i : i + size].to(dev), y[i : i + size].to(dev)) for i in range(0, len(x), size)]
+def interpolation_options(c: RunConfig, *, bn_x: torch.Tensor, device: Any = None) -> dict[str, Any]:
+    """The keyword arguments of :func:`mlitheory.interpolate` (and the studies of :mod:`mlitheory.studies`) with
+    which run ``c`` measures a line: its loss, its batch-norm policy with statistics re-estimated on ``bn_x``, the
+    metrics (error as well for a classifier), ``device``."""
+    reconstruction = c.task == "reconstruction"
+    return {
+        "loss": loss_function("sse" if reconstruction else "cross_entropy"),
+        "metrics": ("loss",) if reconstruction else ("loss", "accuracy", "error"),
+        "bn": c.bn,
+        "bn_data": batches(bn_x, torch.zeros(len(bn_x), dtype=torch.long), EVAL_BATCH, device),
+        "device": device,
+        "progress": False,
+    }
 
 
-def curve_json(curve) -> dict:
-    """A :class:`empirical.measure.Curve` as plain data."""
-    return curve.to_json()
-
-
-def verdict_if(count_ok: bool, test: Callable[[], bool]) -> bool | None:
-    """``None`` (inconclusive) unless ``count_ok``, else ``test()``."""
-    return test() if count_ok else None
-
-
-def line_curve(
-    rec: RunRecord,
-    start: dict,
-    end: dict,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    alphas: int,
-    device: Any = None,
-    metrics: Sequence[str] = ("loss", "accuracy"),
-    bn_x: torch.Tensor | None = None,
-) -> dict:
-    """Loss (and accuracy) along the straight line ``start → end`` in run ``rec``'s architecture, as plain data.
-
-    Goes through :func:`empirical.measure.interpolation_curve` (the run's batch-norm policy; statistics
-    re-estimated on ``bn_x``, default ``x``). Returns ``{"alphas", "loss", ["accuracy"], "min_delta", "engine"}``.
-    """
-    from empirical import measure
-    from empirical.train import loss_function
-
-    c = rec.config
-    targets = x.flatten(1) if c.task == "reconstruction" else y
-    data = eval_batches(x, targets, 256, device)
-    if c.task == "reconstruction":
-        metrics = ("loss",)
-    loss = loss_function("sse" if c.task == "reconstruction" else "cross_entropy")
-    bn_data = data if bn_x is None else eval_batches(bn_x, torch.zeros(len(bn_x), dtype=torch.long), 256, device)
-    curve = measure.interpolation_curve(
-        rec.build_model(),
-        start,
-        end,
-        data,
-        alphas=alphas,
-        loss=loss,
-        metrics=tuple(metrics),
-        bn=c.bn,
-        bn_data=bn_data,
-        device=device,
-    )
-    return curve.to_json()
-
-
-def barrier(losses: Sequence[float]) -> float:
-    """Height of a curve above its higher end point: :math:`\\max_\\alpha L(\\alpha) - \\max(L(0), L(1))` (≥ 0)."""
-    v = np.asarray(losses, dtype=np.float64)
-    return float(max(0.0, np.max(v) - max(v[0], v[-1])))
+def eval_data(c: RunConfig, x: torch.Tensor, y: torch.Tensor, device: Any = None) -> list:
+    """``(x, targets)`` of run ``c`` as evaluation batches on ``device`` (targets: ``y``, or ``x`` flattened for an
+    autoencoder)."""
+    return batches(x, x.flatten(1) if c.task == "reconstruction" else y, EVAL_BATCH, device)
 
 
 def half_drop_alpha(alphas: Sequence[float], values: Sequence[float]) -> float | None:
@@ -225,33 +193,47 @@ def half_drop_alpha(alphas: Sequence[float], values: Sequence[float]) -> float |
     return float(a0 + (v0 - target) / (v0 - v1) * (a1 - a0)) if v0 != v1 else float(a1)
 
 
-def max_increase(values: Sequence[float]) -> float:
-    """Largest rise above the start along a curve: :math:`\\max(0, \\max_\\alpha v(\\alpha) - v(0))`."""
-    v = np.asarray(values, dtype=np.float64)
-    return float(max(0.0, np.max(v) - v[0]))
+def gauss_lengths(ctx, rec: RunRecord) -> dict[str, Any]:
+    r"""Both estimates of the mean logit Gauss length of run ``rec``'s path θ_0 → θ_T.
 
+    - ``"derivative"``: the run's own :class:`mlitheory.LogitGaussLength`, the adaptive quadrature of
+      :math:`\int_0^1\|T'(\alpha)\|\,d\alpha` with exact z′, z″ (Taylor mode, float64) and batch-norm statistics
+      re-estimated at each α and held constant in the derivative, as Lucas et al. (2021) compute it. A ReLU kink
+      has z″ = 0 on both sides, but the quadrature's guard (the turning of the tangent between its nodes, a lower
+      bound) counts the jump of the tangent there, so kinks count (the authors' trapezoid rule on ‖T′‖ misses them);
+      the quadrature then refines towards each kink and may stop at its evaluation budget. Computed here (and
+      cached in ``ctx``) only for a run that did not measure it.
+    - ``"turning"``: a :class:`mlitheory.geometry.SampledGaussLength` (``value`` per example), the total
+      turning of the polygon through the logits at the run's ``alphas`` points
+      (:func:`mlitheory.gauss_length_from_samples`): every change of direction, the kinks of a ReLU path
+      included; a lower bound that converges as the grid refines. Cached in ``ctx``.
 
-def derivative_gauss_length(ctx, rec) -> dict:
-    """Mean over the run's ``n_gauss`` examples of both Gauss-length estimates of
-    :func:`empirical.pathcurves.logit_gauss_lengths` (``"derivative"``, ``"turning"``), cached in ``ctx``."""
-    from empirical.pathcurves import logit_gauss_lengths
-
+    Both on the run's ``n_gauss`` examples of ``gauss_split`` (those of its own measurement), in float64.
+    """
     c = rec.config
-    key = {"kind": "gauss_lengths", "run": c.hash, "alphas": c.alphas, "n": c.n_gauss}
+    _, x, y = load_data(c, split=c.gauss_split, n=c.n_gauss, offset=2)
+    _, bx, _ = load_data(c, split="train", n=c.n_measure)
+    base = {"run": c.hash, "n": c.n_gauss}
 
-    def compute():
-        _, x, _ = load_data(c, split=c.gauss_split, n=c.n_gauss, offset=2)
-        _, bx, by = load_data(c, split="train", n=c.n_measure)
-        gl = logit_gauss_lengths(
-            rec.build_model(),
-            rec.checkpoint("init"),
-            rec.checkpoint("final"),
-            x,
-            alphas=c.alphas,
-            bn=c.bn,
-            bn_data=eval_batches(bx, by, 256, ctx.device),
-            device=ctx.device,
-        )
-        return {k: float(v.mean()) for k, v in gl.items()}
+    def derivative():
+        bn_x = bx[: -(-c.n_gauss_bn // EVAL_BATCH) * EVAL_BATCH] if c.n_gauss_bn else bx  # as the run: whole batches
+        return measure.gauss_length(
+            rec.build_model(), rec.checkpoint("init"), rec.checkpoint("final"), x, bn=c.bn,
+            bn_data=batches(bn_x, torch.zeros(len(bn_x), dtype=torch.long), EVAL_BATCH, ctx.device),
+            frozen_statistics=True, tol=c.gauss_tol, max_evaluations=c.gauss_max_evaluations, device=ctx.device,
+        )  # fmt: skip
 
-    return ctx.cached(key, compute)
+    def turning():
+        opts = interpolation_options(c, bn_x=bx, device=ctx.device)
+        curve = mlitheory.interpolate(
+            rec.build_model(), rec.checkpoint("init"), rec.checkpoint("final"), eval_data(c, x, y, ctx.device),
+            alphas=c.alphas, keep_logits=True, dtype=torch.float64, **{**opts, "metrics": ("loss",)},
+        )  # fmt: skip
+        return mlitheory.gauss_length_from_samples(curve.alphas, curve.logits)
+
+    own = rec.gauss_length()
+    key = {"kind": "gauss_length_frozen_statistics", "tol": c.gauss_tol, "max": c.gauss_max_evaluations, **base}
+    return {
+        "derivative": own if own is not None else ctx.cached(key, derivative),
+        "turning": ctx.cached({"kind": "gauss_length_polygon", "alphas": c.alphas, **base}, turning),
+    }

@@ -1,9 +1,9 @@
 """Frankle 2020, Figures 1–3: interpolation from initialisation and from checkpoints to the final network.
 
 For each run (a batch-norm ResNet and an MNIST MLP): test loss and error from θ_0 → θ_T (the run's own curve) and
-from each saved checkpoint θ_t → θ_T; the maximum increase along each line above its start,
-:math:`\\max(0, \\max_\\alpha L(\\alpha) - L(0))`, against t; the α at which the loss (and the error) has fallen
-half-way, a measure of the plateau.
+from each saved checkpoint θ_t → θ_T (:func:`mlitheory.studies.checkpoint_barriers`); the maximum increase along
+each line above its start, :func:`mlitheory.studies.max_increase`, against t; the α at which the loss (and the
+error) has fallen half-way, a measure of the plateau.
 
 References:
     Frankle 2020, "Revisiting 'Qualitatively Characterizing Neural Network Optimization Problems'", arXiv 2012.06898.
@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from empirical.experiments._common import half_drop_alpha, line_curve, load_data, max_increase, plt
+from empirical.experiments._common import eval_data, half_drop_alpha, interpolation_options, load_data, plt
 from empirical.report import Claim, Report, Table
+from mlitheory.studies import checkpoint_barriers, max_increase
 
 
 def _label(rec) -> str:
     c = rec.config
     return f"{c.model} on {c.dataset}"
-
-
-def _error(curve: dict) -> list[float]:
-    return [1.0 - a for a in curve["accuracy"]]
 
 
 def analyse(ctx) -> Report:
@@ -36,45 +33,66 @@ def analyse(ctx) -> Report:
         total = rec.metrics["train"]["steps"]
         _, xt, yt = load_data(c, split="test", n=c.n_measure)
         _, xb, _ = load_data(c, split="train", n=c.n_measure)
-        final = rec.checkpoint("final")
-        lines = [{"step": 0, "curve": rec.curve}]
-        for name in sorted(k for k in rec.metrics["train"]["checkpoints"] if k.startswith("step_")):
-            step = int(name.split("_")[1])
-            if step >= total:
-                continue
-            key = {"kind": "checkpoint->final", "run": c.hash, "step": step, "alphas": c.alphas, "n": len(yt)}
-            cv = ctx.cached(
-                key, line_curve, rec, rec.checkpoint(name), final, xt, yt, alphas=c.alphas, device=ctx.device, bn_x=xb
-            )
-            lines.append({"step": step, "curve": cv})
+        steps = sorted(
+            int(name.split("_")[1]) for name in rec.metrics["train"]["checkpoints"] if name.startswith("step_")
+        )
+        steps = [s for s in steps if s < total]
+        if not steps:
+            raise ValueError(f"run {c.hash} saved no checkpoint before its last step; set checkpoint_steps")
+        key = {"kind": "checkpoints->final", "run": c.hash, "steps": steps, "alphas": c.alphas, "n": len(yt)}
+        study = ctx.cached(
+            key,
+            lambda rec=rec, c=c, xt=xt, yt=yt, xb=xb, steps=steps: checkpoint_barriers(
+                rec.build_model(),
+                {s: rec.checkpoint(f"step_{s:07d}") for s in steps},
+                rec.checkpoint("final"),
+                eval_data(c, xt, yt, ctx.device),
+                alphas=c.alphas,
+                **interpolation_options(c, bn_x=xb, device=ctx.device),
+            ),
+        )
+        init = rec.curve  # the run's own line θ_0 → θ_T, measured on the test split
+        lines = [{"step": 0, "alphas": init.alphas, "loss": init["loss"], "error": init["error"]}]
+        lines += [
+            {"step": int(s), "alphas": study.alphas, "loss": study.loss[i], "error": study.error[i]}
+            for i, s in enumerate(study.steps)
+        ]
         label = _label(rec)
-        for ln in lines:
-            cv = ln["curve"]
-            err = _error(cv)
+        rows.append(
+            {
+                "model": label,
+                "step": 0,
+                "fraction": 0.0,
+                "loss_start": float(init["loss"][0]),
+                "max_increase_loss": max_increase(init, "loss"),
+                "max_increase_error": max_increase(init, "error"),
+                "min_delta": rec.metrics["measures"]["min_delta"],
+            }
+        )
+        for i, s in enumerate(study.steps):
             rows.append(
                 {
                     "model": label,
-                    "step": ln["step"],
-                    "fraction": ln["step"] / total,
-                    "loss_start": cv["loss"][0],
-                    "max_increase_loss": max_increase(cv["loss"]),
-                    "max_increase_error": max_increase(err),
-                    "min_delta": cv["min_delta"],
+                    "step": int(s),
+                    "fraction": s / total,
+                    "loss_start": float(study.loss[i, 0]),
+                    "max_increase_loss": float(study.loss_increase[i]),
+                    "max_increase_error": float(study.error_increase[i]),
+                    "min_delta": float(study.loss_delta[i]),
                 }
             )
-        init = rec.curve
-        err0 = _error(init)
         drop = init["loss"][0] - init["loss"][-1]
+        init_delta = rec.metrics["measures"]["min_delta"]
         early = [r for r in rows if r["model"] == label and 0 < r["step"] <= p["early_fraction"] * total]
         summary.append(
             {
                 "model": label,
                 "steps": total,
-                "final_test_error": err0[-1],
-                "init_min_delta": init["min_delta"],
-                "relative_min_delta": init["min_delta"] / drop if drop > 0 else None,
-                "half_drop_loss": half_drop_alpha(init["alphas"], init["loss"]),
-                "half_drop_error": half_drop_alpha(init["alphas"], err0),
+                "final_test_error": float(init["error"][-1]),
+                "init_min_delta": init_delta,
+                "relative_min_delta": init_delta / drop if drop > 0 else None,
+                "half_drop_loss": half_drop_alpha(init.alphas, init["loss"]),
+                "half_drop_error": half_drop_alpha(init.alphas, init["error"]),
                 "max_early_increase_loss": max((r["max_increase_loss"] for r in early), default=None),
                 "first_barrier_step": next(
                     (
@@ -204,9 +222,8 @@ def analyse(ctx) -> Report:
         steps = [ln["step"] for ln in info["lines"]]
         for ln in info["lines"]:
             color = cmap(np.log1p(ln["step"]) / np.log1p(max(steps) or 1) * 0.9)
-            cv = ln["curve"]
-            row_axes[0].plot(cv["alphas"], cv["loss"], color=color, lw=1, label=f"t = {ln['step']}")
-            row_axes[1].plot(cv["alphas"], _error(cv), color=color, lw=1)
+            row_axes[0].plot(ln["alphas"], ln["loss"], color=color, lw=1, label=f"t = {ln['step']}")
+            row_axes[1].plot(ln["alphas"], ln["error"], color=color, lw=1)
         row_axes[0].set(title=f"{label}: test loss, θ_t → θ_T", xlabel="α")
         row_axes[1].set(title="test error, θ_t → θ_T", xlabel="α")
         row_axes[0].legend(fontsize=6, ncol=2)

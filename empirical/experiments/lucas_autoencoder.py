@@ -123,7 +123,7 @@ def analyse(ctx) -> Report:
             if r is None or rec.curve is None or r["optimizer"] != opt:
                 continue
             ax.plot(
-                rec.curve["alphas"],
+                rec.curve.alphas,
                 rec.curve["loss"],
                 lw=1,
                 ls="--" if r["nonmonotone"] else "-",

@@ -1,10 +1,11 @@
 """Lucas et al. 2021, Figures 6 and 8: unrelated initialisations → an optimum, and all pairs of inits and optima.
 
 Figure 6: for one optimum per training setting, the loss along lines from ``n_random_inits`` fresh
-initialisations (seeds ``random_seed_base + i``) to it, mean ± std, beside the original pair. Figure 8: among the
-classifiers of the first setting with final loss < ``loss_threshold``, barriers
-:math:`\\max_\\alpha L(\\alpha) - \\max(L(0), L(1))` of init↔init and optimum↔optimum lines and min Δ of every
-init → optimum line.
+initialisations (seeds ``random_seed_base + i``) to it, mean ± std, beside the original pair
+(:func:`mlitheory.studies.unrelated_initializations`). Figure 8: among the classifiers of the first setting with
+final loss < ``loss_threshold``, the barriers :func:`mlitheory.studies.end_barrier`,
+:math:`(\\max_\\alpha L(\\alpha) - \\max(L(0), L(1)))_+`, of init↔init and optimum↔optimum lines and min Δ of every
+init → optimum line (:func:`mlitheory.studies.pairwise_interpolations`).
 
 References:
     Lucas et al. 2021 (arXiv 2104.11044), §4.3, Figures 6 and 8; Fort & Jastrzebski 2019 (barriers between optima).
@@ -14,8 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from empirical.experiments._common import barrier, line_curve, load_data, plt, share
+from empirical.experiments._common import eval_data, interpolation_options, load_data, plt, share
 from empirical.report import Claim, Report, Table
+from mlitheory.studies import pairwise_interpolations, unrelated_initializations
 
 
 def _family(rec) -> str:
@@ -49,14 +51,20 @@ def analyse(ctx) -> Report:
             chosen = max(done, key=lambda r: r.metrics["measures"]["min_delta"])
         c = chosen.config
         _, x, y = load_data(c, split="train", n=c.n_measure)
-        end = chosen.checkpoint("final")
-        curves = []
-        for i in range(p["n_random_inits"]):
-            seed = p["random_seed_base"] + i
-            key = {"kind": "random->final", "run": c.hash, "seed": seed, "alphas": c.alphas, "n": len(y)}
-            fresh = chosen.build_model(seed=seed).state_dict()
-            curves.append(ctx.cached(key, line_curve, chosen, fresh, end, x, y, alphas=c.alphas, device=ctx.device))
-        deltas = [cv["min_delta"] for cv in curves]
+        seeds = [p["random_seed_base"] + i for i in range(p["n_random_inits"])]
+        key = {"kind": "random->final", "run": c.hash, "seeds": seeds, "alphas": c.alphas, "n": len(y)}
+        study = ctx.cached(
+            key,
+            lambda chosen=chosen, c=c, x=x, y=y, seeds=seeds: unrelated_initializations(
+                chosen.build_model(),
+                chosen.checkpoint("final"),
+                [chosen.build_model(seed=seed).state_dict() for seed in seeds],
+                eval_data(c, x, y, ctx.device),
+                alphas=c.alphas,
+                **interpolation_options(c, bn_x=x, device=ctx.device),
+            ),
+        )
+        deltas = [float(d) for d in study.min_delta]
         orig_delta = chosen.metrics["measures"]["min_delta"]
         nm_share, n = share(d > p["delta_threshold"] for d in deltas)
         fig6_rows.append(
@@ -70,7 +78,7 @@ def analyse(ctx) -> Report:
                 "random_mean_min_delta": float(np.mean(deltas)),
             }
         )
-        fig6_curves[fam] = {"original": chosen.curve, "random": curves}
+        fig6_curves[fam] = {"original": chosen.curve, "random": study}
     rep.table(
         Table(
             "fig6_random_inits",
@@ -105,25 +113,33 @@ def analyse(ctx) -> Report:
         f"Figure 8 uses {len(classifiers)} classifiers of '{names[0]}' with final training loss < "
         f"{p['loss_threshold']:g} (of {len(first)} trained; the paper used 10 classifiers with loss < 0.01)."
     )
-    pairs: dict[str, list[dict]] = {"init↔init": [], "init→optimum": [], "optimum↔optimum": []}
+    groups = {"init↔init": "init_init", "init→optimum": "init_opt", "optimum↔optimum": "opt_opt"}
+    pairs: dict[str, list[dict]] = {kind: [] for kind in groups}
+    pair_curves: dict[str, np.ndarray] = {kind: np.zeros((0, 0)) for kind in groups}
+    pair_alphas = np.zeros(0)
     if len(classifiers) >= 2:
         c0 = classifiers[0].config
         _, x, y = load_data(c0, split="train", n=p["n_pair_examples"])
-        inits = {r.config.hash: r.checkpoint("init") for r in classifiers}
-        finals = {r.config.hash: r.checkpoint("final") for r in classifiers}
-        hs = list(inits)
-
-        def line(kind, a, b, sa, sb):
-            key = {"kind": kind, "a": a, "b": b, "alphas": p["pair_alphas"], "n": len(y)}
-            cv = ctx.cached(key, line_curve, classifiers[0], sa, sb, x, y, alphas=p["pair_alphas"], device=ctx.device)
-            return {"a": a, "b": b, "curve": cv, "barrier": barrier(cv["loss"]), "min_delta": cv["min_delta"]}
-
-        for i, a in enumerate(hs):
-            for j, b in enumerate(hs):
-                if i < j:
-                    pairs["init↔init"].append(line("init-init", a, b, inits[a], inits[b]))
-                    pairs["optimum↔optimum"].append(line("final-final", a, b, finals[a], finals[b]))
-                pairs["init→optimum"].append(line("init-final", a, b, inits[a], finals[b]))
+        hs = [r.config.hash for r in classifiers]
+        key = {"kind": "all pairs", "runs": hs, "alphas": p["pair_alphas"], "n": len(y)}
+        study = ctx.cached(
+            key,
+            lambda: pairwise_interpolations(
+                classifiers[0].build_model(),
+                [r.checkpoint("init") for r in classifiers],
+                [r.checkpoint("final") for r in classifiers],
+                eval_data(c0, x, y, ctx.device),
+                alphas=p["pair_alphas"],
+                **interpolation_options(c0, bn_x=x, device=ctx.device),
+            ),
+        )
+        pair_alphas = study.alphas
+        for kind, g in groups.items():
+            pair_curves[kind] = study.loss[g]
+            pairs[kind] = [
+                {"a": hs[i], "b": hs[j], "barrier": float(b), "min_delta": float(d)}
+                for (i, j), b, d in zip(study.pairs[g], study.end_barrier[g], study.min_delta[g])
+            ]
     bt, dt = p["barrier_threshold"], p["delta_threshold"]
     fig8_rows = []
     for kind, items in pairs.items():
@@ -154,9 +170,7 @@ def analyse(ctx) -> Report:
         )
     )
     rep.numbers["fig6"] = fig6_rows
-    rep.numbers["fig8"] = {
-        k: [{kk: v for kk, v in it.items() if kk != "curve"} for it in items] for k, items in pairs.items()
-    }
+    rep.numbers["fig8"] = pairs
 
     # ---- claims
     agree = []
@@ -228,12 +242,11 @@ def analyse(ctx) -> Report:
     if fig6_curves:
         fig, axes = pyplot.subplots(1, len(fig6_curves), figsize=(5.5 * len(fig6_curves), 3.8), squeeze=False)
         for ax, (fam, cv) in zip(axes[0], fig6_curves.items()):
-            a = np.asarray(cv["random"][0]["alphas"])
-            losses = np.asarray([c["loss"] for c in cv["random"]])
-            m, s = losses.mean(0), losses.std(0)
-            ax.plot(a, m, color="tab:blue", label=f"{len(losses)} random inits (mean ± std)")
+            rnd = cv["random"]
+            a, m, s = rnd.alphas, rnd.mean, rnd.std
+            ax.plot(a, m, color="tab:blue", label=f"{len(rnd.loss)} random inits (mean ± std)")
             ax.fill_between(a, m - s, m + s, color="tab:blue", alpha=0.25)
-            ax.plot(cv["original"]["alphas"], cv["original"]["loss"], color="k", lw=1.5, label="original init")
+            ax.plot(cv["original"].alphas, cv["original"]["loss"], color="k", lw=1.5, label="original init")
             ax.set(title=fam, xlabel="α", ylabel="training loss", yscale="log")
             ax.legend(fontsize=8)
         rep.figure(
@@ -244,8 +257,8 @@ def analyse(ctx) -> Report:
         )
     fig, axes = pyplot.subplots(1, 3, figsize=(14, 3.8))
     for ax, (kind, items) in zip(axes, pairs.items()):
-        for it in items:
-            ax.plot(it["curve"]["alphas"], it["curve"]["loss"], lw=0.8, alpha=0.6)
+        for row in pair_curves[kind]:
+            ax.plot(pair_alphas, row, lw=0.8, alpha=0.6)
         ax.set(title=f"{kind} ({len(items)})", xlabel="α", ylabel="training loss", yscale="log")
     rep.figure(
         "fig8_pairs",

@@ -222,7 +222,7 @@ def analyse(ctx) -> Report:
             if r is None or rec.curve is None or (r["optimizer"], r["batchnorm"]) != (opt, bnf):
                 continue
             color = cmap(lr_index[r["lr"]] / max(1, len(lrs) - 1))
-            ax.plot(rec.curve["alphas"], rec.curve["loss"], color=color, lw=1, ls="--" if r["nonmonotone"] else "-")
+            ax.plot(rec.curve.alphas, rec.curve["loss"], color=color, lw=1, ls="--" if r["nonmonotone"] else "-")
         ax.set(title=_name(opt, bnf), xlabel="α", yscale="log")
     axes[0].set_ylabel("training loss")
     sm = pyplot.cm.ScalarMappable(cmap=cmap, norm=pyplot.Normalize(0, max(1, len(lrs) - 1)))

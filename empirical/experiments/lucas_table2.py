@@ -150,7 +150,7 @@ def analyse(ctx) -> Report:
                 if r is None or rec.curve is None or r["optimizer"] != opt or r["variant"] != v:
                     continue
                 ax.plot(
-                    rec.curve["alphas"],
+                    rec.curve.alphas,
                     rec.curve["loss"],
                     ls="--" if r["nonmonotone"] else "-",
                     lw=1.2,

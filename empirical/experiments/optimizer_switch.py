@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from empirical.experiments._common import derivative_gauss_length, plt
+from empirical.experiments._common import gauss_lengths, plt
 from empirical.report import Claim, Report, Table
 
 
@@ -37,14 +37,14 @@ def analyse(ctx) -> Report:
     for rec in ctx.finished():
         c = rec.config
         m = rec.metrics["measures"]
-        gl = derivative_gauss_length(ctx, rec)
+        gl = gauss_lengths(ctx, rec)
         rows.append(
             {
                 "direction": _direction(c),
                 "switch_epoch": c.switch_epoch,
                 "epochs": c.epochs,
-                "gauss_length": gl["derivative"],
-                "gauss_length_turning": gl["turning"],
+                "gauss_length": gl["derivative"].mean,
+                "gauss_length_turning": float(np.mean(gl["turning"].value)),
                 "norm_distance": m["norm_distance"],
                 "min_delta": m["min_delta"],
                 "final_loss": m["curve_loss_final"],

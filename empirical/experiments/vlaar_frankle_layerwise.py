@@ -20,11 +20,11 @@ import dataclasses
 
 import numpy as np
 
-from empirical.experiments._common import barrier, eval_batches, load_data, plt, rank_correlation
-from empirical.pathcurves import layerwise_path, path_curve
+from empirical.experiments._common import eval_data, interpolation_options, load_data, plt, rank_correlation
+from empirical.measure import curve_min_delta
 from empirical.report import Claim, Report, Table
 from empirical.runs import RunConfig
-from empirical.train import loss_function
+from mlitheory.studies import end_barrier, layerwise_interpolation
 
 
 def resnet_groups(keys: list[str], depth: int, by: str = "block") -> dict[str, list[str]]:
@@ -71,13 +71,6 @@ def reset_prefixes(group: str, depth: int) -> list[str]:
     raise ValueError(f"unknown group {group!r}; valid: stem, stage1, stage2, stage3, head")
 
 
-def _layerwise_curve(model, start, end, path, data, alphas, bn, device) -> dict:
-    cv = path_curve(
-        model, start, end, path, data, alphas=alphas, loss=loss_function("cross_entropy"), bn=bn, device=device
-    )
-    return cv.to_json()
-
-
 def _depth(c: RunConfig) -> int:
     return int(c.model.removeprefix("resnet"))
 
@@ -93,28 +86,38 @@ def analyse(ctx) -> Report:
         c = rec.config
         if c.seed not in p["layerwise_seeds"]:
             continue
-        start, end = rec.checkpoint("init"), rec.checkpoint("final")
+        end = rec.checkpoint("final")
         _, x, y = load_data(c, split="train", n=c.n_measure)
-        data = eval_batches(x, y, 256, ctx.device)
-        model = rec.build_model()
         floats = [k for k, v in end.items() if v.is_floating_point() and "running_" not in k]
-        for g, keys in resnet_groups(floats, _depth(c), p["layerwise_by"]).items():
-            key = {"kind": "layerwise", "run": c.hash, "group": g, "keys": keys, "alphas": c.alphas, "n": len(y)}
-            path = layerwise_path(end, keys, label=g)
-
-            cv = ctx.cached(key, _layerwise_curve, model, start, end, path, data, c.alphas, c.bn, ctx.device)
+        groups = resnet_groups(floats, _depth(c), p["layerwise_by"])
+        key = {"kind": "layerwise", "run": c.hash, "groups": groups, "alphas": c.alphas, "n": len(y)}
+        study = ctx.cached(
+            key,
+            lambda rec=rec, c=c, x=x, y=y, end=end, groups=groups: layerwise_interpolation(
+                rec.build_model(),
+                rec.checkpoint("init"),
+                end,
+                eval_data(c, x, y, ctx.device),
+                groups=groups,
+                rest="end",
+                alphas=c.alphas,
+                **interpolation_options(c, bn_x=x, device=ctx.device),
+            ),
+        )
+        for g, keys in groups.items():
+            cv = study[g]
             lw_curves[(c.seed, g)] = cv
             lw_rows.append(
                 {
                     "seed": c.seed,
                     "group": g,
                     "parameters": int(sum(end[k].numel() for k in keys)),
-                    "loss_group_at_init": cv["loss"][0],
-                    "loss_final": cv["loss"][-1],
-                    "increase": cv["loss"][0] - cv["loss"][-1],
-                    "accuracy_group_at_init": cv["accuracy"][0],
-                    "min_delta": cv["min_delta"],
-                    "barrier": barrier(cv["loss"]),
+                    "loss_group_at_init": float(cv["loss"][0]),
+                    "loss_final": float(cv["loss"][-1]),
+                    "increase": float(cv["loss"][0] - cv["loss"][-1]),
+                    "accuracy_group_at_init": float(cv["accuracy"][0]),
+                    "min_delta": curve_min_delta(cv),
+                    "barrier": end_barrier(cv),
                 }
             )
     rep.table(
@@ -139,7 +142,7 @@ def analyse(ctx) -> Report:
                 "min_delta": "min Δ",
                 "barrier": "barrier",
             },
-            note="Barrier: max_α L(α) − max(L(0), L(1)).",
+            note="Barrier: max_α L(α) − max(L(0), L(1)) (mlitheory.studies.end_barrier).",
         )
     )
 
@@ -260,7 +263,7 @@ def analyse(ctx) -> Report:
         cmap = pyplot.get_cmap("viridis")
         for i, g in enumerate(groups):
             cv = lw_curves[(seed0, g)]
-            ax.plot(cv["alphas"], cv["loss"], color=cmap(i / max(1, len(groups) - 1)), label=g)
+            ax.plot(cv.alphas, cv["loss"], color=cmap(i / max(1, len(groups) - 1)), label=g)
         ax.set(
             xlabel="α (the group moves from its initial to its final value)",
             ylabel="training loss",

@@ -1,6 +1,6 @@
 """Wang et al. 2023: last-layer bias gap and the error plateau under linear vs homogeneous bias interpolation.
 
-Paths from θ_0 to θ_T (``empirical.pathcurves``):
+Paths from θ_0 to θ_T (:mod:`mlitheory.paths`, evaluated by :func:`mlitheory.evaluate_path`):
 
 .. math::
     \\text{linear: } \\theta_\\alpha = (1-\\alpha)\\theta_0 + \\alpha\\theta_T; \\qquad
@@ -8,7 +8,8 @@ Paths from θ_0 to θ_T (``empirical.pathcurves``):
     b_\\ell^{[\\alpha]} = (1-\\alpha^\\ell)\\,b_\\ell^{(0)} + \\alpha^\\ell\\, b_\\ell^{(T)};
 
 and "eq-last": linear towards θ_T with its last-layer bias replaced by the mean of its entries. The plateau end is
-the largest α with training error ≥ ``error_level`` at every grid point of (0, α].
+the largest α with training error ≥ ``error_level`` at every grid point of (0, α]
+(:func:`mlitheory.plateau_end`).
 
 References:
     Wang et al. Plateau in Monotonic Linear Interpolation — A "Biased" View of Loss Landscape for Deep Networks.
@@ -18,33 +19,14 @@ References:
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from empirical.experiments._common import eval_batches, load_data, plt
-from empirical.pathcurves import homogeneous_bias_path, layer_order, linear_path, path_curve
+from empirical.experiments._common import eval_data, interpolation_options, load_data, plt
 from empirical.report import Claim, Report, Table
-from empirical.train import loss_function
+from mlitheory import evaluate_path, homogeneous_bias_path, linear_path, plateau_end
+from mlitheory.paths import layer_numbers
 
 SCHEMES = ("linear", "homogeneous", "eq-last")
-
-
-def plateau_end(alphas, errors, level: float) -> float:
-    """Largest α such that ``errors ≥ level`` at every grid point in (0, α]; 0 if the first point after 0 is below."""
-    a, e = np.asarray(alphas, dtype=np.float64), np.asarray(errors, dtype=np.float64)
-    end = 0.0
-    for ai, ei in zip(a, e):
-        if ai <= 0:
-            continue
-        if ei < level:
-            break
-        end = float(ai)
-    return end
-
-
-def _curve(model, start, end, path, data, alphas, bn, device) -> dict:
-    cv = path_curve(
-        model, start, end, path, data, alphas=alphas, loss=loss_function("cross_entropy"), bn=bn, device=device
-    )
-    return cv.to_json()
 
 
 def analyse(ctx) -> Report:
@@ -53,22 +35,29 @@ def analyse(ctx) -> Report:
     rows, all_rows, curves = [], [], {}
     for rec in ctx.finished():
         c = rec.config
-        model = rec.build_model()
         start, end = rec.checkpoint("init"), rec.checkpoint("final")
-        last = layer_order(model)[-1]
+        last = max(layer_numbers(end).items(), key=lambda item: item[1])[0]
         bias = end[f"{last}.bias"].double()
         eq_end = dict(end)
-        eq_end[f"{last}.bias"] = torch_full_like(end[f"{last}.bias"], float(bias.mean()))
+        eq_end[f"{last}.bias"] = torch.full_like(end[f"{last}.bias"], float(bias.mean()))
         _, x, y = load_data(c, split="train", n=c.n_measure)
-        data = eval_batches(x, y, 500, ctx.device)
+        paths = {
+            "linear": linear_path(start, end),
+            "homogeneous": homogeneous_bias_path(start, end),
+            "eq-last": linear_path(start, eq_end),
+        }
         res = {}
-        for scheme in SCHEMES:
+        for scheme, path in paths.items():
             key = {"kind": scheme, "run": c.hash, "alphas": p["homogeneous_alphas"], "n": len(y)}
-
-            target = eq_end if scheme == "eq-last" else end
-            path = homogeneous_bias_path(model, end) if scheme == "homogeneous" else linear_path(end)
             res[scheme] = ctx.cached(
-                key, _curve, model, start, target, path, data, p["homogeneous_alphas"], c.bn, ctx.device
+                key,
+                lambda rec=rec, c=c, x=x, y=y, path=path: evaluate_path(
+                    rec.build_model(),
+                    path,
+                    eval_data(c, x, y, ctx.device),
+                    alphas=p["homogeneous_alphas"],
+                    **interpolation_options(c, bn_x=x, device=ctx.device),
+                ),
             )
         depth = int(c.model_options.get("depth", 1)) + 1
         scale = float(c.model_options.get("init_scale", 1.0))
@@ -78,12 +67,12 @@ def analyse(ctx) -> Report:
             "init_scale": scale,
             "seed": c.seed,
             "final_loss": rec.metrics["measures"]["curve_loss_final"],
-            "final_error": 1 - res["linear"]["accuracy"][-1],
+            "final_error": float(res["linear"]["error"][-1]),
             "bias_gap": float(bias.max() - bias.min()),
         }
         for scheme in SCHEMES:
-            err = [1 - a for a in res[scheme]["accuracy"]]
-            row[f"plateau_{scheme}"] = plateau_end(res[scheme]["alphas"], err, p["error_level"])
+            cv = res[scheme]
+            row[f"plateau_{scheme}"] = plateau_end(cv.alphas, cv["error"], threshold=p["error_level"])
         row["trained"] = row["final_error"] <= p["max_final_error"]
         all_rows.append(row)
         if row["trained"]:
@@ -219,8 +208,8 @@ def analyse(ctx) -> Report:
         fig, axes = pyplot.subplots(1, 2, figsize=(11, 3.8))
         for scheme in SCHEMES:
             cv = res[scheme]
-            axes[0].plot(cv["alphas"], [1 - a for a in cv["accuracy"]], label=scheme)
-            axes[1].plot(cv["alphas"], cv["loss"], label=scheme)
+            axes[0].plot(cv.alphas, cv["error"], label=scheme)
+            axes[1].plot(cv.alphas, cv["loss"], label=scheme)
         axes[0].axhline(p["error_level"], color="gray", lw=0.8, ls=":")
         axes[0].set(
             xlabel="α", ylabel="training error", title=f"{row['dataset']}, L = {row['L']}, scale {row['init_scale']:g}"
@@ -243,9 +232,3 @@ def analyse(ctx) -> Report:
         ax.legend(fontsize=7)
         rep.figure("plateau_vs_scale", fig, "Mean error-plateau end against initialisation scale, by depth and path.")
     return rep
-
-
-def torch_full_like(t, value: float):
-    import torch
-
-    return torch.full_like(t, value)

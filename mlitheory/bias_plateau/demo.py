@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mlitheory._results import atomic_write_text
-from mlitheory.bias_plateau._io import load_real_data, prepare_out
+from mlitheory.bias_plateau._io import DataUnavailable, balanced_subset, load_real_data, prepare_out
 from mlitheory.bias_plateau.measures import plateau_end
 from mlitheory.bias_plateau.mlp import balanced_gaussian_data, run_mlp_case
 from mlitheory.bias_plateau.schemes import SCHEMES
@@ -38,8 +37,12 @@ from mlitheory.bias_plateau.toy import (
     train_toy,
     train_toy_many,
 )
+from mlitheory.results import atomic_write_text
 
-__all__ = ["format_report", "load_real_data", "main", "prepare_out", "run_demo"]
+__all__ = ["NAMED_DATA", "format_report", "load_real_data", "main", "prepare_out", "run_demo"]
+
+#: data sets the command line loads by name through the optional data provider
+NAMED_DATA = ("digits", "mnist", "fashion-mnist")
 
 #: files the demo writes into its output folder
 OUTPUT_FILES = ("results.json", "toy_dynamics", "toy_interpolation", "mlp_curves", "mlp_plateau")
@@ -162,7 +165,7 @@ def run_demo(
     momentum: float = 0.9,
     loss_tol: float = 1e-3,
     max_steps: int = 30_000,
-    data: str = "synthetic",
+    data: str | tuple[torch.Tensor, torch.Tensor] = "synthetic",
     device: str = "cpu",
     dtype: torch.dtype = torch.float32,
     progress: bool = True,
@@ -177,7 +180,9 @@ def run_demo(
         toy_r: degrees of the toy model.
         toy_steps: gradient steps of the toy model (step 0.05).
         width, n_per_class, lr, momentum, loss_tol, max_steps: MLP set-up (:func:`run_mlp_case`).
-        data: ``"synthetic"`` (reference §7.2), ``"mnist"`` or ``"fashion-mnist"`` (through ``empirical.data``).
+        data: ``"synthetic"`` (reference §7.2); a pair of tensors ``(x, y)`` (``n_per_class`` points of each
+            class are drawn, flattened and standardised); or the name of a data set of the optional data provider
+            (``"digits"``, ``"mnist"``, ``"fashion-mnist"``: :func:`mlitheory.bias_plateau._io.data_provider`).
         device: torch device of the MLP runs.
         dtype: dtype of the MLP runs.
         progress: tqdm bars.
@@ -191,12 +196,15 @@ def run_demo(
     if seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {seeds}")
     t0 = time.perf_counter()
-    if data == "synthetic":
+    if isinstance(data, tuple):
+        x, y = balanced_subset(*data, n_per_class, seed=seed, dtype=dtype, device=device)
+        data = "tensors"
+    elif data == "synthetic":
         x, y = balanced_gaussian_data(4, 20, n_per_class, seed=seed, dtype=dtype, device=device)
-    elif data in ("mnist", "fashion-mnist"):
+    elif data in NAMED_DATA:
         x, y = load_real_data(data, n_per_class, seed=seed, dtype=dtype, device=device)
     else:
-        raise ValueError(f"unknown data {data!r}; choose synthetic, mnist or fashion-mnist")
+        raise ValueError(f"unknown data {data!r}; choose synthetic, {', '.join(NAMED_DATA)}, or pass tensors (x, y)")
     t1 = time.perf_counter()
     toy = _toy_part(list(toy_r), toy_steps, 0.1, 4, seed, progress)
     t_toy = time.perf_counter() - t1
@@ -459,7 +467,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a small grid and a short toy run (seconds)")
     p.add_argument(
         "--data",
-        choices=("synthetic", "mnist", "fashion-mnist"),
+        choices=("synthetic", *NAMED_DATA),
         default="synthetic",
         help="MLP data (default synthetic)",
     )
@@ -532,9 +540,7 @@ def main(argv: list[str] | None = None) -> int:
             dtype=torch.float64 if args.float64 else torch.float32,
             progress=not args.no_progress,
         )
-    except RuntimeError as e:
-        if "empirical" not in str(e):
-            raise
+    except DataUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     res = _jsonable(res)

@@ -26,9 +26,9 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from mlitheory._results import Result
 from mlitheory.bias_plateau.measures import plateau_end
 from mlitheory.bias_plateau.schemes import SCHEMES, layer_depths, path_loss_error
+from mlitheory.results import Result
 
 __all__ = [
     "MLPCase",

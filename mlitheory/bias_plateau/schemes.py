@@ -37,8 +37,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from mlitheory._results import Result
 from mlitheory.paths import ParameterPath, homogeneous_bias_path, linear_path
+from mlitheory.results import Result
 
 __all__ = [
     "SCHEMES",
@@ -132,7 +132,7 @@ def scheme_path(
     scheme: str = "linear",
     depths: Mapping[str, tuple[int, str]],
 ) -> ParameterPath:
-    """The scheme as a :class:`mlitheory.paths.ParameterPath` (the interpolation engine's path objects).
+    """The scheme as a :class:`mlitheory.paths.ParameterPath` (the path objects of :func:`mlitheory.evaluate_path`).
 
     ``"linear"`` is :func:`~mlitheory.paths.linear_path`, ``"homogeneous"`` is
     :func:`~mlitheory.paths.homogeneous_bias_path` with the depths of :func:`layer_depths`, and ``"eq-last"`` is the

@@ -60,8 +60,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlitheory._results import Result
 from mlitheory.bias_plateau.measures import _as_alphas, cross_entropy, error_rate, plateau_end
+from mlitheory.results import Result
 
 __all__ = [
     "SCHEMES_TOY",

@@ -49,7 +49,7 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 from scipy.special import logsumexp, softmax
 
-from mlitheory._results import Result
+from mlitheory.results import Result
 
 __all__ = [
     "TOY_METHODS",

@@ -222,7 +222,7 @@ def test_native_layer_norm_second_forward_derivative():
     assert float((d2 - fd2).abs().max()) < _fd_tolerances(lambda a: f(torch.tensor(a)), 0.0)[1]
 
 
-def test_recomputed_statistics_jets_against_finite_differences():
+def test_recomputed_statistics_jets_against_finite_differences(make_conv_bn_net):
     # The curve evaluated with bn="recompute": z(α) = f(x; θ_α, update_bn statistics at θ_α). Its derivatives
     # carry the jets of every batch mean and variance; the truth is a finite difference of that curve.
     from mlitheory import recompute_statistics
@@ -230,16 +230,7 @@ def test_recomputed_statistics_jets_against_finite_differences():
     torch.manual_seed(0)
 
     def make():
-        return nn.Sequential(
-            nn.Conv2d(2, 3, 3),
-            nn.BatchNorm2d(3),
-            nn.Tanh(),
-            nn.Flatten(),
-            nn.Linear(12, 5),
-            nn.BatchNorm1d(5),
-            nn.Softplus(),
-            nn.Linear(5, 3),
-        )
+        return make_conv_bn_net(nn.Tanh, nn.Softplus)
 
     m0, m1 = make(), make()
     x = torch.randn(10, 2, 4, 4)

@@ -12,6 +12,7 @@ from mlitheory.paths import (
     Coefficient,
     homogeneous_bias_path,
     layer_groups,
+    layer_numbers,
     layerwise_path,
     linear_path,
     parameter_keys,
@@ -154,3 +155,31 @@ def test_modules_accepted_and_path_to(states):
     m0, m1 = _mlp(), _mlp()
     p = linear_path(m0, m1, model=m0).to(dtype=torch.float32)
     assert p.start["0.weight"].dtype == torch.float32 and p.start["1.num_batches_tracked"].dtype == torch.long
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4])
+@pytest.mark.parametrize("alpha", [0.1, 0.37, 0.8])
+def test_homogeneous_path_from_zero_scales_as_alpha_power_depth(make_mlp, depth, alpha):
+    """theory_bias_plateau.md §3.4: with θ_0 = 0, (W_ℓ, b_ℓ) ↦ (αW_ℓ, α^ℓ b_ℓ) gives f ↦ α^L f exactly (ReLU)."""
+    torch.manual_seed(depth)
+    net = make_mlp(5, [7] * (depth - 1), 3)
+    end = {k: v.clone() for k, v in net.state_dict().items()}
+    zero = {k: torch.zeros_like(v) for k, v in end.items()}
+    x = torch.randn(11, 5, generator=torch.Generator().manual_seed(0))
+    f_alpha = torch.func.functional_call(net, homogeneous_bias_path(zero, end).state(alpha), (x,))
+    torch.testing.assert_close(f_alpha, alpha**depth * net(x), rtol=1e-12, atol=1e-14)
+    # the plain linear path does not scale that way when the biases are non-zero
+    lin = torch.func.functional_call(net, linear_path(zero, end).state(alpha), (x,))
+    if depth > 1:
+        assert not torch.allclose(lin, alpha**depth * net(x), rtol=1e-6)
+
+
+def test_layer_numbers_follow_the_state_and_skip_normalisation(make_mlp):
+    net = make_mlp(3, [4, 4], 2, batchnorm=True)  # Linear, BN, ReLU, Linear, BN, ReLU, Linear
+    assert layer_numbers(net) == {"0": 1, "3": 2, "6": 3}
+    path = homogeneous_bias_path(net, net)
+    assert [path.coefficients[f"{m}.bias"].power for m in ("0", "3", "6")] == [1, 2, 3]
+    assert path.coefficients["1.bias"].power == 1  # a batch-norm shift is not a layer's bias
+    assert layer_numbers(nn.Linear(2, 2)) == {"": 1}
+    with pytest.raises(ValueError, match="no layer to number"):
+        layer_numbers({"scale": torch.ones(3)})

@@ -11,7 +11,7 @@ from mlitheory import __main__ as cli
 from mlitheory import verify
 from mlitheory._rows import FamilyReport, check_counts, check_row, demonstration_row
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _family_with_a_counterexample(*, quick, seed):
@@ -47,14 +47,14 @@ def test_verify_quick_prints_two_sections_and_exits_zero():
 
 
 def test_verify_exits_one_on_a_counterexample(monkeypatch, capsys):
-    monkeypatch.setattr(verify, "FAMILIES", {"fake": "tests.test_verify:_family_with_a_counterexample"})
+    monkeypatch.setattr(verify, "FAMILIES", {"fake": "tests.mlitheory.test_verify:_family_with_a_counterexample"})
     assert cli.main(["verify", "--quick"]) == 1
     out = capsys.readouterr().out
     assert "fake theorem" in out and "COUNTEREXAMPLES OR FAILED DEMONSTRATIONS FOUND" in out
 
 
 def test_verify_exits_one_on_a_failed_demonstration(monkeypatch, capsys):
-    monkeypatch.setattr(verify, "FAMILIES", {"fake": "tests.test_verify:_family_with_a_failed_demonstration"})
+    monkeypatch.setattr(verify, "FAMILIES", {"fake": "tests.mlitheory.test_verify:_family_with_a_failed_demonstration"})
     assert cli.main(["verify", "--quick"]) == 1
     assert "fake construction" in capsys.readouterr().out
 
@@ -64,8 +64,8 @@ def test_only_runs_just_the_families_asked_for(monkeypatch, capsys):
         verify,
         "FAMILIES",
         {
-            "fake": "tests.test_verify:_family_with_a_failed_demonstration",
-            "other": "tests.test_verify:_family_never_run",
+            "fake": "tests.mlitheory.test_verify:_family_with_a_failed_demonstration",
+            "other": "tests.mlitheory.test_verify:_family_never_run",
         },
     )
     assert cli.main(["verify", "--only", "fake"]) == 1
@@ -81,7 +81,7 @@ def test_only_runs_just_the_families_asked_for(monkeypatch, capsys):
     ],
 )
 def test_bad_arguments_are_one_error_line_and_exit_two_before_any_check(monkeypatch, capsys, argv, phrase):
-    monkeypatch.setattr(verify, "FAMILIES", {"theorem3": "tests.test_verify:_family_never_run"})
+    monkeypatch.setattr(verify, "FAMILIES", {"theorem3": "tests.mlitheory.test_verify:_family_never_run"})
     with pytest.raises(SystemExit) as exc:
         cli.main(argv)
     assert exc.value.code == 2

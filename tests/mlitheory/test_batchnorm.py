@@ -15,32 +15,28 @@ from mlitheory.paths import linear_path
 pytestmark = pytest.mark.usefixtures("float64_default")
 
 
-def _net() -> nn.Module:
-    return nn.Sequential(
-        nn.Conv2d(2, 3, 3),
-        nn.BatchNorm2d(3),
-        nn.ReLU(),
-        nn.Flatten(),
-        nn.Linear(12, 5),
-        nn.BatchNorm1d(5),
-        nn.Tanh(),
-        nn.Linear(5, 3),
-    )
+@pytest.fixture(scope="module")
+def _net(make_conv_bn_net):
+    return make_conv_bn_net
 
 
-def _trained_like(seed: int) -> nn.Module:
-    """A network with non-trivial running statistics and num_batches_tracked (as after training)."""
-    torch.manual_seed(seed)
-    m = _net()
-    m.train()
-    with torch.no_grad():
-        for _ in range(3):
-            m(torch.randn(16, 2, 4, 4) * 2 + 1)
-    return m
+@pytest.fixture(scope="module")
+def _trained_like(_net):
+    def make(seed: int) -> nn.Module:
+        """A network with non-trivial running statistics and num_batches_tracked (as after training)."""
+        torch.manual_seed(seed)
+        m = _net()
+        m.train()
+        with torch.no_grad():
+            for _ in range(3):
+                m(torch.randn(16, 2, 4, 4) * 2 + 1)
+        return m
+
+    return make
 
 
 @pytest.fixture
-def setup():
+def setup(_trained_like):
     m0, m1 = _trained_like(0), _trained_like(1)
     g = torch.Generator().manual_seed(7)
     loader = [(torch.randn(n, 2, 4, 4, generator=g), torch.randint(0, 3, (n,), generator=g)) for n in (8, 8, 5)]
@@ -68,7 +64,7 @@ def test_recompute_statistics_equals_update_bn(setup):
 
 
 @pytest.mark.parametrize("bn", ["recompute", "interpolate", "batch", "none"])
-def test_policies_against_models_loaded_by_hand(setup, bn):
+def test_policies_against_models_loaded_by_hand(setup, bn, _net):
     m0, m1, loader = setup
     alphas = np.array([0.0, 0.3, 1.0, 1.2])
     curve = interpolate(m0, m0, m1, loader, alphas=alphas, bn=bn, metrics=("loss",), progress=False)
@@ -131,7 +127,7 @@ def test_one_shot_iterator_with_recompute(setup):
     np.testing.assert_array_equal(interpolate(m0, m0, m1, gen, alphas=3, progress=False).loss, ref.loss)
 
 
-def test_separate_bn_data(setup):
+def test_separate_bn_data(setup, _net):
     m0, m1, loader = setup
     other = [torch.randn(10, 2, 4, 4, generator=torch.Generator().manual_seed(3))]  # inputs only
     curve = interpolate(m0, m0, m1, loader, alphas=[0.5], bn_data=other, metrics=("loss",), progress=False)

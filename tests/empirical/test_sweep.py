@@ -20,7 +20,7 @@ from empirical.collect import collect, read_csv
 from empirical.runs import RunConfig, is_finished, load_run, run_folder
 from empirical.sweep import _RootLock, expand, load_sweep, run_sweep
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 TINY = """
 name = "tiny"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from mlitheory._results import Result
 from mlitheory.geometry import gauss_length
+from mlitheory.results import Result
 
 
 @dataclass(frozen=True)

@@ -18,21 +18,22 @@ from mlitheory import (
     pairwise_interpolations,
     unrelated_initializations,
 )
-from mlitheory.studies import LayerwiseCurves, barrier_height
+from mlitheory.studies import LayerwiseCurves, chord_barrier, end_barrier, max_increase
 
 pytestmark = pytest.mark.usefixtures("float64_default")
 
 
-def _mlp():
-    return nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 3))
+@pytest.fixture(scope="module")
+def _mlp(make_mlp):
+    return lambda: make_mlp(3, [5], 3, activation=nn.Tanh)
 
 
-def _data(seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(16, 3, generator=g), torch.randint(0, 3, (16,), generator=g)
+@pytest.fixture(scope="module")
+def _data(make_batch):
+    return make_batch
 
 
-def test_barrier_height_of_a_concave_quadratic():
+def test_chord_barrier_of_a_concave_quadratic():
     # L(α) = −mean‖(A + αB)‖² = −(c0 + c1 α + c2 α²): above its chord by c2 α(1 − α), largest c2/4 at α = 1/2.
     g = torch.Generator().manual_seed(0)
     a = {"weight": torch.randn(2, 3, generator=g), "bias": torch.zeros(2)}
@@ -46,9 +47,9 @@ def test_barrier_height_of_a_concave_quadratic():
         return -((z - t) ** 2).sum(1)
 
     curve = interpolate(nn.Linear(3, 2), a, b, (x, y), alphas=51, loss=neg_sq, metrics=("loss",), progress=False)
-    assert math.isclose(barrier_height(curve), c2 / 4, rel_tol=1e-12)
+    assert math.isclose(chord_barrier(curve), c2 / 4, rel_tol=1e-12)
     assert (
-        barrier_height(
+        chord_barrier(
             interpolate(
                 nn.Linear(3, 2),
                 a,
@@ -64,7 +65,36 @@ def test_barrier_height_of_a_concave_quadratic():
     )  # convex: never above the chord
 
 
-def test_checkpoint_barriers_are_the_curves_min_delta():
+def _curve_of(values, alphas=None):
+    """An InterpolationCurve holding given loss values (for the height measures' closed forms)."""
+    from mlitheory import InterpolationCurve
+
+    v = np.asarray(values, dtype=float)
+    a = np.linspace(0, 1, len(v)) if alphas is None else np.asarray(alphas, dtype=float)
+    ends = np.array([v[np.argmin(a)], v[np.argmax(a)]])
+    return InterpolationCurve(a, {"loss": v}, np.isfinite(v), 1, "none", "linear", {"loss": ends}, {"loss": ends})
+
+
+def test_three_heights_on_closed_forms():
+    a = np.linspace(0, 1, 101)
+    bump = 1 - a + 0.3 * np.sin(np.pi * a)  # above the chord by 0.3 sin(πα): 0.3 at α = 1/2
+    assert chord_barrier(_curve_of(bump)) == pytest.approx(0.3, abs=1e-12)
+    assert end_barrier(_curve_of(bump)) == pytest.approx(np.max(bump) - 1)
+    assert max_increase(_curve_of(bump)) == pytest.approx(np.max(bump) - 1)
+    line = _curve_of(1 - a)
+    assert end_barrier(line) == max_increase(line) == chord_barrier(line) == 0.0
+    assert max_increase(_curve_of([0.5, 0.7, 0.1])) == pytest.approx(0.2)
+    assert end_barrier(_curve_of([0.5, 0.7, 0.1])) == pytest.approx(0.2)
+    rising = _curve_of([0.1, 0.3, 0.5])  # rising to the end: above the start, not above the higher end or the chord
+    assert end_barrier(rising) == 0.0 and chord_barrier(rising) == 0.0
+    assert max_increase(rising) == pytest.approx(0.4)
+    unsorted = _curve_of([0.7, 0.5, 0.1], alphas=[0.5, 0.0, 1.0])  # sorted by α before measuring
+    assert end_barrier(unsorted) == pytest.approx(0.2) and chord_barrier(unsorted) == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="not finite"):
+        end_barrier(_curve_of([0.5, np.inf, 0.1]))
+
+
+def test_checkpoint_barriers_are_the_curves_min_delta(_mlp, _data):
     torch.manual_seed(0)
     ckpts = {10: _mlp().state_dict(), 100: _mlp().state_dict(), 1000: _mlp().state_dict()}
     final = _mlp().state_dict()
@@ -74,15 +104,18 @@ def test_checkpoint_barriers_are_the_curves_min_delta():
     for i, s in enumerate(ckpts.values()):
         c = interpolate(_mlp(), s, final, data, alphas=11, metrics=("loss", "error"), progress=False)
         assert res.loss_delta[i] == c.min_delta() and res.error_delta[i] == c.min_delta("error")
-        assert res.loss_barrier[i] == barrier_height(c)
-    assert "checkpoints" in str(res) and res.plot(kind="barrier").get_xscale() == "log"
+        assert res.loss_chord_barrier[i] == chord_barrier(c) and res.error_chord_barrier[i] == chord_barrier(c, "error")
+        assert res.loss_increase[i] == max_increase(c) and res.error_increase[i] == max_increase(c, "error")
+    assert "checkpoints" in str(res) and res.plot(kind="chord_barrier").get_xscale() == "log"
+    with pytest.raises(ValueError, match="kind"):
+        res.plot(kind="barrier")
     reg = checkpoint_barriers(_mlp(), list(ckpts.values()), final, data, alphas=5, classification=False)
     assert reg.error.size == 0 and reg.steps.tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="empty"):
         checkpoint_barriers(_mlp(), [], final, data)
 
 
-def test_fresh_initializations_are_seeded_and_leave_everything_alone():
+def test_fresh_initializations_are_seeded_and_leave_everything_alone(_mlp):
     model = _mlp()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     rng = torch.get_rng_state()
@@ -94,7 +127,7 @@ def test_fresh_initializations_are_seeded_and_leave_everything_alone():
     assert not torch.equal(a[0]["0.weight"], a[1]["0.weight"])
 
 
-def test_unrelated_initializations():
+def test_unrelated_initializations(_mlp, _data):
     torch.manual_seed(1)
     opt, orig = _mlp().state_dict(), _mlp().state_dict()
     data = _data()
@@ -108,7 +141,7 @@ def test_unrelated_initializations():
     assert "random initialisations" in str(res) and res.plot().get_legend() is not None
 
 
-def test_pairwise_interpolations():
+def test_pairwise_interpolations(_mlp, _data):
     torch.manual_seed(2)
     inits = [_mlp().state_dict() for _ in range(2)]
     optima = [_mlp().state_dict() for _ in range(3)]
@@ -118,11 +151,14 @@ def test_pairwise_interpolations():
     assert res.pairs["init_opt"][4] == (1, 1)
     want = interpolate(_mlp(), inits[1], optima[1], data, alphas=7, progress=False)
     np.testing.assert_array_equal(res.loss["init_opt"][4], want.loss)
-    assert res.barrier["opt_opt"].shape == (3,) and len(res.plot()) == 3
+    assert res.end_barrier["opt_opt"].shape == (3,) and len(res.plot()) == 3
+    assert res.end_barrier["init_opt"][4] == end_barrier(want) and res.chord_barrier["init_opt"][4] == chord_barrier(
+        want
+    )
     assert "init_opt" in str(res)
 
 
-def test_layerwise_interpolation(tmp_path):
+def test_layerwise_interpolation(tmp_path, _mlp, _data):
     torch.manual_seed(3)
     start, end = _mlp(), _mlp()
     data = _data()

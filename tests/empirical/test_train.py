@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from empirical.measure import weight_distance
 from empirical.models import build_model
 from empirical.train import crop_flip, load_checkpoint, lr_multiplier, make_optimizer, save_checkpoint, train
+from mlitheory import weight_distance
 
 
 def _problem(n=40, d=5, k=3, seed=0):
@@ -104,7 +104,9 @@ def test_checkpoints_and_log(tmp_path):
     assert all(torch.equal(loaded["init"][k], init[k]) for k in init)
     assert all(torch.equal(loaded["final"][k], v) for k, v in model.state_dict().items())
     assert res.steps == 12 and [e["step"] for e in res.log] == [4, 8, 12]
-    assert res.log[1]["distance"] == pytest.approx(weight_distance(loaded["init"], loaded["epoch_0002"]), rel=1e-12)
+    assert res.log[1]["distance"] == pytest.approx(
+        weight_distance(loaded["init"], loaded["epoch_0002"]).value, rel=1e-12
+    )
     assert set(res.log[0]) >= {"train_loss", "train_accuracy", "test_loss", "test_accuracy", "norm_distance", "lr"}
 
 

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.usefixtures("float64_default")
 EPS = float(np.finfo(np.float64).eps)
 
 
-def _data(n=12, d=3, k=4, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, d, generator=g), torch.randint(0, k, (n,), generator=g)
+@pytest.fixture(scope="module")
+def _data(make_batch):
+    return lambda n=12, d=3, k=4, seed=0: make_batch(n, d, k, seed=seed)
 
 
 def _linear_states(d=3, k=4, seed=1):
@@ -31,7 +31,7 @@ def _linear_states(d=3, k=4, seed=1):
     return a, b
 
 
-def test_linear_model_cross_entropy_by_hand():
+def test_linear_model_cross_entropy_by_hand(_data):
     # L(α) = mean_i [LSE(z_i) − z_{i,y_i}],  z_i = ((1−α)W₀ + αW₁) x_i + (1−α)b₀ + αb₁, computed in NumPy.
     x, y = _data()
     a, b = _linear_states()
@@ -50,7 +50,7 @@ def test_linear_model_cross_entropy_by_hand():
     np.testing.assert_array_equal(curve.alphas, alphas)
 
 
-def test_mse_quadratic_in_alpha():
+def test_mse_quadratic_in_alpha(_data):
     # A linear model with MSE: L(α) = mean‖(A + αB) − Y‖² is a quadratic in α, known in closed form.
     x, _ = _data()
     y = torch.randn(12, 4, generator=torch.Generator().manual_seed(5))
@@ -70,7 +70,7 @@ def test_mse_quadratic_in_alpha():
     assert "accuracy" not in curve.values
 
 
-def test_default_alpha_grid_has_exact_endpoints():
+def test_default_alpha_grid_has_exact_endpoints(_data):
     x, y = _data()
     a, b = _linear_states()
     curve = interpolate(nn.Linear(3, 4), a, b, (x, y), progress=False)
@@ -83,7 +83,7 @@ def test_default_alpha_grid_has_exact_endpoints():
 
 
 @given(batch_splits(n=12))
-def test_exact_batch_size_weighting(sizes):
+def test_exact_batch_size_weighting(_data, sizes):
     x, y = _data()
     a, b = _linear_states()
     whole = interpolate(nn.Linear(3, 4), a, b, (x, y), alphas=5, progress=False)
@@ -97,7 +97,7 @@ def test_exact_batch_size_weighting(sizes):
     assert parts.n_examples == 12
 
 
-def test_dataloader_and_generator_data():
+def test_dataloader_and_generator_data(_data):
     x, y = _data()
     a, b = _linear_states()
     ref = interpolate(nn.Linear(3, 4), a, b, (x, y), alphas=4, progress=False)
@@ -153,7 +153,7 @@ def test_reuse_switches_off_when_first_layer_input_depends_on_the_point():
     np.testing.assert_allclose(fast.loss, plain.loss, rtol=1e-12)
 
 
-def test_keep_logits_match_direct_evaluation():
+def test_keep_logits_match_direct_evaluation(_data):
     x, y = _data()
     a, b = _linear_states()
     curve = interpolate(nn.Linear(3, 4), a, b, (x, y), alphas=[0.0, 0.25, 1.0], keep_logits=True, progress=False)
@@ -162,7 +162,7 @@ def test_keep_logits_match_direct_evaluation():
     np.testing.assert_allclose(curve.logits[1], z.numpy(), rtol=1e-14, atol=1e-14)
 
 
-def test_custom_metric_and_error():
+def test_custom_metric_and_error(_data):
     x, y = _data()
     a, b = _linear_states()
 
@@ -176,7 +176,7 @@ def test_custom_metric_and_error():
     assert set(curve.values) == {"loss", "error", "logp"}
 
 
-def test_model_never_modified():
+def test_model_never_modified(_data):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 6), nn.BatchNorm1d(6), nn.Dropout(0.5), nn.ReLU(), nn.Linear(6, 4))
     model.train()
@@ -200,7 +200,7 @@ def test_model_never_modified():
     assert not any("forward" in vars(m) for m in model.modules())
 
 
-def test_nonfinite_losses_are_recorded_and_min_delta_raises():
+def test_nonfinite_losses_are_recorded_and_min_delta_raises(_data):
     x, y = _data()
     a, b = _linear_states()
     b = {k: v.clone() for k, v in b.items()}
@@ -213,7 +213,7 @@ def test_nonfinite_losses_are_recorded_and_min_delta_raises():
     assert "non-finite" in str(curve)
 
 
-def test_bad_inputs():
+def test_bad_inputs(_data):
     x, y = _data()
     a, b = _linear_states()
     lin = nn.Linear(3, 4)
@@ -233,7 +233,7 @@ def test_bad_inputs():
         interpolate(lin, a, b, (x, y), metrics=("f1",), progress=False)
 
 
-def test_dtype_and_device_arguments():
+def test_dtype_and_device_arguments(_data):
     x, y = _data()
     a, b = _linear_states()
     a32 = {k: v.float() for k, v in a.items()}
@@ -245,7 +245,7 @@ def test_dtype_and_device_arguments():
     np.testing.assert_array_equal(cpu.loss, interpolate(nn.Linear(3, 4), a, b, (x, y), alphas=3, progress=False).loss)
 
 
-def test_homogeneous_bias_path_scales_relu_network_exactly():
+def test_homogeneous_bias_path_scales_relu_network_exactly(_data):
     # θ_start = 0: f(x; θ(α)) = α^L f(x; θ_end) for a ReLU net (theory_bias_plateau.md §3.4), L = 3.
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 5), nn.ReLU(), nn.Linear(5, 4))
@@ -263,7 +263,7 @@ def test_homogeneous_bias_path_scales_relu_network_exactly():
     assert curve.path == "homogeneous bias"
 
 
-def test_path_must_fit_the_model_and_progress_bar(capsys):
+def test_path_must_fit_the_model_and_progress_bar(capsys, _data):
     x, y = _data()
     a, b = _linear_states()
     with pytest.raises(ValueError, match=r"start\['weight'\] has shape \(4, 3\) but the model expects \(5, 3\)"):
@@ -272,7 +272,7 @@ def test_path_must_fit_the_model_and_progress_bar(capsys):
     assert curve.loss.shape == (3,) and "interpolate" in capsys.readouterr().err
 
 
-def test_save_load_and_plot(tmp_path):
+def test_save_load_and_plot(tmp_path, _data):
     x, y = _data()
     a, b = _linear_states()
     curve = interpolate(nn.Linear(3, 4), a, b, (x, y), alphas=6, keep_logits=True, progress=False)

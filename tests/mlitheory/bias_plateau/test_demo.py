@@ -13,7 +13,7 @@ import pytest
 
 from mlitheory.bias_plateau.demo import OUTPUT_FILES, format_report, main, prepare_out, run_demo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 import proofs_check
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_cli_prints_table_and_exits_zero():

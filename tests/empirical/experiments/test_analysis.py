@@ -8,12 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import mannwhitneyu
 
-from empirical.experiments._common import auc, barrier, half_drop_alpha, log_fit, max_increase, rank_correlation, share
+from empirical.experiments._common import auc, half_drop_alpha, log_fit, rank_correlation, share
 from empirical.experiments.lucas_table1 import PAPER_TABLE1, classify
 from empirical.experiments.optimizer_switch import spike
 from empirical.experiments.vlaar_frankle_layerwise import reset_prefixes, resnet_groups
-from empirical.experiments.wang_plateau import plateau_end
 from empirical.models import build_model
+from mlitheory import plateau_end
 
 
 @given(
@@ -63,26 +63,19 @@ def test_rank_correlation_matches_scipy():
     assert rank_correlation([1, 1, 1], [1, 2, 3]) is None
 
 
-def test_curve_measures_on_closed_forms():
+def test_half_drop_alpha_on_closed_forms():
     a = np.linspace(0, 1, 101)
     assert half_drop_alpha(a, 2 - 2 * a) == pytest.approx(0.5)
     assert half_drop_alpha(a, 2 - 2 * a**4) == pytest.approx(0.5 ** (1 / 4), abs=1e-3)  # plateau: later
     assert half_drop_alpha(a, a) is None
-    bump = 1 - a + 0.3 * np.sin(np.pi * a)
-    assert barrier(bump) == pytest.approx(np.max(bump) - 1)
-    assert max_increase(bump) == pytest.approx(np.max(bump) - 1)
-    assert barrier(1 - a) == 0.0 and max_increase(1 - a) == 0.0
-    assert max_increase([0.5, 0.7, 0.1]) == pytest.approx(0.2)
-    assert barrier([0.5, 0.7, 0.1]) == pytest.approx(0.2)
-    assert barrier([0.1, 0.3, 0.5]) == 0.0  # rising to the end: above the start, not above the higher end
 
 
-def test_plateau_end():
+def test_plateau_end_as_wang_plateau_reads_it():
     a = np.linspace(0, 1, 11)
     err = [0.9, 0.9, 0.8, 0.6, 0.5, 0.4, 0.6, 0.1, 0.0, 0.0, 0.0]
-    assert plateau_end(a, err, 0.5) == pytest.approx(0.4)
-    assert plateau_end(a, [0.9] + [0.0] * 10, 0.5) == 0.0
-    assert plateau_end(a, [0.9] * 11, 0.5) == 1.0
+    assert plateau_end(a, err, threshold=0.5) == pytest.approx(0.4)
+    assert plateau_end(a, [0.9] + [0.0] * 10, threshold=0.5) == 0.0
+    assert plateau_end(a, [0.9] * 11, threshold=0.5) == 1.0
 
 
 def test_share_and_table1_classification():

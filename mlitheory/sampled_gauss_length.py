@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mlitheory._results import Result
+from mlitheory.results import Result
 
 __all__ = ["SampledGaussLength", "gauss_length_from_samples"]
 

@@ -9,10 +9,12 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
 from empirical.runs import ConfigMismatch, RunConfig, execute_run, load_run, run_folder
+from mlitheory import InterpolationCurve, LogitGaussLength
 
 
 def tiny(**kw) -> RunConfig:
@@ -67,12 +69,16 @@ def test_run_folder_contents_and_finished_run_is_never_redone(tmp_path):
     assert out.status == "finished" and out.folder == str(folder) and folder.name == cfg.hash
     names = {p.name for p in folder.iterdir()}
     assert names >= {"config.json", "status.json", "train_log.json", "checkpoints", "curve.json", "metrics.json"}
+    assert names >= {"curve.npz", "gauss_length.json", "gauss_length.npz"}
     assert {p.name for p in (folder / "checkpoints").iterdir()} == {"init.pt", "final.pt"}
     metrics = json.loads((folder / "metrics.json").read_text())
     m = metrics["measures"]
     assert m["min_delta"] >= 0 and m["gauss_length"] >= 0 and m["distance"] > 0 and m["norm_distance"] > 0
-    curve = json.loads((folder / "curve.json").read_text())
-    assert len(curve["alphas"]) == 6 and curve["loss"][-1] == pytest.approx(m["curve_loss_final"])
+    rec = load_run(folder)  # the run's mlitheory results, read back as the objects they were
+    assert isinstance(rec.curve, InterpolationCurve) and isinstance(rec.gauss_length(), LogitGaussLength)
+    assert len(rec.curve.alphas) == 6 and rec.curve["loss"][-1] == m["curve_loss_final"]
+    assert rec.curve.min_delta() == m["min_delta"] and rec.gauss_length().mean == m["gauss_length"]
+    np.testing.assert_allclose(rec.curve["error"], 1 - rec.curve["accuracy"], atol=1e-15)
     assert len(json.loads((folder / "train_log.json").read_text())) == 2
     stamp = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.rglob("*") if p.is_file()}
     again = execute_run(cfg, tmp_path)

@@ -23,9 +23,15 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-__all__ = ["Result", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["RENAMED_MODULES", "Result", "atomic_write_bytes", "atomic_write_text"]
 
 _FORMAT = 1
+
+#: modules renamed since results were first saved: old name -> new name (files saved under the old name load)
+RENAMED_MODULES = {
+    "mlitheory._results": "mlitheory.results",
+    "mlitheory.sampled": "mlitheory.sampled_gauss_length",
+}
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -114,7 +120,7 @@ def _decode(value: Any, arrays: Any) -> Any:
         return {k: _decode(v, arrays) for k, v in value["__dict__"].items()}
     if "__result__" in value:
         module, _, qualname = value["__result__"].partition(":")
-        obj: Any = importlib.import_module(module)
+        obj: Any = importlib.import_module(RENAMED_MODULES.get(module, module))
         for part in qualname.split("."):
             obj = getattr(obj, part)
         if not (isinstance(obj, type) and issubclass(obj, Result)):

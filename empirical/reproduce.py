@@ -319,7 +319,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     r.add_argument(
         "name", help="experiment name, 'all', 'list' to list them, or 'index' to write --out/index.md from its reports"
     )
-    r.add_argument("--scale", choices=list(SCALES), default="small", help="smoke (seconds), small (CPU), paper")
+    r.add_argument(
+        "--scale",
+        choices=list(SCALES),
+        default="small",
+        help="smoke (seconds), small (CPU, minutes), medium (full MNIST / Fashion-MNIST, < 1 h on 2 cores), paper",
+    )
     r.add_argument("--quick", action="store_true", help="same as --scale smoke")
     r.add_argument("--backend", choices=list(BACKENDS), default="local")
     r.add_argument("--workers", type=int, default=None, help="parallel runs for process/ray (default: CPU count)")
@@ -334,6 +339,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="replace a report folder holding another report")
     r.add_argument("--threads", type=int, default=None, help="torch threads of this process (local backend)")
     r.add_argument("--no-progress", action="store_true")
+    r.add_argument(
+        "--train-only",
+        action="store_true",
+        help="train the experiment's runs (resumable) and stop, without the analysis or a report",
+    )
     return r
 
 
@@ -353,6 +363,17 @@ def main(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     names = list(EXPERIMENTS) if args.name == "all" else [args.name]
     scale = "smoke" if args.quick else args.scale
+    if args.train_only:
+        for n in names:
+            spec = load_experiment(n, scale, data_dir=args.data_dir, seed_offset=args.seed)
+            root = args.runs if args.runs is not None else default_root(scale)
+            kw = {"backend": args.backend, "workers": args.workers, "address": args.address, "device": args.device}
+            summary = _sweep(spec.configs, Path(root), progress=not args.no_progress, **kw)
+            print(
+                f"{n} ({scale}): {summary.total} runs, {summary.done} trained now, {summary.skipped} already done, "
+                f"{summary.failed} failed, {summary.seconds:.0f} s"
+            )
+        return 0
     if args.name == "all" and args.out is not None:
         outs = {n: args.out / n for n in names}
     else:

@@ -76,7 +76,7 @@ __all__ = [
 ]
 
 BACKENDS: tuple[str, ...] = ("local", "process", "ray")
-SCALES: tuple[str, ...] = ("smoke", "small", "paper")
+SCALES: tuple[str, ...] = ("smoke", "small", "medium", "paper")
 _BUNDLED = Path(__file__).parent / "sweeps"
 
 

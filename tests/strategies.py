@@ -203,8 +203,12 @@ def _plant_columns(sub, group, row, idx, n, sign):
         row.setdefault(p["y"], float(x) ** s * (1 + 1e-6 * ((idx * 7) % 3)))
     elif k == "paired":
         s = 1 if (up == "greater") == (sign > 0) else -1
-        base = row.setdefault(p["second"], 5.0 + 0.1 * idx)
-        row.setdefault(p["first"], base + s * (1.0 + 0.01 * ((idx * 5) % 7)))
+        gap = 1.0 + 0.01 * ((idx * 5) % 7)
+        if p["first"] in row:  # fixed by a filter: plant the other measurement relative to it
+            row.setdefault(p["second"], row[p["first"]] - s * gap)
+        else:
+            base = row.setdefault(p["second"], 5.0 + 0.1 * idx)
+            row.setdefault(p["first"], base + s * gap)
     elif k == "mean_bound":
         b = float(p["bound"])
         s = 1 if (up == "above") == (sign > 0) else -1

@@ -56,7 +56,8 @@ class Incomplete(RuntimeError):
     """
 
     def __init__(self, name: str, done: int, total: int):
-        super().__init__(f"{name}: {done} of {total} runs done; call the same command again to continue")
+        what = f"{done} of {total} runs done" if total else "every run done, the analysis' measurements not yet"
+        super().__init__(f"{name}: {what}; call the same command again to continue")
         self.done, self.total = done, total
 
 
@@ -122,7 +123,8 @@ class Context:
 
         The value is a JSON value or a :class:`mlitheory.results.Result` (saved with ``Result.save`` beside the
         key file and loaded back as the same object). The stored value is returned on later calls (a resumed or
-        regenerated report does not recompute it).
+        regenerated report does not recompute it). With a time budget whose deadline has passed, a value not yet
+        stored is not computed: :class:`Incomplete` is raised, and the next call continues.
         """
         text = json.dumps(key, sort_keys=True, default=str)
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -134,6 +136,8 @@ class Context:
                 if "result" in stored:
                     return Result.load(folder / stored["result"])
                 return stored["value"]
+        if self.deadline is not None and time.time() > self.deadline:  # a budgeted call stops between items
+            raise Incomplete(self.spec.name, 0, 0)
         value = compute(*args, **kwargs)
         record: dict[str, Any] = {"key": json.loads(text)}
         if isinstance(value, Result):

@@ -15,7 +15,10 @@ writing into ``ROOT/<hash>/``::
                        written last — its presence marks the run as done
 
 Every file is written atomically (temporary file + rename). A run whose ``metrics.json`` exists is finished:
-it is skipped, never recomputed or overwritten. A run without it (killed, or failed) is redone from scratch.
+it is skipped, never recomputed or overwritten. A run without it that was killed or paused after an epoch continues
+from its training state (``checkpoints/resume.pt``, written after every epoch, removed when the run finishes), with
+the same numbers as an uninterrupted run; one without that state (killed in its first epoch, or failed) is redone
+from scratch.
 If the folder's ``config.json`` differs from the configuration being run, :class:`ConfigMismatch` is raised.
 
 The hash covers the fields that differ from their defaults (plus :data:`CONFIG_VERSION`), so adding a new

@@ -235,7 +235,8 @@ def plant_units(rule, *, effect: str = "paper", n: int = 150, dataset: str | Non
         effect: ``"paper"`` (a strong effect in the paper's direction: supported), ``"reversed"`` (a strong effect
             against it: contradicted).
         n: units per group (per part and per share group).
-        dataset: the ``dataset`` field of every unit (default: the first data set of the rule's scope, if any).
+        dataset: the ``dataset`` field of every unit whose group does not pin one (default: the first data set of
+            the rule's scope, if any).
 
     Returns:
         ``{rule.units: rows}``; each row satisfies exactly the filters of the groups it was planted for (and may
@@ -256,7 +257,7 @@ def plant_units(rule, *, effect: str = "paper", n: int = 150, dataset: str | Non
                 row[field] = _value_for(cond)
             for field in fields - set(row):  # NaN fails every comparison: out of the groups that name the field
                 row[field] = math.nan
-            if ds is not None:
+            if ds is not None and "dataset" not in f:  # a group pinned to a data set keeps it
                 row["dataset"] = ds
             rows.append(row)
     from empirical.claims import select

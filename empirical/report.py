@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from empirical.claims import VERDICTS, ClaimResult, Rule, RuleChange, Settings, evaluate_all
-from mlitheory.results import atomic_write_bytes, atomic_write_text
+from mlitheory.results import atomic_write_bytes, atomic_write_text, jsonable
 
 __all__ = ["VERDICTS", "Report", "Table", "claims_table", "fmt", "save_figure"]
 
@@ -57,19 +57,10 @@ def fmt(value: Any, digits: int = 3) -> str:
 
 def _jsonable(value: Any) -> Any:
     """Plain JSON values (non-finite floats become the strings ``"nan"``, ``"inf"``, ``"-inf"``)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "tolist"):
-        return _jsonable(value.tolist())
-    if isinstance(value, (str, int, bool)) or value is None:
-        return value
-    if hasattr(value, "item"):
-        return _jsonable(value.item())
-    raise TypeError(f"report values must be numbers, strings, lists or dicts; got {type(value).__name__}")
+    try:
+        return jsonable(value, nonfinite="string", strict=True)
+    except TypeError as e:
+        raise TypeError(f"report values must be numbers, strings, lists or dicts ({e})") from e
 
 
 @dataclasses.dataclass

@@ -50,7 +50,7 @@ from empirical.data import canonical_name, dataset_options, load_dataset
 from empirical.models import build_model, model_options, model_task
 from empirical.train import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, TrainResult, load_checkpoint, loss_function, train
 from mlitheory import InterpolationCurve, LogitGaussLength, weight_distance
-from mlitheory.results import atomic_write_text
+from mlitheory.results import atomic_write_text, jsonable
 
 __all__ = [
     "CONFIG_VERSION",
@@ -199,7 +199,7 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as JSON-ready values (tuples become lists)."""
-        return {f: _jsonable(getattr(self, f)) for f in self.fields()}
+        return {f: jsonable(getattr(self, f), sort_keys=True) for f in self.fields()}
 
     def non_default(self) -> dict[str, Any]:
         """The fields that differ from their defaults (what the hash covers)."""
@@ -219,16 +219,6 @@ class RunConfig:
     def describe(self) -> str:
         """A one-line description: the non-default fields."""
         return ", ".join(f"{k}={v}" for k, v in self.non_default().items()) or "defaults"
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, tuple):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, list):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in sorted(v.items())}
-    return v
 
 
 def _coerce(key: str, value: Any, hint: Any) -> Any:

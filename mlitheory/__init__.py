@@ -18,7 +18,7 @@ Monotonicity (:mod:`mlitheory.monotonicity`)
     bumps        -- every bump (start, peak, end, height, width) of a loss curve
     is_monotone  -- whether a loss curve is non-increasing up to a tolerance
 
-Theorem 3: Gauss length < π/2 ⇒ monotone squared distance (:mod:`mlitheory.theorem3`)
+Theorem 3: Gauss length < π/2 ⇒ monotone squared distance (sub-package :mod:`mlitheory.theorem3`)
     check_theorem3           -- G vs π/2, strict decrease from the exact L′ on an adaptive grid, the bound's margin
     Theorem3Result           -- its result (hypothesis, monotone, margins, the grid)
     loss_slope               -- L, L′ = −2⟨z* − z, z′⟩ and L″ at many α, exact (jvp)
@@ -50,7 +50,7 @@ Last-layer-bias plateau (:mod:`mlitheory.bias_plateau`; demo: ``python -m mlithe
     check_deep_linear_identity  -- identity (2) for deep linear nets with biases in every layer
     check_homogeneous_scaling   -- identity (3): f(x; {cW_ℓ, c^ℓ b_ℓ}) = c^L f(x; θ)
     run_mlp_case                -- train a deep ReLU MLP (small init) and its curves under the bias schemes
-Two-layer linear networks (:mod:`mlitheory.linear_dynamics`, :mod:`mlitheory.two_layer_linear`)
+Two-layer linear networks (sub-package :mod:`mlitheory.two_layer_linear`: ``dynamics``, ``check``)
     TwoLayerLinearProblem   -- a task reduced to Σyx = USVᵀ (whitened inputs)
     problem_from_data       -- problem from (X, Y); rejects non-whitened inputs unless whiten=True
     problem_from_sigma      -- problem from Σyx
@@ -67,7 +67,7 @@ Two-layer linear networks (:mod:`mlitheory.linear_dynamics`, :mod:`mlitheory.two
     condition_c1            -- margin of (C1): B_i between 2u_i(0) and 2u_i(T)
     velocity_angle          -- ∠(v0, v1), the Gauss length of a curve with affine velocity
 
-Wide networks (:mod:`mlitheory.ntk`, :mod:`mlitheory.lemma7`, :mod:`mlitheory.wide_networks`)
+Wide networks (sub-package :mod:`mlitheory.wide`: ``ntk``, ``lemma7``, ``networks``)
     NTKMLP             -- fully connected network in NTK parameterisation, any depth and widths
     empirical_ntk      -- Θ̂ = J Jᵀ on a batch
     linearized_outputs -- f(θ₀) + J₀(θ − θ₀) by one jvp
@@ -78,7 +78,7 @@ Wide networks (:mod:`mlitheory.ntk`, :mod:`mlitheory.lemma7`, :mod:`mlitheory.wi
     check_lemma7b      -- Lemma 7b: sup‖z′ − v‖ < (√2 − 1)‖v‖ ⇒ strictly decreasing
     width_scan         -- Theorem 8: Gauss length of the output path, MLI rate, weight distance per width; slope fit
     fit_power_law      -- slope of log G against log width with a confidence interval
-    python -m mlitheory.ntk_width  -- the full width scan, table and figure
+    python -m mlitheory.wide  -- the full width scan, table and figure (alias: python -m mlitheory.ntk_width)
 
 Interpolating models (:mod:`mlitheory.interpolation`, :mod:`mlitheory.paths`, :mod:`mlitheory.batchnorm`)
     interpolate              -- loss/accuracy/metrics of any nn.Module along θ_α, functional, exact endpoints
@@ -166,29 +166,29 @@ _EXPORTS = {
     "InterpolationCurve": "mlitheory.interpolation",
     "evaluate_path": "mlitheory.interpolation",
     "interpolate": "mlitheory.interpolation",
-    "check_lemma7a": "mlitheory.lemma7",
-    "check_lemma7b": "mlitheory.lemma7",
-    "TwoLayerLinearProblem": "mlitheory.linear_dynamics",
-    "balanced_mode_strength": "mlitheory.linear_dynamics",
-    "decoupled_init": "mlitheory.linear_dynamics",
-    "gaussian_init": "mlitheory.linear_dynamics",
-    "gradient_flow": "mlitheory.linear_dynamics",
-    "mode_closed_form": "mlitheory.linear_dynamics",
-    "problem_from_data": "mlitheory.linear_dynamics",
-    "problem_from_sigma": "mlitheory.linear_dynamics",
-    "random_problem": "mlitheory.linear_dynamics",
-    "whiten_inputs": "mlitheory.linear_dynamics",
+    "check_lemma7a": "mlitheory.wide.lemma7",
+    "check_lemma7b": "mlitheory.wide.lemma7",
+    "TwoLayerLinearProblem": "mlitheory.two_layer_linear.dynamics",
+    "balanced_mode_strength": "mlitheory.two_layer_linear.dynamics",
+    "decoupled_init": "mlitheory.two_layer_linear.dynamics",
+    "gaussian_init": "mlitheory.two_layer_linear.dynamics",
+    "gradient_flow": "mlitheory.two_layer_linear.dynamics",
+    "mode_closed_form": "mlitheory.two_layer_linear.dynamics",
+    "problem_from_data": "mlitheory.two_layer_linear.dynamics",
+    "problem_from_sigma": "mlitheory.two_layer_linear.dynamics",
+    "random_problem": "mlitheory.two_layer_linear.dynamics",
+    "whiten_inputs": "mlitheory.two_layer_linear.dynamics",
     "LogitGaussLength": "mlitheory.logit_geometry",
     "logit_gauss_length": "mlitheory.logit_geometry",
     "bumps": "mlitheory.monotonicity",
     "is_monotone": "mlitheory.monotonicity",
     "min_delta": "mlitheory.monotonicity",
-    "NTKMLP": "mlitheory.ntk",
-    "empirical_ntk": "mlitheory.ntk",
-    "gd_residuals": "mlitheory.ntk",
-    "gradient_flow_residuals": "mlitheory.ntk",
-    "linearized_outputs": "mlitheory.ntk",
-    "train_gd": "mlitheory.ntk",
+    "NTKMLP": "mlitheory.wide.ntk",
+    "empirical_ntk": "mlitheory.wide.ntk",
+    "gd_residuals": "mlitheory.wide.ntk",
+    "gradient_flow_residuals": "mlitheory.wide.ntk",
+    "linearized_outputs": "mlitheory.wide.ntk",
+    "train_gd": "mlitheory.wide.ntk",
     "ParameterPath": "mlitheory.paths",
     "homogeneous_bias_path": "mlitheory.paths",
     "layer_groups": "mlitheory.paths",
@@ -220,8 +220,8 @@ _EXPORTS = {
     "condition_c1": "mlitheory.two_layer_linear",
     "mode_path": "mlitheory.two_layer_linear",
     "velocity_angle": "mlitheory.two_layer_linear",
-    "fit_power_law": "mlitheory.wide_networks",
-    "width_scan": "mlitheory.wide_networks",
+    "fit_power_law": "mlitheory.wide.networks",
+    "width_scan": "mlitheory.wide.networks",
 }
 #: the sub-packages and public modules, importable as attributes (``mlitheory.bias_plateau``)
 _MODULES = (
@@ -246,6 +246,7 @@ _MODULES = (
     "theorem3",
     "two_layer_linear",
     "verify",
+    "wide",
     "wide_networks",
 )
 

@@ -47,9 +47,17 @@ def gauss_integrand(dz: torch.Tensor, d2z: torch.Tensor) -> torch.Tensor:
     return torch.where(speed > 0, out, torch.zeros_like(out))
 
 
-def _angle(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Spherical distance between unit vectors over the last dim, accurate near 0 and π."""
-    return 2.0 * torch.atan2(torch.linalg.vector_norm(u - v, dim=-1), torch.linalg.vector_norm(u + v, dim=-1))
+def unit_angle(u, v):
+    """Spherical distance between unit vectors over the last dim, :math:`2\\operatorname{atan2}(\\|u-v\\|, \\|u+v\\|)`.
+
+    Accurate near 0 and near π (where ``arccos`` of the dot product loses half the digits). The one formula for
+    every turning angle of the package: tangents in the quadrature, chords of a sampled polygon, velocities.
+    Torch tensors give a tensor; anything else is taken as NumPy arrays and gives NumPy.
+    """
+    if isinstance(u, torch.Tensor):
+        return 2.0 * torch.atan2(torch.linalg.vector_norm(u - v, dim=-1), torch.linalg.vector_norm(u + v, dim=-1))
+    u, v = np.asarray(u), np.asarray(v)
+    return 2.0 * np.arctan2(np.linalg.norm(u - v, axis=-1), np.linalg.norm(u + v, axis=-1))
 
 
 @dataclass
@@ -150,7 +158,7 @@ class _AdaptiveSimpson:
         last, last_valid = seq[0]
         for t, v in seq[1:]:
             ok = v & last_valid
-            total = total + torch.where(ok, _angle(last, t), torch.zeros_like(total))
+            total = total + torch.where(ok, unit_angle(last, t), torch.zeros_like(total))
             last = torch.where(v.unsqueeze(-1), t, last)
             last_valid = last_valid | v
         return total
@@ -160,7 +168,7 @@ class _AdaptiveSimpson:
         if not self.tangents:
             return torch.zeros(self.batch, dtype=torch.float64)
         ok = nd.vl[i] & nd.vr[i]
-        return torch.where(ok, _angle(nd.tl[i], nd.tr[i]), torch.zeros(self.batch, dtype=torch.float64))
+        return torch.where(ok, unit_angle(nd.tl[i], nd.tr[i]), torch.zeros(self.batch, dtype=torch.float64))
 
     def panel(self, lo: float, hi: float) -> tuple[torch.Tensor, torch.Tensor]:
         """(value, error) of one panel, each shape (batch,)."""

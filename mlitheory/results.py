@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-__all__ = ["RENAMED_MODULES", "Result", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["RENAMED_MODULES", "Result", "atomic_write_bytes", "atomic_write_text", "jsonable"]
 
 _FORMAT = 1
 
@@ -54,6 +54,44 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def jsonable(value: Any, *, nonfinite: str = "keep", sort_keys: bool = False, strict: bool = False) -> Any:
+    """``value`` as plain JSON values: dicts (string keys), lists, str, int, float, bool, ``None``.
+
+    Tuples become lists, NumPy and torch scalars and arrays become Python numbers and lists (``tolist``).
+
+    Args:
+        value: numbers, strings, lists, tuples, dicts, NumPy/torch values, nested.
+        nonfinite: what a NaN or infinite float becomes: ``"keep"`` (the float; JSON with ``allow_nan``),
+            ``"null"`` (``None``: strict JSON) or ``"string"`` (``"nan"``, ``"inf"``, ``"-inf"``).
+        sort_keys: sort every dict by its keys (canonical JSON, e.g. for a hash).
+        strict: raise ``TypeError`` for any other type instead of returning it unchanged.
+    """
+    if nonfinite not in ("keep", "null", "string"):
+        raise ValueError(f"nonfinite must be 'keep', 'null' or 'string', got {nonfinite!r}")
+    kw = {"nonfinite": nonfinite, "sort_keys": sort_keys, "strict": strict}
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if math.isfinite(v) or nonfinite == "keep":
+            return v
+        return None if nonfinite == "null" else repr(v)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        items = sorted(value.items()) if sort_keys else value.items()
+        return {str(k): jsonable(v, **kw) for k, v in items}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v, **kw) for v in value]
+    if hasattr(value, "tolist"):
+        return jsonable(value.tolist(), **kw)
+    if strict:
+        raise TypeError(f"cannot write a {type(value).__name__} as JSON; use numbers, strings, lists or dicts")
+    return value
 
 
 def _stem(path: str | os.PathLike) -> Path:

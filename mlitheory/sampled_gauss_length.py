@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from mlitheory._quadrature import unit_angle
 from mlitheory.results import Result
 
 __all__ = ["SampledGaussLength", "gauss_length_from_samples"]
@@ -54,7 +55,7 @@ def _polygon_turning(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         if len(idx) < 2:
             continue
         u = chords[idx, j] / norms[idx, j, None]
-        a = 2 * np.arctan2(np.linalg.norm(u[1:] - u[:-1], axis=-1), np.linalg.norm(u[1:] + u[:-1], axis=-1))
+        a = unit_angle(u[1:], u[:-1])
         total[j] = a.sum()
         k = int(np.argmax(a))
         biggest[j] = a[k]

@@ -33,11 +33,11 @@ __all__ = ["FAMILIES", "FamilyReport", "VerifyReport", "family_names", "format_t
 #: the registered theorem families, in the order the table shows them: ``name -> "module:function"``. The modules
 #: are imported when their family runs (``--only`` imports just the ones asked for).
 FAMILIES: dict[str, str] = {
-    "theorem3": "mlitheory.theorem3:verify_family",
+    "theorem3": "mlitheory.theorem3._verify:verify_family",
     "bias_plateau": "mlitheory.bias_plateau._verify:verify_family",
-    "two_layer_linear": "mlitheory.two_layer_linear:verify_family",
-    "lemma7": "mlitheory.lemma7:verify_family",
-    "wide_networks": "mlitheory.wide_networks:verify_family",
+    "two_layer_linear": "mlitheory.two_layer_linear._verify:verify_family",
+    "lemma7": "mlitheory.wide._verify:lemma7_family",
+    "wide_networks": "mlitheory.wide._verify:networks_family",
 }
 
 

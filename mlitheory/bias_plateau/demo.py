@@ -37,7 +37,7 @@ from mlitheory.bias_plateau.toy import (
     train_toy,
     train_toy_many,
 )
-from mlitheory.results import atomic_write_text
+from mlitheory.results import atomic_write_text, jsonable
 
 __all__ = ["NAMED_DATA", "format_report", "load_real_data", "main", "prepare_out", "run_demo"]
 
@@ -303,21 +303,6 @@ def run_demo(
 # report
 
 
-def _jsonable(obj):
-    """Plain JSON types only: non-finite floats become ``None`` (strict JSON), NumPy scalars become Python ones."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
-
-
 def _num(v, fmt: str) -> str:
     return "—" if v is None else f"{v:{fmt}}"
 
@@ -543,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     except DataUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    res = _jsonable(res)
+    res = jsonable(res, nonfinite="null")  # strict JSON: a non-finite number is null
     res["settings"]["quick"] = bool(args.quick)
     res["settings"]["out"] = str(out)
     report = format_report(res)

@@ -22,9 +22,9 @@ from mlitheory.lemma7 import (
     quadratic_path_loss,
     random_smooth_perturbation,
     two_leg_curve,
-    verify_family,
 )
 from mlitheory.ntk import NTKMLP, empirical_ntk, model_outputs, param_dict
+from mlitheory.wide import lemma7_family as verify_family
 from tests.strategies import gd_steps, safe_step_fractions, seeds, unsafe_step_fractions
 
 

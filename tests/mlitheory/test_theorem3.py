@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from scipy import integrate
 
 from mlitheory.theorem3 import (
-    EVAL_ERROR,
     Theorem3Result,
     check_theorem3,
     circular_arc,
@@ -27,6 +26,7 @@ from mlitheory.theorem3 import (
     smoothed_turn,
     verify_family,
 )
+from mlitheory.theorem3.check import EVAL_ERROR
 from tests.strategies import arc_angles, dims, seeds, theorem3_random_curves, turn_deltas
 
 EPS = float(np.finfo(np.float64).eps)

@@ -10,6 +10,8 @@ import torch
 from mlitheory.geometry import gauss_length
 from mlitheory.ntk import NTKMLP, model_outputs, param_dict, train_gd
 from mlitheory.ntk_width import main
+from mlitheory.wide import networks_family as verify_family
+from mlitheory.wide import theorem8_rows
 from mlitheory.wide_networks import (
     WidthScanResult,
     check_wide_network,
@@ -18,8 +20,6 @@ from mlitheory.wide_networks import (
     mli_verdict,
     output_path_derivatives,
     plot_width_scan,
-    theorem8_rows,
-    verify_family,
     width_scan,
 )
 

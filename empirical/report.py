@@ -2,22 +2,23 @@
 
 An experiment's analysis fills a :class:`Report` through a few calls::
 
-    rep = Report(name="lucas_table1", version=1, scale="small", title="...", reference="...")
+    rep = Report(name="lucas_table1", version=2, scale="small", title="...", reference="...")
     rep.table(Table("table1", "Proportion of non-monotone runs", columns, rows))
     rep.figure("scatter", fig, "min Δ against distance")
-    rep.claim(Claim("sgd_small_lr", "SGD with small learning rates always gave MLI", "Lucas et al. 2021, §4.1.1",
-                    verdict="supported", evidence="0 of 12 runs with lr ≤ 0.1 non-monotone", numbers={...}))
+    rep.judge(rules, {"runs": rows}, settings)      # the pre-registered claim rules on the analysis' units
     rep.write(folder)
 
 and :meth:`Report.write` lays out the folder::
 
-    report.md              the report: description, notes, tables, figures, claims check
+    report.md              the report: description, notes, tables, figures, claims check, rule changes
     results.json           every number (tables, claims, per-run measures and curves) and the exact configs
     <table>.md / .csv      each table
     <figure>.png / .pdf    each figure
 
 Every number in a table or a claim comes from the measured runs; the papers' reference values printed beside
-ours are typed in with their citation (a table's ``reference`` column, a claim's ``source``).
+ours are typed in with their citation (a table's ``reference`` column, a claim rule's ``paper`` table). Each claim
+is an :class:`empirical.claims.ClaimResult`: its test, p-value (and Holm-adjusted p-value), n, the power against the
+paper's effect, the interval of our estimate and one of the four verdicts of :data:`VERDICTS`.
 """
 
 from __future__ import annotations
@@ -33,12 +34,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from empirical.claims import VERDICTS, ClaimResult, Rule, RuleChange, Settings, evaluate_all
 from mlitheory.results import atomic_write_bytes, atomic_write_text, jsonable
 
-__all__ = ["VERDICTS", "Claim", "Report", "Table", "fmt", "save_figure"]
-
-#: the verdicts a claim check can reach
-VERDICTS: tuple[str, ...] = ("supported", "not supported", "inconclusive")
+__all__ = ["VERDICTS", "Report", "Table", "claims_table", "fmt", "save_figure"]
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -110,38 +109,6 @@ class Table:
         return {"title": self.title, "columns": self.columns, "rows": _jsonable(rows), "note": self.note}
 
 
-@dataclasses.dataclass
-class Claim:
-    """One claim of a paper, tested at the scale run.
-
-    Attributes:
-        id: short key.
-        statement: the claim, in our words.
-        source: where the paper makes it (section, table or figure).
-        verdict: one of :data:`VERDICTS`.
-        evidence: the measured numbers behind the verdict, in words.
-        numbers: the same numbers as data.
-        reason: for a claim not supported (or inconclusive), the likely reason (scale, data, epochs, ...).
-    """
-
-    id: str
-    statement: str
-    source: str
-    verdict: str
-    evidence: str
-    numbers: dict = dataclasses.field(default_factory=dict)
-    reason: str = ""
-
-    def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"claim {self.id!r}: verdict {self.verdict!r}; valid: {', '.join(VERDICTS)}")
-
-    @staticmethod
-    def decide(ok: bool | None) -> str:
-        """``True`` → supported, ``False`` → not supported, ``None`` → inconclusive."""
-        return "inconclusive" if ok is None else ("supported" if ok else "not supported")
-
-
 def save_figure(fig: Any, folder: str | os.PathLike, stem: str, *, dpi: int = 110) -> list[Path]:
     """Save a matplotlib figure as ``stem.png`` and ``stem.pdf`` in ``folder`` (atomically) and close it."""
     import warnings
@@ -176,7 +143,10 @@ class Report:
         description: what was run, in a paragraph.
         notes: plain statements the reader must see (e.g. "Fashion-MNIST padded to 32×32×3 stood in for
             CIFAR-10, which was not found").
-        tables, figures, claims: the content; ``figures`` maps a stem to its caption.
+        tables, figures: the content; ``figures`` maps a stem to its caption.
+        claims: the judged claims (:class:`empirical.claims.ClaimResult`), in the rules' order.
+        rule_changes: the rules changed after their data were seen (:class:`empirical.claims.RuleChange`).
+        sensitivity: claims evaluated again under another analysis choice (label → results), shown, not judged.
         numbers: every other measured number worth keeping (JSON only).
         configs: the exact run configurations (``hash → config dict``) and the experiment document.
         runs: per-run measures (and curves) as data.
@@ -191,7 +161,9 @@ class Report:
     notes: list[str] = dataclasses.field(default_factory=list)
     tables: list[Table] = dataclasses.field(default_factory=list)
     figures: dict[str, str] = dataclasses.field(default_factory=dict)
-    claims: list[Claim] = dataclasses.field(default_factory=list)
+    claims: list[ClaimResult] = dataclasses.field(default_factory=list)
+    rule_changes: list[RuleChange] = dataclasses.field(default_factory=list)
+    sensitivity: dict = dataclasses.field(default_factory=dict)
     numbers: dict = dataclasses.field(default_factory=dict)
     configs: dict = dataclasses.field(default_factory=dict)
     runs: list = dataclasses.field(default_factory=list)
@@ -210,9 +182,24 @@ class Report:
         self.figures[stem] = caption
         self._pending_figures[stem] = fig
 
-    def claim(self, claim: Claim) -> Claim:
-        self.claims.append(claim)
-        return claim
+    def judge(self, rules: Sequence[Rule], units: dict, settings: Settings | None = None) -> list[ClaimResult]:
+        """Test every pre-registered rule on the analysis' ``units`` (``name → rows``) and keep the verdicts.
+
+        The claims of one report are one family for Holm's correction, so this is called once per report.
+        """
+        if self.claims:
+            raise ValueError("the report's claims are already judged; judge all its rules in one call")
+        self.claims = evaluate_all(rules, units, scale=self.scale, settings=settings)
+        return self.claims
+
+    def sensitivity_analysis(
+        self, label: str, rules: Sequence[Rule], units: dict, settings: Settings | None = None
+    ) -> list[ClaimResult]:
+        """The same rules on units made under another analysis choice (e.g. another loss filter): shown in the
+        report as a labelled sensitivity analysis, never as the claims' verdicts."""
+        res = evaluate_all(rules, units, scale=self.scale, settings=settings)
+        self.sensitivity[label] = res
+        return res
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -257,13 +244,58 @@ class Report:
                 f"(`{stem}.png`, `{stem}.pdf`)",
                 "",
             ]
-        out += ["## Claims check", "", "| claim | source | verdict | evidence |", "|---|---|---|---|"]
-        esc = lambda x: str(x).replace("|", "\\|").replace("\n", " ")
-        for c in self.claims:
-            ev = c.evidence + (f" *Likely reason:* {c.reason}" if c.reason else "")
-            out.append(f"| {esc(c.statement)} | {esc(c.source)} | **{c.verdict}** | {esc(ev)} |")
+        out += ["## Claims check", ""]
+        if self.claims:
+            c0 = self.claims[0]
+            out += [
+                f"Each claim is a rule written in `empirical/experiments/{self.name}.toml` (statistic, test, the "
+                f"paper's direction, minimum counts, the paper's effect size for power): α = {c0.alpha:g}"
+                + (
+                    ", with Holm's correction over the claims of this report (separately in the paper's direction and "
+                    "against it)"
+                    if c0.correction == "holm"
+                    else ", no correction"
+                )
+                + ". *supported*: significant in the paper's direction; *contradicted*: significant against it; "
+                "*not detected*: neither, with the power this sample had against the paper's effect (before the "
+                "correction) and the units 80 % power needs; *not comparable*: outside the claim's scope (shown, "
+                "not judged).",
+                "",
+                claims_table(self.claims),
+                "",
+            ]
+            why = [c for c in self.claims if c.reason or c.note]
+            if why:
+                out += ["**Reasons and notes.**", ""]
+                for c in why:
+                    text = "; ".join(x for x in (c.reason, c.note) if x)
+                    out.append(f"- `{c.id}` ({c.verdict}): {text}")
+                out.append("")
+        else:
+            out += ["No claims.", ""]
+        for label, res in self.sensitivity.items():
+            out += [
+                f"### Sensitivity analysis: {label}",
+                "",
+                "The same rules under another analysis choice; not the claims' verdicts.",
+                "",
+                claims_table(res),
+                "",
+            ]
+        if self.rule_changes:
+            out += [
+                "## Rule changes after the data were seen",
+                "",
+                "| date | claims | what changed | why | data seen |",
+                "|---|---|---|---|---|",
+            ]
+            for ch in self.rule_changes:
+                out.append(
+                    f"| {ch.date} | {_esc(', '.join(ch.claims))} | {_esc(ch.what)} | {_esc(ch.why)} | "
+                    f"{_esc(ch.data_seen)} |"
+                )
+            out.append("")
         out += [
-            "",
             "Every number above is measured from this scale's runs; `results.json` holds them all, with the "
             "exact run configurations. Reference values from the papers are marked as such.",
             "",
@@ -281,7 +313,9 @@ class Report:
                 "description": self.description,
                 "notes": self.notes,
                 "claims_summary": self.claims_summary(),
-                "claims": [dataclasses.asdict(c) for c in self.claims],
+                "claims": [c.to_json() for c in self.claims],
+                "rule_changes": [dataclasses.asdict(c) for c in self.rule_changes],
+                "sensitivity": {k: [c.to_json() for c in v] for k, v in self.sensitivity.items()},
                 "tables": {t.name: t.to_json() for t in self.tables},
                 "figures": self.figures,
                 "numbers": self.numbers,
@@ -328,3 +362,30 @@ def proportion(flags: Sequence[bool]) -> float | None:
     """Share of ``True`` in ``flags``; ``None`` when empty."""
     flags = list(flags)
     return sum(bool(f) for f in flags) / len(flags) if flags else None
+
+
+def _esc(x: Any) -> str:
+    return str(x).replace("|", "\\|").replace("\n", " ")
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return f"{p:.2g}" if p >= 1e-4 else "< 1e-4"
+
+
+def claims_table(claims: Sequence[ClaimResult]) -> str:
+    """The claims as a Markdown table: the paper's number beside ours, n, the test, p (Holm), power, verdict."""
+    lines = [
+        "| claim | source | paper | ours [95% CI] | n | test | p (Holm) | power (units for 80%) | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in claims:
+        p = _p(c.p_value) + (f" ({_p(c.p_adjusted)})" if c.p_adjusted is not None else "")
+        power = "–" if c.power is None else f"{c.power:.2f}"
+        power += f" ({c.runs_needed})" if c.runs_needed is not None else ""
+        lines.append(
+            f"| {_esc(c.statement)} | {_esc(c.source)} | {_esc(c.paper.get('text', ''))} | {_esc(c.evidence)} | "
+            f"{c.n} | {_esc(c.test)} | {p} | {power} | **{c.verdict}** |"
+        )
+    return "\n".join(lines)

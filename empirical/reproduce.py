@@ -37,7 +37,7 @@ from empirical.sweep import BACKENDS, SCALES, SweepSummary, run_sweep
 from mlitheory._validate import UsageError, arg_device, arg_dir, arg_int, one_line, writable_dir
 from mlitheory.results import Result, atomic_write_text
 
-__all__ = ["Context", "add_parser", "default_out", "default_root", "main", "reproduce", "write_index"]
+__all__ = ["Context", "Incomplete", "add_parser", "default_out", "default_root", "main", "reproduce", "write_index"]
 
 
 def default_root(scale: str) -> Path:
@@ -48,6 +48,19 @@ def default_root(scale: str) -> Path:
 def default_out(name: str, scale: str) -> Path:
     """Default report folder: ``out/reproduce/<name>-<scale>``."""
     return Path("out") / "reproduce" / f"{name}-{scale}"
+
+
+class Incomplete(RuntimeError):
+    """A reproduction called with a time budget stopped before every run was done; calling it again resumes.
+
+    Attributes:
+        done, total: runs finished so far, and in all (of the sweep or the analysis' further runs).
+    """
+
+    def __init__(self, name: str, done: int, total: int):
+        what = f"{done} of {total} runs done" if total else "every run done, the analysis' measurements not yet"
+        super().__init__(f"{name}: {what}; call the same command again to continue")
+        self.done, self.total = done, total
 
 
 @dataclasses.dataclass
@@ -70,6 +83,7 @@ class Context:
     sweep: dict = dataclasses.field(default_factory=dict)
     progress: bool = True
     derived_runs: list = dataclasses.field(default_factory=list)
+    deadline: float | None = None
 
     @property
     def params(self) -> dict:
@@ -89,12 +103,19 @@ class Context:
         )
         for n in s.notes:
             rep.note(n)
+        rep.rule_changes = list(s.rule_changes)
         return rep
+
+    def judge(self, report: Report, units: dict) -> list:
+        """Judge the experiment's pre-registered claim rules (``spec.rules``) on ``units`` into ``report``."""
+        return report.judge(self.spec.rules, units, self.spec.verdicts)
 
     def run(self, configs: Sequence[RunConfig]) -> list[RunRecord]:
         """Run further configurations (e.g. warm starts from the first runs) through the same backend."""
         configs = list(configs)
-        _sweep(configs, self.root, progress=self.progress, **self.sweep)
+        summary = _sweep(configs, self.root, progress=self.progress, deadline=self.deadline, **self.sweep)
+        if summary.pending:
+            raise Incomplete(self.spec.name, summary.total - summary.pending, summary.total)
         records = [load_run(run_folder(self.root, c)) for c in configs]
         self.derived_runs += [r for r in records if r.config.hash not in {x.config.hash for x in self.derived_runs}]
         return records
@@ -104,7 +125,8 @@ class Context:
 
         The value is a JSON value or a :class:`mlitheory.results.Result` (saved with ``Result.save`` beside the
         key file and loaded back as the same object). The stored value is returned on later calls (a resumed or
-        regenerated report does not recompute it).
+        regenerated report does not recompute it). With a time budget whose deadline has passed, a value not yet
+        stored is not computed: :class:`Incomplete` is raised, and the next call continues.
         """
         text = json.dumps(key, sort_keys=True, default=str)
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -116,6 +138,8 @@ class Context:
                 if "result" in stored:
                     return Result.load(folder / stored["result"])
                 return stored["value"]
+        if self.deadline is not None and time.time() > self.deadline:  # a budgeted call stops between items
+            raise Incomplete(self.spec.name, 0, 0)
         value = compute(*args, **kwargs)
         record: dict[str, Any] = {"key": json.loads(text)}
         if isinstance(value, Result):
@@ -181,6 +205,7 @@ def reproduce(
     seed_offset: int = 0,
     progress: bool = True,
     force: bool = False,
+    budget: float | None = None,
 ) -> Report:
     """Run experiment ``name`` at ``scale`` and write its report; returns the :class:`Report`.
 
@@ -195,6 +220,12 @@ def reproduce(
         seed_offset: added to every run's seed.
         progress: progress bars.
         force: replace a report folder that holds another experiment's report.
+        budget: seconds this call may train for: no run starts after them and training pauses at the end of its
+            epoch (its state kept), so the call ends soon after; then :class:`Incomplete` is raised and the same
+            call resumes. The analysis and the report follow once every run is done.
+
+    Raises:
+        Incomplete: ``budget`` ran out before every run was done.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
@@ -206,10 +237,15 @@ def reproduce(
     root = Path(root) if root is not None else default_root(scale)
     out = Path(out) if out is not None else default_out(name, scale)
     t0 = time.perf_counter()
+    deadline = None if budget is None else time.time() + float(budget)
     sweep_kw = {"backend": backend, "workers": workers, "address": address, "device": device}
-    summary = _sweep(spec.configs, root, progress=progress, **sweep_kw)
+    summary = _sweep(spec.configs, root, progress=progress, deadline=deadline, **sweep_kw)
+    if summary.pending:
+        raise Incomplete(name, summary.total - summary.pending, summary.total)
     records = [load_run(run_folder(root, c)) for c in spec.configs]
-    ctx = Context(spec=spec, records=records, root=root, device=device, sweep=sweep_kw, progress=progress)
+    ctx = Context(
+        spec=spec, records=records, root=root, device=device, sweep=sweep_kw, progress=progress, deadline=deadline
+    )
     report: Report = experiment_module(name).analyse(ctx)
     failed = [r for r in records + ctx.derived_runs if r.state in ("failed", "killed")]
     if failed:
@@ -245,60 +281,79 @@ def reproduce(
     return report
 
 
+def _claim_cells(c: dict) -> tuple[str, str, str, str]:
+    p = "–" if c.get("p_value") is None else f"{c['p_value']:.2g}"
+    if c.get("p_adjusted") is not None:
+        p += f" ({c['p_adjusted']:.2g})"
+    power = "–" if c.get("power") is None else f"{c['power']:.2f}"
+    return (c.get("paper", {}).get("text", ""), c.get("evidence", ""), p, power)
+
+
 def write_index(folder: str | os.PathLike) -> Path:
-    """Write ``folder/index.md``: every report found in ``folder/*/results.json`` with its claims check summary,
-    and each claim that is not supported or inconclusive with its evidence and likely reason.
+    """Write ``folder/index.md``: every report found in ``folder/**/results.json`` with its verdict counts, and
+    for each report a table of its claims with the paper's number beside ours, p, power and the verdict.
 
     Returns:
         The path written. Raises ``FileNotFoundError`` when ``folder`` holds no report.
     """
+    from empirical.claims import VERDICTS
+
     folder = Path(folder)
     found = {}
-    for path in sorted(folder.glob("*/results.json")):
-        found[path.parent.name] = json.loads(path.read_text())
+    for path in sorted(folder.glob("**/results.json")):
+        found[path.parent.relative_to(folder).as_posix()] = json.loads(path.read_text())
     if not found:
         raise FileNotFoundError(f"no reports (*/results.json) under {folder}")
     order = {n: i for i, n in enumerate(EXPERIMENTS)}
-    names = sorted(found, key=lambda n: (order.get(found[n].get("experiment"), 99), n))
+    scale_order = {"smoke": 0, "small": 1, "medium": 2, "paper": 3}
+    names = sorted(
+        found,
+        key=lambda n: (order.get(found[n].get("experiment"), 99), scale_order.get(found[n].get("scale"), 9), n),
+    )
+    esc = lambda x: str(x).replace("|", "\\|").replace("\n", " ")
     lines = [
         "# Reproductions: results",
         "",
         "Each folder holds one report written by `python -m empirical reproduce NAME --scale SCALE --out "
-        f"{folder.as_posix()}/NAME` (tables as Markdown and CSV, figures as PNG and PDF, `results.json` with every "
+        f"{folder.as_posix()}/...` (tables as Markdown and CSV, figures as PNG and PDF, `results.json` with every "
         "number and the exact configurations). This index is generated from those files by "
         f"`python -m empirical reproduce index --out {folder.as_posix()}`; see `docs/reproductions.md`.",
         "",
-        "| experiment | reproduces | scale | supported | not supported | inconclusive | report |",
-        "|---|---|---|---|---|---|---|",
+        "Every claim is a pre-registered rule of its experiment's TOML file, tested at α = 0.05 with Holm's correction "
+        "per report: **supported** (significant in the paper's direction), **contradicted** (significant against it), "
+        "**not detected** (neither; with the power the sample had against the paper's effect size), **not "
+        "comparable** (stand-in data or a scale outside the claim's scope).",
+        "",
+        "| experiment | reproduces | scale | " + " | ".join(VERDICTS) + " | report |",
+        "|---|---|---|" + "---|" * len(VERDICTS) + "---|",
     ]
     for n in names:
         d = found[n]
         s = d.get("claims_summary", {})
         lines.append(
             f"| `{d.get('experiment', n)}` | {d.get('reference', '')} | {d.get('scale', '')} | "
-            f"{s.get('supported', 0)} | {s.get('not supported', 0)} | {s.get('inconclusive', 0)} | "
-            f"[{n}/report.md]({n}/report.md) |"
+            + " | ".join(str(s.get(v, 0)) for v in VERDICTS)
+            + f" | [{n}/report.md]({n}/report.md) |"
         )
-    lines += ["", "## Claims not supported or inconclusive at the scale run", ""]
+    lines += ["", "## The claims: the paper beside ours", ""]
     for n in names:
         d = found[n]
-        open_claims = [c for c in d.get("claims", []) if c["verdict"] != "supported"]
-        lines.append(f"### `{d.get('experiment', n)}` ({d.get('scale', '')})")
+        lines += [
+            f"### `{d.get('experiment', n)}` ({d.get('scale', '')})",
+            "",
+            "| claim | paper | ours [95% CI] | p (Holm) | power | verdict |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in d.get("claims", []):
+            paper, ours, p, power = _claim_cells(c)
+            lines.append(f"| {esc(c['statement'])} | {esc(paper)} | {esc(ours)} | {p} | {power} | **{c['verdict']}** |")
+        reasons = [c for c in d.get("claims", []) if c.get("reason")]
+        if reasons:
+            lines += [""] + [f"- `{c['id']}` ({c['verdict']}): {esc(c['reason'])}" for c in reasons]
+        changes = d.get("rule_changes", [])
+        if changes:
+            lines += ["", f"Rule changes after the data were seen: {len(changes)} (listed in the report)."]
         lines.append("")
-        if not open_claims:
-            lines += ["Every claim checked is supported.", ""]
-            continue
-        for c in open_claims:
-            why = f" Likely reason: {c['reason']}" if c.get("reason") else ""
-            lines.append(
-                f"- **{c['verdict']}**: {c['statement']} ({c['source']}). Measured: {c['evidence']}.{why}".replace(
-                    ".. ", ". "
-                )
-            )
-        lines.append("")
-        notes = d.get("notes", [])
-        if notes:
-            lines += ["Notes of this report:", ""] + [f"- {x}" for x in notes] + [""]
     path = folder / "index.md"
     atomic_write_text(path, "\n".join(lines))
     return path
@@ -322,7 +377,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     r.add_argument(
         "name", help="experiment name, 'all', 'list' to list them, or 'index' to write --out/index.md from its reports"
     )
-    r.add_argument("--scale", choices=list(SCALES), default="small", help="smoke (seconds), small (CPU), paper")
+    r.add_argument(
+        "--scale",
+        choices=list(SCALES),
+        default="small",
+        help="smoke (seconds), small (CPU, minutes), medium (full MNIST / Fashion-MNIST, < 1 h on 2 cores), paper",
+    )
     r.add_argument("--quick", action="store_true", help="same as --scale smoke")
     r.add_argument("--backend", choices=list(BACKENDS), default="local")
     r.add_argument(
@@ -343,6 +403,18 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="replace a report folder holding another report")
     r.add_argument("--threads", type=arg_int(1), default=None, help="torch threads of this process (local backend)")
     r.add_argument("--no-progress", action="store_true")
+    r.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="seconds this call may train (then it exits with status 3; call again to resume): for GPU sessions "
+        "with a time limit per call",
+    )
+    r.add_argument(
+        "--train-only",
+        action="store_true",
+        help="train the experiment's runs (resumable) and stop, without the analysis or a report",
+    )
     return r
 
 
@@ -381,6 +453,20 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("--address is the address of a Ray cluster; use it with --backend ray")
     names = list(EXPERIMENTS) if args.name == "all" else [args.name]
     scale = "smoke" if args.quick else args.scale
+    deadline = None if args.budget is None else time.time() + args.budget
+    if args.train_only:
+        left = 0
+        for n in names:
+            spec = load_experiment(n, scale, data_dir=args.data_dir, seed_offset=args.seed)
+            root = args.runs if args.runs is not None else default_root(scale)
+            kw = {"backend": args.backend, "workers": args.workers, "address": args.address, "device": args.device}
+            summary = _sweep(spec.configs, Path(root), progress=not args.no_progress, deadline=deadline, **kw)
+            left += summary.pending
+            print(
+                f"{n} ({scale}): {summary.total} runs, {summary.done} trained now, {summary.skipped} already done, "
+                f"{summary.failed} failed, {summary.pending} left for the next call, {summary.seconds:.0f} s"
+            )
+        return 3 if left else 0
     if args.name == "all" and args.out is not None:
         outs = {n: args.out / n for n in names}
     else:
@@ -399,20 +485,11 @@ def main(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     for n in names:
         t0 = time.perf_counter()
-        rep = reproduce(
-            n,
-            scale,
-            out=outs[n],
-            root=args.runs,
-            backend=args.backend,
-            workers=args.workers,
-            address=args.address,
-            device=args.device,
-            data_dir=args.data_dir,
-            seed_offset=args.seed,
-            progress=not args.no_progress,
-            force=args.force,
-        )
+        try:
+            rep = _reproduce_call(n, scale, outs, args, deadline)
+        except Incomplete as e:
+            print(f"{e} (budget {args.budget:g} s; exit status 3)")
+            return 3
         folder = outs[n] or default_out(n, scale)
         print(f"\n== {rep.title} ({n}, scale {scale})")
         for note in rep.notes:
@@ -421,6 +498,25 @@ def main(args: argparse.Namespace) -> int:
             print(f"\n{t.title}\n{t.markdown()}")
         print("\nclaims check:")
         for c in rep.claims:
-            print(f"  [{c.verdict}] {c.statement} — {c.evidence}")
+            p = "–" if c.p_value is None else f"{c.p_value:.2g}"
+            print(f"  [{c.verdict}] {c.statement} — {c.evidence} (p = {p})")
         print(f"\nwrote {folder}/report.md ({time.perf_counter() - t0:.0f} s)")
     return 0
+
+
+def _reproduce_call(n: str, scale: str, outs: dict, args: argparse.Namespace, deadline: float | None) -> Report:
+    return reproduce(
+        n,
+        scale,
+        out=outs[n],
+        root=args.runs,
+        backend=args.backend,
+        workers=args.workers,
+        address=args.address,
+        device=args.device,
+        data_dir=args.data_dir,
+        seed_offset=args.seed,
+        progress=not args.no_progress,
+        force=args.force,
+        budget=None if deadline is None else max(0.0, deadline - time.time()),
+    )

@@ -15,7 +15,10 @@ writing into ``ROOT/<hash>/``::
                        written last — its presence marks the run as done
 
 Every file is written atomically (temporary file + rename). A run whose ``metrics.json`` exists is finished:
-it is skipped, never recomputed or overwritten. A run without it (killed, or failed) is redone from scratch.
+it is skipped, never recomputed or overwritten. A run without it that was killed or paused after an epoch continues
+from its training state (``checkpoints/resume.pt``, written after every epoch, removed when the run finishes), with
+the same numbers as an uninterrupted run; one without that state (killed in its first epoch, or failed) is redone
+from scratch.
 If the folder's ``config.json`` differs from the configuration being run, :class:`ConfigMismatch` is raised.
 
 ``metrics.json`` records the SHA-256 of every other file of the run (checkpoints, curve, log). Before a run is
@@ -73,6 +76,8 @@ __all__ = [
 #: ``interpolate``, the Gauss length by its adaptive quadrature with frozen batch-norm statistics), the curve and the
 #: Gauss length saved as mlitheory results
 CONFIG_VERSION = 2
+#: the training state kept after every epoch under ``checkpoints/`` (removed when the run finishes)
+RESUME_FILE = "resume.pt"
 _EVAL_BATCH = 256  # larger batches slow convolutions down on CPU (cache)
 
 
@@ -332,11 +337,12 @@ _OWN = ("config.json", "status.json", "metrics.json")
 
 
 def _checksums(folder: Path) -> dict[str, str]:
-    """SHA-256 of every file of the run except its three bookkeeping JSON files (temporary files left out)."""
+    """SHA-256 of every file of the run except its three bookkeeping JSON files and the training state of a paused
+    run (temporary files left out)."""
     out = {}
     for p in sorted(folder.rglob("*")):
         rel = p.relative_to(folder).as_posix()
-        if p.is_file() and rel not in _OWN and not p.name.endswith(".tmp"):
+        if p.is_file() and rel not in _OWN and rel != f"checkpoints/{RESUME_FILE}" and not p.name.endswith(".tmp"):
             out[rel] = _sha256(p)
     return out
 
@@ -443,7 +449,9 @@ def is_finished(folder: Path) -> bool:
 @dataclasses.dataclass(frozen=True)
 class RunOutcome:
     """What :func:`execute_run` did: ``status`` is finished/diverged/stopped (done now), ``skipped`` (was
-    already done; ``result`` holds its stored status) or ``failed`` (``error`` says why)."""
+    already done; ``result`` holds its stored status), ``failed`` (``error`` says why), ``paused`` (its deadline
+    passed during training: the state after the last epoch is kept and the next call resumes) or ``pending`` (its
+    deadline had passed before it started; nothing was touched)."""
 
     hash: str
     folder: str
@@ -461,8 +469,13 @@ def execute_run(
     device: str | torch.device | None = None,
     progress: bool = False,
     threads: int | None = None,
+    deadline: float | None = None,
+    start_by: float | None = None,
 ) -> RunOutcome:
     """Run ``config`` into ``root/<hash>`` unless it is finished there; never raises for a failed run.
+
+    Training keeps its state after every epoch (``checkpoints/resume.pt``), so a run that was killed or paused
+    continues from its last completed epoch, with the same numbers as an uninterrupted run.
 
     Args:
         config: the configuration (or its dict).
@@ -470,6 +483,9 @@ def execute_run(
         device: training and measurement device (default CPU).
         progress: show the training progress bar.
         threads: ``torch.set_num_threads`` for this run (workers of a pool use 1).
+        deadline: a ``time.time()`` value: training that passes it pauses after the current epoch (``paused``),
+            to be resumed by a later call.
+        start_by: a ``time.time()`` value: past it, the run is not started and is returned ``pending``.
 
     Returns:
         A :class:`RunOutcome`. Exceptions inside the run are caught, recorded in ``status.json`` and returned
@@ -494,6 +510,8 @@ def execute_run(
     if is_finished(folder):
         stored = _read_json(folder / "metrics.json")
         return RunOutcome(config.hash, str(folder), "skipped", 0.0, result=stored.get("status", ""))
+    if start_by is not None and time.time() > start_by:
+        return RunOutcome(config.hash, str(folder), "pending", 0.0)
     if (folder / "status.json").exists():
         status = _read_json(folder / "status.json")
         same_host = status.get("host") == socket.gethostname()
@@ -504,8 +522,10 @@ def execute_run(
             )
             return RunOutcome(config.hash, str(folder), "failed", 0.0, error=err)
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in ("checkpoints", "train_log.json", "curve.json", "curve.npz", "gauss_length.json", "gauss_length.npz"):
-        p = folder / stale
+    resuming = (folder / "checkpoints" / RESUME_FILE).is_file()
+    stale = ("curve.json", "curve.npz", "gauss_length.json", "gauss_length.npz")
+    for name in stale if resuming else ("checkpoints", "train_log.json", *stale):
+        p = folder / name
         if p.is_dir():
             shutil.rmtree(p)
         elif p.exists():
@@ -516,16 +536,20 @@ def execute_run(
     status = {"state": "running", "host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
     _write_json(folder / "status.json", status)
     try:
-        metrics = _run(config, folder, device=device, progress=progress)
+        metrics = _run(config, folder, device=device, progress=progress, deadline=deadline)
     except Exception as e:
         err = f"{type(e).__name__}: {e}"
         _write_json(
             folder / "status.json", {**status, "state": "failed", "error": err, "traceback": traceback.format_exc()}
         )
         return RunOutcome(config.hash, str(folder), "failed", time.perf_counter() - t0, error=err, quarantined=moved)
-    metrics["checksums"] = _checksums(folder)
+    if metrics["status"] == "paused":
+        _write_json(folder / "status.json", {**status, "state": "paused", "paused": time.time()})
+        return RunOutcome(config.hash, str(folder), "paused", time.perf_counter() - t0, quarantined=moved)
+    metrics["checksums"] = _checksums(folder)  # the training state (resume.pt) is left out: it is removed below
     _write_json(folder / "metrics.json", metrics)  # last: its presence marks the run as done
     _write_json(folder / "status.json", {**status, "state": metrics["status"], "finished": time.time()})
+    (folder / "checkpoints" / RESUME_FILE).unlink(missing_ok=True)
     seconds = time.perf_counter() - t0
     return RunOutcome(config.hash, str(folder), metrics["status"], seconds, result=metrics["status"], quarantined=moved)
 
@@ -541,7 +565,7 @@ def _subset(x: torch.Tensor, y: torch.Tensor, n: int | None, seed: int) -> tuple
     return x[idx], y[idx]
 
 
-def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
+def _run(config: RunConfig, folder: Path, *, device, progress, deadline=None) -> dict:
     device = torch.device(device if device is not None else "cpu")
     ds = load_dataset(
         config.dataset,
@@ -599,7 +623,12 @@ def _run(config: RunConfig, folder: Path, *, device, progress) -> dict:
         amp=config.amp,
         progress=progress,
         on_epoch=on_epoch,
+        resume_path=folder / "checkpoints" / RESUME_FILE,
+        deadline=deadline,
     )
+    if result.status == "paused":
+        _write_json(log_path, result.log)
+        return {"status": "paused"}
     train_s = time.perf_counter() - t_train
     _write_json(log_path, result.log)
     last = result.log[-1] if result.log else {}

@@ -83,7 +83,7 @@ __all__ = [
 
 BACKENDS: tuple[str, ...] = ("local", "process", "ray")
 _RAY_RETRIES = 3  # re-runs of a Ray task whose worker process or node died
-SCALES: tuple[str, ...] = ("smoke", "small", "paper")
+SCALES: tuple[str, ...] = ("smoke", "small", "medium", "paper")
 _BUNDLED = Path(__file__).parent / "sweeps"
 
 
@@ -254,6 +254,7 @@ class SweepSummary(Result):
         seconds: wall-clock time.
         rows: one dict per run (``hash``, ``status``, ``seconds``, ``error``, ``describe``).
         quarantined: ``(new folder, reason)`` of every damaged run folder moved aside (and redone).
+        pending: runs left for a later call because the deadline passed (paused in training, or not started).
     """
 
     root: str
@@ -266,12 +267,14 @@ class SweepSummary(Result):
     seconds: float
     rows: list
     quarantined: tuple = ()
+    pending: int = 0
 
     def summary(self) -> str:
         lines = [
             f"sweep into {self.root} on backend {self.backend}: {self.total} runs — {self.done} done, "
-            f"{self.skipped} skipped (already finished), {self.failed} failed, {self.diverged} diverged; "
-            f"{self.seconds:.1f} s"
+            f"{self.skipped} skipped (already finished), {self.failed} failed, {self.diverged} diverged"
+            + (f", {self.pending} left for the next call" if self.pending else "")
+            + f"; {self.seconds:.1f} s"
         ]
         for r in self.rows:
             if r["status"] == "failed":
@@ -371,8 +374,15 @@ def _worker_init(threads: int, path: list[str], parent: int) -> None:
     threading.Thread(target=watchdog, daemon=True).start()
 
 
-def _execute_dict(config: dict, root: str, device: str | None, threads: int | None) -> RunOutcome:
-    return execute_run(config, root, device=device, threads=threads)
+def _execute_dict(
+    config: dict,
+    root: str,
+    device: str | None,
+    threads: int | None,
+    deadline: float | None = None,
+    start_by: float | None = None,
+) -> RunOutcome:
+    return execute_run(config, root, device=device, threads=threads, deadline=deadline, start_by=start_by)
 
 
 def run_sweep(
@@ -385,6 +395,7 @@ def run_sweep(
     device: str | None = None,
     threads: int | None = None,
     progress: bool = True,
+    deadline: float | None = None,
 ) -> SweepSummary:
     """Run every configuration not yet finished under ``root``.
 
@@ -400,6 +411,10 @@ def run_sweep(
             Small models run fastest on one thread, and on a busy machine extra threads mostly contend: the
             ``mnist_mlp`` small sweep took 54 s on one thread and 245 s on two on a loaded 2-core machine.
         progress: show a progress bar over runs (and the training bar with the local backend).
+        deadline: a ``time.time()`` value: runs not started by then stay ``pending`` (except the first one, or the
+            first ``workers``, so that every call makes progress) and training that passes it pauses after its
+            epoch, so that a call ends soon after the deadline; the next call resumes (see
+            :func:`empirical.runs.execute_run`). ``summary.pending`` counts what is left.
 
     Returns:
         A :class:`SweepSummary`. Failed runs do not stop the sweep; they are counted and listed.
@@ -433,7 +448,9 @@ def run_sweep(
                 todo.append(c)
         if todo:
             runner = {"local": _run_local, "process": _run_process, "ray": _run_ray}[backend]
-            kw = dict(workers=workers, address=address, device=device, threads=threads, progress=progress)
+            kw = dict(
+                workers=workers, address=address, device=device, threads=threads, progress=progress, deadline=deadline
+            )
             for c, outcome in runner(todo, root, **kw):
                 rows[c.hash] = _row(c, outcome)
     ordered = [rows[h] for h in unique]
@@ -450,6 +467,7 @@ def run_sweep(
         seconds=time.perf_counter() - t0,
         rows=ordered,
         quarantined=tuple(moved),
+        pending=sum(r["status"] in ("paused", "pending") for r in ordered),
     )
 
 
@@ -469,14 +487,16 @@ def _bar(total: int, progress: bool, desc: str):
     return tqdm(total=total, disable=not progress, desc=desc, unit="run", dynamic_ncols=True)
 
 
-def _run_local(todo, root, *, workers, address, device, threads, progress):
+def _run_local(todo, root, *, workers, address, device, threads, progress, deadline=None):
     with _bar(len(todo), progress, "sweep (local)") as bar:
-        for c in todo:
-            yield c, execute_run(c, root, device=device, progress=progress, threads=threads or 1)
+        for i, c in enumerate(todo):  # the first run of a call always starts: every call makes progress
+            start_by = None if i == 0 else deadline
+            kw = dict(device=device, progress=progress, threads=threads or 1, deadline=deadline, start_by=start_by)
+            yield c, execute_run(c, root, **kw)
             bar.update(1)
 
 
-def _run_process(todo, root, *, workers, address, device, threads, progress):
+def _run_process(todo, root, *, workers, address, device, threads, progress, deadline=None):
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
     ctx = multiprocessing.get_context("spawn")
     pool = cf.ProcessPoolExecutor(
@@ -486,7 +506,12 @@ def _run_process(todo, root, *, workers, address, device, threads, progress):
         initargs=(threads, sys.path, os.getpid()),
     )
     with pool, _bar(len(todo), progress, f"sweep (process ×{min(workers, len(todo))})") as bar:
-        futures = {pool.submit(_execute_dict, c.to_dict(), str(root), device, threads): c for c in todo}
+        futures = {
+            pool.submit(
+                _execute_dict, c.to_dict(), str(root), device, threads, deadline, None if i < workers else deadline
+            ): c
+            for i, c in enumerate(todo)
+        }
         for fut in cf.as_completed(futures):
             c = futures[fut]
             try:
@@ -497,7 +522,7 @@ def _run_process(todo, root, *, workers, address, device, threads, progress):
             yield c, outcome
 
 
-def _run_ray(todo, root, *, workers, address, device, threads, progress):
+def _run_ray(todo, root, *, workers, address, device, threads, progress, deadline=None):
     try:
         import ray
     except ImportError as e:
@@ -521,7 +546,11 @@ def _run_ray(todo, root, *, workers, address, device, threads, progress):
         # a worker or node that dies (system failure) makes Ray run the task again elsewhere; a run that raises
         # is caught by execute_run and comes back as a failed outcome, so it is not retried here
         task = ray.remote(num_cpus=1, max_retries=_RAY_RETRIES)(_execute_dict)
-        refs = {task.remote(c.to_dict(), str(Path(root).resolve()), device, threads or 1): c for c in todo}
+        root_s = str(Path(root).resolve())
+        refs = {
+            task.remote(c.to_dict(), root_s, device, threads or 1, deadline, None if i < workers else deadline): c
+            for i, c in enumerate(todo)
+        }
         pending = list(refs)
         with _bar(len(todo), progress, "sweep (ray)") as bar:
             while pending:

@@ -210,6 +210,27 @@ class TrainResult(Result):
         )
 
 
+def _save_resume(path: Path, state: dict) -> None:
+    """The training state after an epoch, written atomically (``torch.save``)."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _load_resume(path: Path) -> dict:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a torn or foreign file: say which and how to recover
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise ValueError(
+            f"training state {path} is corrupt or not ours ({type(e).__name__}: {first}); delete it to restart the run"
+        ) from e
+    missing = {"epoch", "step", "model", "init", "optimizer", "opt", "gen", "log"} - set(state)
+    if missing:
+        raise ValueError(f"training state {path} lacks {sorted(missing)}; delete it to restart the run")
+    return state
+
+
 def _params_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
@@ -260,6 +281,8 @@ def train(
     amp: bool = False,
     progress: bool = True,
     on_epoch: Callable[[dict], None] | None = None,
+    resume_path: str | os.PathLike | None = None,
+    deadline: float | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``train_data``; checkpoints and a per-epoch log.
 
@@ -288,6 +311,11 @@ def train(
         amp: automatic mixed precision (float16 with a gradient scaler on CUDA, bfloat16 on CPU).
         progress: show a tqdm bar.
         on_epoch: called with each log entry as it is made.
+        resume_path: a file for the training state at the end of every epoch (model, optimiser, scaler, the
+            batch-order generator, the log, the step): when it exists at the start, training continues from it, and
+            the result is the same, bit for bit, as one uninterrupted call (deterministic kernels assumed).
+        deadline: a ``time.time()`` value: after an epoch that ends past it, training stops with status
+            ``"paused"`` (its state in ``resume_path``, which is then required); a later call resumes.
 
     Returns:
         A :class:`TrainResult`.
@@ -331,11 +359,22 @@ def train(
             save_checkpoint(ckpt_dir / f"{name}.pt", model.state_dict())
             checkpoints[name] = f"{name}.pt"
 
-    init_state = _params_state(model)
-    checkpoint("init")
+    if deadline is not None and resume_path is None:
+        raise ValueError("deadline needs resume_path: a paused training keeps its state there")
+    resume_path = Path(resume_path) if resume_path is not None else None
+    state = _load_resume(resume_path) if resume_path is not None and resume_path.is_file() else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        init_state = {k: v.to(device) for k, v in state["init"].items()}
+        checkpoints.update(state["checkpoints"])
+    else:
+        init_state = _params_state(model)
+        checkpoint("init")
     opt_kw = dict(momentum=momentum, betas=betas, eps=eps, weight_decay=weight_decay)
     current, base_lr = optimizer, lr
-    opt = make_optimizer(current, model.parameters(), lr=lr, **opt_kw)
+    if state is not None:
+        current, base_lr = state["optimizer"], float(state["base_lr"])
+    opt = make_optimizer(current, model.parameters(), lr=base_lr, **opt_kw)
     switch_step = None if switch_epoch is None else round(float(switch_epoch) * n_batches)
     lr_multiplier(schedule, 0.0, epochs, milestones=milestones, gamma=gamma)  # validates the schedule name
     use_amp = bool(amp)
@@ -345,11 +384,19 @@ def train(
 
     log: list[dict] = []
     status, step, diverged_at, final_loss = "finished", 0, -1, math.inf
-    t0 = time.perf_counter()
+    first_epoch, seconds_before = 1, 0.0
+    if state is not None:
+        opt.load_state_dict(state["opt"])
+        scaler.load_state_dict(state["scaler"])
+        gen.set_state(state["gen"])
+        log, step, final_loss = list(state["log"]), int(state["step"]), float(state["final_loss"])
+        first_epoch, seconds_before = int(state["epoch"]) + 1, float(state["seconds"])
+    t0 = time.perf_counter() - seconds_before
     bar = tqdm(total=total_steps, disable=not progress, desc="train", leave=False, dynamic_ncols=True)
+    bar.update(step)
     model.train()
-    epoch = 0
-    for epoch in range(1, epochs + 1):
+    epoch = first_epoch - 1
+    for epoch in range(first_epoch, epochs + 1):
         perm = torch.randperm(n, generator=gen).to(device)
         tot_loss = tot_acc = 0.0
         seen = 0
@@ -413,6 +460,37 @@ def train(
         if stop_if is not None and epoch > stop_if[0] and final_loss > stop_if[1]:
             status = "stopped"
             break
+        if resume_path is not None and epoch < epochs:
+            _save_resume(
+                resume_path,
+                {
+                    "epoch": epoch,
+                    "step": step,
+                    "model": model.state_dict(),
+                    "init": init_state,
+                    "optimizer": current,
+                    "base_lr": base_lr,
+                    "opt": opt.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "gen": gen.get_state(),
+                    "log": log,
+                    "checkpoints": checkpoints,
+                    "final_loss": final_loss,
+                    "seconds": time.perf_counter() - t0,
+                },
+            )
+            if deadline is not None and time.time() > deadline:
+                bar.close()
+                return TrainResult(
+                    status="paused",
+                    epochs=epoch,
+                    steps=step,
+                    log=log,
+                    final_loss=final_loss,
+                    diverged_at_step=diverged_at,
+                    checkpoints=checkpoints,
+                    seconds=time.perf_counter() - t0,
+                )
     bar.close()
     if epochs == 0:
         final_loss = _evaluate(model, x, y, loss_fn, max(bs, 1024), classify)[0]

@@ -222,8 +222,12 @@ def _plant_columns(sub, group, row, idx, n, sign):
         row.setdefault(p["y"], float(x) ** s * (1 + 1e-6 * ((idx * 7) % 3)))
     elif k == "paired":
         s = 1 if (up == "greater") == (sign > 0) else -1
-        base = row.setdefault(p["second"], 5.0 + 0.1 * idx)
-        row.setdefault(p["first"], base + s * (1.0 + 0.01 * ((idx * 5) % 7)))
+        gap = 1.0 + 0.01 * ((idx * 5) % 7)
+        if p["first"] in row:  # fixed by a filter: plant the other measurement relative to it
+            row.setdefault(p["second"], row[p["first"]] - s * gap)
+        else:
+            base = row.setdefault(p["second"], 5.0 + 0.1 * idx)
+            row.setdefault(p["first"], base + s * gap)
     elif k == "mean_bound":
         b = float(p["bound"])
         s = 1 if (up == "above") == (sign > 0) else -1
@@ -250,7 +254,8 @@ def plant_units(rule, *, effect: str = "paper", n: int = 150, dataset: str | Non
         effect: ``"paper"`` (a strong effect in the paper's direction: supported), ``"reversed"`` (a strong effect
             against it: contradicted).
         n: units per group (per part and per share group).
-        dataset: the ``dataset`` field of every unit (default: the first data set of the rule's scope, if any).
+        dataset: the ``dataset`` field of every unit whose group does not pin one (default: the first data set of
+            the rule's scope, if any).
 
     Returns:
         ``{rule.units: rows}``; each row satisfies exactly the filters of the groups it was planted for (and may
@@ -271,7 +276,7 @@ def plant_units(rule, *, effect: str = "paper", n: int = 150, dataset: str | Non
                 row[field] = _value_for(cond)
             for field in fields - set(row):  # NaN fails every comparison: out of the groups that name the field
                 row[field] = math.nan
-            if ds is not None:
+            if ds is not None and "dataset" not in f:  # a group pinned to a data set keeps it
                 row["dataset"] = ds
             rows.append(row)
     from empirical.claims import select

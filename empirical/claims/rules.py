@@ -88,6 +88,17 @@ _TESTS = {
     "mean_bound": ("ttest", "wilcoxon"),
     "equivalence": ("tost",),
 }
+#: how a test is named in reports when it could not be run (too few units)
+_TEST_NAMES = {
+    "fisher": "Fisher exact, one-sided",
+    "boschloo": "Boschloo exact, one-sided",
+    "binomial": "exact binomial, one-sided",
+    "mannwhitney": "Mann–Whitney U, one-sided",
+    "exact": "correlation, one-sided",
+    "wilcoxon": "Wilcoxon signed-rank, one-sided",
+    "ttest": "t-test, one-sided",
+    "tost": "two one-sided tests (equivalence)",
+}
 #: per kind: the fields naming unit columns, other required keys, the paper's effect keys, the smallest min_count
 _SPEC = {
     "share_difference": (("outcome",), ("a", "b"), ("a", "b"), 1),
@@ -761,7 +772,7 @@ def _result(rule: Rule, rows: Sequence[Mapping], scale: str, settings: Settings)
     if outcome is None:
         return ClaimResult(
             **base,
-            test=_TESTS[rule.kind][0] if not rule.test else rule.test,
+            test=_TEST_NAMES.get(rule.test or _TESTS[rule.kind][0], rule.test),
             verdict="not comparable" if scope_reason else None,
             p_value=None,
             p_against=None,

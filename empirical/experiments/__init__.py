@@ -31,7 +31,10 @@ the format of :mod:`empirical.sweep` (``[base]``, ``[grid]``, ``[[runs]]``) plus
 - ``[[fallbacks]]``: ``dataset = "cifar10"``, ``replace = {...}``, ``note = "..."``: when the named data set is
   not installed, every configuration that uses it gets ``replace`` merged in and the report says so;
 - ``changes = ["..."]``: what moved in the numbers with this ``version`` of the configuration and why (the
-  report's notes start with them).
+  report's notes start with them);
+- ``[[claims]]``: the paper's claims as pre-registered rules (:mod:`empirical.claims.rules`: statistic, test,
+  direction, minimum counts, the paper's effect size, scope), ``[verdicts]``: α, the correction, the power target,
+  and ``[[rule_changes]]``: each rule changed after its data were seen (date, what, why), shown in the report.
 
 :func:`load_experiment` reads one at a scale and returns an :class:`ExperimentSpec`; :mod:`empirical.reproduce`
 runs it.
@@ -45,6 +48,7 @@ import importlib
 import os
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from empirical.runs import RunConfig
 from empirical.sweep import SCALES, expand, merge_values
@@ -70,7 +74,8 @@ EXPERIMENTS: tuple[str, ...] = (
 )
 _HERE = Path(__file__).parent
 _KNOWN = {"name", "version", "title", "reference", "description", "base", "grid", "runs", "scales", "analysis"}
-_KNOWN |= {"fallbacks", "same_runs_as", "changes"}  # changes: dated notes of what moved and why
+_KNOWN |= {"claims", "rule_changes", "verdicts"}
+_KNOWN |= {"fallbacks", "same_runs_as", "changes"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +90,9 @@ class ExperimentSpec:
         notes: statements for the report (e.g. a data set that stood in for a missing one).
         document: the TOML document as read (for the report's record of the exact configuration).
         path: the TOML file.
+        rules: the claims as :class:`empirical.claims.Rule` objects.
+        rule_changes: the recorded rule changes (:class:`empirical.claims.RuleChange`).
+        verdicts: the verdict settings (:class:`empirical.claims.Settings`).
     """
 
     name: str
@@ -98,6 +106,9 @@ class ExperimentSpec:
     notes: list
     document: dict
     path: str
+    rules: list = dataclasses.field(default_factory=list)
+    rule_changes: list = dataclasses.field(default_factory=list)
+    verdicts: Any = None
 
 
 def _check_name(name: str) -> str:
@@ -138,7 +149,8 @@ def load_experiment(
 
     Args:
         name: one of :data:`EXPERIMENTS`.
-        scale: ``"smoke"`` (seconds), ``"small"`` (a 2-core CPU, minutes) or ``"paper"`` (the papers' sizes).
+        scale: ``"smoke"`` (seconds), ``"small"`` (a 2-core CPU, minutes), ``"medium"`` (the MLP experiments on
+            the full MNIST / Fashion-MNIST training sets, under an hour each on a 2-core CPU) or ``"paper"``.
         data_dir: folder searched for CIFAR (default ``$MLITHEORY_DATA_DIR``); decides the fallbacks.
         seed_offset: added to every run's seed (a different draw of the whole experiment).
         available: data set name → whether installed, to decide fallbacks without looking (for tests).
@@ -201,6 +213,14 @@ def load_experiment(
     unique: dict[str, RunConfig] = {}
     for c in configs:
         unique.setdefault(c.hash, c)
+    from empirical.claims import Settings, parse_rule_changes, parse_rules
+
+    rules = parse_rules(doc, where=str(path))
+    changes = parse_rule_changes(doc, where=str(path))
+    try:
+        verdicts = Settings.from_dict(doc.get("verdicts"))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{path}: {e}") from e
     return ExperimentSpec(
         name=str(doc.get("name", name)),
         version=int(doc.get("version", 1)),
@@ -213,4 +233,7 @@ def load_experiment(
         notes=notes,
         document=doc,
         path=str(path),
+        rules=rules,
+        rule_changes=changes,
+        verdicts=verdicts,
     )

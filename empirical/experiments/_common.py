@@ -57,6 +57,7 @@ def measure_row(rec: RunRecord) -> dict[str, Any]:
         "optimizer": c.optimizer,
         "lr": c.lr,
         "batchnorm": bool(c.model_options.get("batchnorm", False)),
+        "activation": str(c.model_options.get("activation", "relu")),
         "seed": c.seed,
         "final_train_loss": meas.get("curve_loss_final", train.get("final_loss", math.nan)),
         "epoch_train_loss": train.get("final_loss", math.nan),
@@ -67,6 +68,47 @@ def measure_row(rec: RunRecord) -> dict[str, Any]:
         "norm_distance": meas.get("norm_distance", math.nan),
         "measured": bool(meas),
     }
+
+
+def cells_table(name: str, title: str, cmp: Any) -> Any:
+    """A report table of a :class:`empirical.claims.CellComparison`: the paper's number beside ours, with our
+    interval, whether the paper's number lies inside it, and the count of agreeing cells in the note."""
+    from empirical.report import Table
+
+    rows = []
+    for r in cmp.rows:
+        if r["ours"] is None:
+            ours = None
+        elif "k" in r:  # a share: k of n
+            ours = f"{r['ours']:.2f} ({r['k']}/{r['n']})"
+        else:  # a mean of n values
+            ours = f"{r['ours']:.3g} (n = {r['n']})"
+        if r["paper"] is None:
+            paper = None
+        elif r.get("paper_n") is not None:
+            paper = f"{r['paper']:.2f} ({r['paper_n']})"
+        else:
+            paper = f"{r['paper']:.3g}"
+        ci = None if r["ci_low"] is None else f"[{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
+        rows.append(
+            {"cell": r["cell"], "paper": paper, "ours": ours, "ci": ci, "agree": r["agree"], "p_value": r["p_value"]}
+        )
+    return Table(
+        name,
+        title,
+        ["cell", "paper", "ours", "ci", "agree", "p_value"],
+        rows,
+        headers={
+            "paper": "paper (count)",
+            "ours": "ours (k/n)",
+            "ci": f"ours, {cmp.ci_level:.0%} interval",
+            "agree": "paper inside our interval",
+            "p_value": "p, ours vs paper (two-sided)",
+        },
+        note=f"{cmp.summary()}. Intervals: Clopper–Pearson (exact) for shares, t for means; p: Fisher's exact test "
+        "of our counts against the paper's (share × count, rounded), or the one-sample t-test for means. Cells "
+        "without runs of ours, or empty in the paper, are not compared.",
+    )
 
 
 def share(flags: Iterable[bool]) -> tuple[float | None, int]:

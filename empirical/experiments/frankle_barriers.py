@@ -12,16 +12,18 @@ References:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from empirical.experiments._common import eval_data, half_drop_alpha, interpolation_options, load_data, plt
-from empirical.report import Claim, Report, Table
+from empirical.report import Report, Table
 from mlitheory.studies import checkpoint_barriers, max_increase
 
 
 def _label(rec) -> str:
     c = rec.config
-    return f"{c.model} on {c.dataset}"
+    return f"{c.model} on {c.dataset}" + (f", seed {c.seed}" if c.seed else "")
 
 
 def analyse(ctx) -> Report:
@@ -150,70 +152,19 @@ def analyse(ctx) -> Report:
     )
     rep.numbers["summary"] = summary
 
-    res = [s for s in summary if models[s["model"]]["kind"] == "resnet"]
-    mlp = [s for s in summary if models[s["model"]]["kind"] == "mlp"]
-    r0 = res[0] if res else None
-    m0 = mlp[0] if mlp else None
-    rep.claim(
-        Claim(
-            "roughly_monotone",
-            "Along initialisation → final the loss is roughly monotonically non-increasing (ResNet with batch norm)",
-            "Frankle 2020, abstract and Figure 1",
-            Claim.decide(None if r0 is None or r0["relative_min_delta"] is None else r0["relative_min_delta"] <= 0.05),
-            "no ResNet run"
-            if r0 is None
-            else f"{r0['model']}: min Δ = {r0['init_min_delta']:.4g}, "
-            f"{100 * (r0['relative_min_delta'] or 0):.2f}% of the loss "
-            "drop (supported when ≤ 5%)",
-            r0 or {},
-        )
-    )
-    hd = None if r0 is None else r0["half_drop_loss"]
-    rep.claim(
-        Claim(
-            "plateau_until_optimum",
-            "The loss stays high until close to the optimum (ResNet); the MNIST MLP does not plateau like that",
-            "Frankle 2020, Figure 1 (against Goodfellow et al. 2015)",
-            Claim.decide(
-                None
-                if hd is None or m0 is None or m0["half_drop_loss"] is None
-                else hd >= p["plateau_fraction"] and m0["half_drop_loss"] < hd
-            ),
-            "α of half loss drop: "
-            + ", ".join(
-                f"{s['model']} {s['half_drop_loss'] if s['half_drop_loss'] is None else round(s['half_drop_loss'], 3)}"
-                for s in summary
-            )
-            + f" (plateau when ≥ {p['plateau_fraction']:g})",
-            {"resnet": hd, "mlp": None if m0 is None else m0["half_drop_loss"]},
-            reason=""
-            if hd is None or hd >= p["plateau_fraction"]
-            else "a small ResNet trained briefly on an easy data set moves little from its initialisation; the "
-            "plateau comes "
-            "with longer training and harder data (CIFAR-10, ImageNet)",
-        )
-    )
-    early = None if r0 is None else r0["max_early_increase_loss"]
-    rep.claim(
-        Claim(
-            "barriers_early",
-            "Training quickly becomes separated from the optimum by a loss barrier: lines from early "
-            "checkpoints to the final network rise above their start (ResNet)",
-            "Frankle 2020, Figures 2–3",
-            Claim.decide(None if early is None else early > p["barrier_threshold"]),
-            "no ResNet run"
-            if r0 is None
-            else f"{r0['model']}: largest loss increase from checkpoints at t ≤ {p['early_fraction']:g}·T = "
-            f"{early if early is None else round(early, 4)}; first checkpoint with an increase > "
-            f"{p['barrier_threshold']:g}: "
-            f"t = {r0['first_barrier_step']} of {r0['steps']}",
-            r0 or {},
-            reason=""
-            if early is None or early > p["barrier_threshold"]
-            else f"{r0['steps']} iterations on a small, easy training set, far shorter than Frankle's CIFAR-10 and "
-            "ImageNet training: every checkpoint stays in a region linearly connected to the final network",
-        )
-    )
+    # ---- claims: the pre-registered rules of frankle_barriers.toml (one unit per run)
+    datasets = {_label(rec): rec.config.dataset for rec in ctx.finished()}
+    units = [
+        {
+            "model_kind": models[x["model"]]["kind"],
+            "dataset": datasets[x["model"]],
+            "relative_min_delta": math.nan if x["relative_min_delta"] is None else x["relative_min_delta"],
+            "half_drop_loss": math.nan if x["half_drop_loss"] is None else x["half_drop_loss"],
+            "early_barrier": bool((x["max_early_increase_loss"] or 0.0) > p["barrier_threshold"]),
+        }
+        for x in summary
+    ]
+    ctx.judge(rep, {"runs": units})
 
     pyplot = plt()
     fig, axes = pyplot.subplots(len(models), 3, figsize=(15, 3.6 * len(models)), squeeze=False)

@@ -20,9 +20,9 @@ import dataclasses
 
 import numpy as np
 
-from empirical.experiments._common import eval_data, interpolation_options, load_data, plt, rank_correlation
+from empirical.experiments._common import eval_data, interpolation_options, load_data, plt
 from empirical.measure import curve_min_delta
-from empirical.report import Claim, Report, Table
+from empirical.report import Report, Table
 from empirical.runs import RunConfig
 from mlitheory.studies import end_barrier, layerwise_interpolation
 
@@ -205,55 +205,42 @@ def analyse(ctx) -> Report:
     )
     rep.numbers.update({"layerwise": lw_rows, "retrain": rt_rows})
 
-    # ---- claims
-    incs = [r["increase"] for r in lw_rows if r["seed"] == p["layerwise_seeds"][0]]
-    ok = None
-    if len(incs) >= 2:
-        lo = max(min(incs), 1e-12)
-        ok = max(incs) / lo >= p["sensitivity_ratio"]
-    rep.claim(
-        Claim(
-            "layers_differ",
-            "Layers differ widely in their sensitivity to being returned to initialisation",
-            "Vlaar & Frankle 2022, layer-wise linear interpolation",
-            Claim.decide(ok),
-            "loss increase with one group at its initial value (others final): "
-            + ", ".join(f"{r['group']} {r['increase']:.3g}" for r in lw_rows if r["seed"] == p["layerwise_seeds"][0])
-            + f" (supported when the largest is ≥ {p['sensitivity_ratio']:g}× the smallest)",
-            {"increases": incs},
-        )
-    )
-    scratch = rt_rows[0]["test_accuracy_mean"]
-    ri = [r for r in rt_rows if r["method"].startswith("T-All") and r["test_accuracy_mean"] is not None]
-    worse = [r for r in ri if scratch is not None and r["test_accuracy_mean"] < scratch]
-    ok = None if scratch is None or not ri else bool(worse)
-    rep.claim(
-        Claim(
-            "partial_reinit_worse",
-            "Re-initialising one stage of a trained network and retraining can end worse than training from scratch",
-            "Vlaar & Frankle 2022, 'the adversarial effect of partial pre-training'",
-            Claim.decide(ok),
-            f"test accuracy from scratch {scratch if scratch is None else round(scratch, 4)}; "
-            + ", ".join(f"{r['method']} {r['test_accuracy_mean']:.4f}" for r in ri),
-            {"scratch": scratch, "reinit": {r["method"]: r["test_accuracy_mean"] for r in ri}},
-            reason="" if ok is not False else "at this scale the warm-started runs effectively train twice as long",
-        )
-    )
+    # ---- claims: the pre-registered rules of vlaar_frankle_layerwise.toml
+    seeds = []
+    for seed in sorted({r["seed"] for r in lw_rows}):
+        incs = [max(r["increase"], 0.0) for r in lw_rows if r["seed"] == seed]
+        if len(incs) >= 2:
+            seeds.append(
+                {
+                    "seed": seed,
+                    "dataset": base[0].config.dataset if base else "",
+                    "sensitivity_ratio": max(incs) / max(min(incs), 1e-12),
+                }
+            )
+    last = f"T-All but RI-{p['reinit_groups'][-1]}" if p["reinit_groups"] else None
+    retrain_units = []
+    for rec in base:
+        mine = [
+            r
+            for (b, g, _), r in zip(derived, retrained)
+            if b.config.hash == rec.config.hash and f"T-All but RI-{g}" == last
+        ]
+        if mine and acc(rec) is not None and acc(mine[0]) is not None:
+            retrain_units.append(
+                {
+                    "seed": rec.config.seed,
+                    "dataset": rec.config.dataset,
+                    "scratch_accuracy": acc(rec),
+                    "last_stage_accuracy": acc(mine[0]),
+                }
+            )
     all_runs = [r for r in base + retrained if r.metrics and r.metrics.get("measures")]
-    rho = rank_correlation([r.metrics["measures"]["min_delta"] for r in all_runs], [acc(r) for r in all_runs])
-    ok = None if rho is None or len(all_runs) < 5 else abs(rho) < 0.5
-    rep.claim(
-        Claim(
-            "shape_not_accuracy",
-            "The shape of the init → final path (its min Δ) is not a reliable indicator of test accuracy",
-            "Vlaar & Frankle 2022, findings",
-            Claim.decide(ok),
-            f"Spearman(min Δ, test accuracy) over {len(all_runs)} networks: {rho if rho is None else round(rho, 3)} "
-            "(supported when |ρ| < 0.5)",
-            {"spearman": rho, "n": len(all_runs)},
-            reason="" if ok is not None else "fewer than 5 networks, or min Δ constant (all monotone)",
-        )
-    )
+    networks = [
+        {"dataset": r.config.dataset, "min_delta": r.metrics["measures"]["min_delta"], "test_accuracy": acc(r)}
+        for r in all_runs
+        if acc(r) is not None
+    ]
+    ctx.judge(rep, {"seeds": seeds, "retrain": retrain_units, "networks": networks})
 
     pyplot = plt()
     seed0 = p["layerwise_seeds"][0]

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from empirical.experiments._common import eval_data, interpolation_options, load_data, plt
-from empirical.report import Claim, Report, Table
+from empirical.report import Report, Table
 from mlitheory import evaluate_path, homogeneous_bias_path, linear_path, plateau_end
 from mlitheory.paths import layer_numbers
 
@@ -146,60 +146,21 @@ def analyse(ctx) -> Report:
             summary,
         )
     )
-    cell = {(r["L"], r["init_scale"]): r for r in summary}
-    f = lambda v: "–" if v is None else f"{v:.3f}"
-    gt = lambda a, b: None if a is None or b is None else a > b
-    if depths and scales:
-        lo_s, hi_s, lo_L, hi_L = min(scales), max(scales), min(depths), max(depths)
-        a, b = cell[(hi_L, lo_s)]["plateau_linear"], cell[(lo_L, lo_s)]["plateau_linear"]
-        rep.claim(
-            Claim(
-                "plateau_grows_with_depth",
-                "The error plateau of the linear interpolation grows with depth (small initialisation)",
-                "Wang et al. 2023; theory_bias_plateau.md §5",
-                Claim.decide(None if lo_L == hi_L else gt(a, b)),
-                f"mean plateau end at scale {lo_s:g}: L = {hi_L}: {f(a)}, L = {lo_L}: {f(b)}",
-                {"deep": a, "shallow": b},
-            )
-        )
-        a, b = cell[(hi_L, lo_s)]["plateau_linear"], cell[(hi_L, hi_s)]["plateau_linear"]
-        rep.claim(
-            Claim(
-                "plateau_grows_small_init",
-                "The error plateau grows as the initialisation gets smaller (deepest nets)",
-                "Wang et al. 2023; theory_bias_plateau.md §5",
-                Claim.decide(None if lo_s == hi_s else gt(a, b)),
-                f"mean plateau end at L = {hi_L}: scale {lo_s:g}: {f(a)}, scale {hi_s:g}: {f(b)}",
-                {"small": a, "large": b},
-            )
-        )
-        ga = mean([r for r in rows if r["init_scale"] == lo_s], "bias_gap")
-        gb = mean([r for r in rows if r["init_scale"] == hi_s], "bias_gap")
-        rep.claim(
-            Claim(
-                "gap_grows_small_init",
-                "Last-layer bias gaps are larger under small initialisation",
-                "Wang et al. 2023 (§4 toy model); theory_bias_plateau.md §5",
-                Claim.decide(None if lo_s == hi_s else gt(ga, gb)),
-                f"mean last-layer bias gap: scale {lo_s:g}: {f(ga)}, scale {hi_s:g}: {f(gb)}",
-                {"small": ga, "large": gb},
-            )
-        )
-    long = [r for r in rows if r["plateau_linear"] >= p["min_plateau"]]
-    lin, hom = mean(long, "plateau_linear"), mean(long, "plateau_homogeneous")
-    rep.claim(
-        Claim(
-            "homogeneous_shortens",
-            "Homogeneous bias interpolation shortens the error plateau",
-            "Wang et al. 2023; theory_bias_plateau.md §3.4",
-            Claim.decide(None if not long else hom < lin),
-            f"over the {len(long)} runs with a linear plateau ≥ {p['min_plateau']:g}: mean plateau end linear "
-            f"{f(lin)}, "
-            f"homogeneous {f(hom)}",
-            {"runs": len(long), "linear": lin, "homogeneous": hom},
-            reason="" if long else "no run developed a linear plateau this long at this scale",
-        )
-    )
+    # ---- claims: the pre-registered rules of wang_plateau.toml
+    units = [
+        {
+            "dataset": r["dataset"],
+            "L": r["L"],
+            "init_scale": r["init_scale"],
+            "seed": r["seed"],
+            "bias_gap": r["bias_gap"],
+            "plateau_linear": r["plateau_linear"],
+            "plateau_homogeneous": r["plateau_homogeneous"],
+            "plateau_eq_last": r["plateau_eq-last"],
+        }
+        for r in rows
+    ]
+    ctx.judge(rep, {"runs": units})
 
     pyplot = plt()
     if curves:

@@ -46,14 +46,36 @@ def test_every_preset_is_a_complete_configuration(name, scale):
     assert spec.configs and all(isinstance(c, RunConfig) for c in spec.configs)
     assert len({c.hash for c in spec.configs}) == len(spec.configs)
     assert spec.title and spec.reference and spec.description
-    assert not spec.notes  # CIFAR "available": no fallback
+    assert not any("was not found" in n for n in spec.notes)  # CIFAR "available": no fallback
+
+
+MEDIUM = ("lucas_table1", "lucas_fig5_7", "lucas_fig6_8", "lucas_autoencoder", "wang_plateau", "optimizer_switch")
+
+
+@pytest.mark.parametrize("name", MEDIUM)
+def test_medium_presets_train_on_the_full_mnist_and_fashion_mnist_training_sets(name):
+    spec = _spec(name, "medium")
+    assert spec.scale == "medium" and spec.configs
+    assert all(c.n_train == 60000 and c.dataset in ("mnist", "fashion-mnist") for c in spec.configs)
+    assert len({c.hash for c in spec.configs}) == len(spec.configs)
+    assert spec.rules  # judged by the pre-registered rules
+
+
+def test_only_the_mlp_experiments_have_a_medium_preset():
+    for name in EXPERIMENTS:
+        if name not in MEDIUM:
+            with pytest.raises(ValueError, match="defines no scale 'medium'"):
+                _spec(name, "medium")
 
 
 def test_scales_grow():
     for name in EXPERIMENTS:
-        n = {s: len(_spec(name, s).configs) for s in ("smoke", "small", "paper")}
-        assert n["smoke"] <= n["small"] <= n["paper"], (name, n)
+        scales = ("smoke", "small", "medium", "paper") if name in MEDIUM else ("smoke", "small", "paper")
+        n = {s: len(_spec(name, s).configs) for s in scales}
+        assert n["smoke"] <= n["small"] <= n.get("medium", n["small"]), (name, n)
         assert n["smoke"] <= 8, (name, n)
+        if name not in ("lucas_fig6_8", "optimizer_switch"):  # the medium presets of these add seeds
+            assert n.get("medium", n["small"]) <= n["paper"], (name, n)
 
 
 def test_paper_presets_use_the_papers_settings():
@@ -71,9 +93,10 @@ def test_cifar_fallback_is_said_plainly():
     spec = load_experiment("lucas_table2", "small", available={"cifar10": False})
     assert {c.dataset for c in spec.configs} == {"fashion-mnist"}
     assert all(c.data_options == {"pad_to": 32, "channels": 3} for c in spec.configs)
-    assert len(spec.notes) == 1 and "Fashion-MNIST" in spec.notes[0] and "CIFAR-10 was not found" in spec.notes[0]
+    fallback = [n for n in spec.notes if "CIFAR-10 was not found" in n]
+    assert len(fallback) == 1 and "Fashion-MNIST" in fallback[0]
     spec = load_experiment("lucas_table2", "small", available={"cifar10": True})
-    assert {c.dataset for c in spec.configs} == {"cifar10"} and not spec.notes
+    assert {c.dataset for c in spec.configs} == {"cifar10"} and not any("was not found" in n for n in spec.notes)
 
 
 def test_shared_runs_and_seed_offset():
@@ -111,7 +134,9 @@ def test_smoke_reproduction_writes_a_complete_report(name, root, tmp_path):
     data = json.loads((out / "results.json").read_text())
     assert data["experiment"] == name and data["scale"] == "smoke"
     assert data["claims"] and all(c["verdict"] in VERDICTS for c in data["claims"])
-    assert all(c["evidence"] and c["source"] for c in data["claims"])
+    assert [c["id"] for c in data["claims"]] == [r.id for r in load_experiment(name, "smoke").rules]
+    assert all(c["evidence"] and c["source"] and c["test"] and "power" in c for c in data["claims"])
+    assert data["rule_changes"] and "## Rule changes after the data were seen" in text
     assert set(data["configs"]["runs"]) == {c.hash for c in load_experiment(name, "smoke").configs}
     assert data["runs"] and all("measures" in r for r in data["runs"])
     assert rep.tables and rep.figures

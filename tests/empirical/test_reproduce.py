@@ -2,8 +2,9 @@
 
 import pytest
 
+from empirical.claims import Rule, Settings
 from empirical.experiments import load_experiment
-from empirical.report import Claim, Report, Table
+from empirical.report import Report, Table
 from empirical.reproduce import Context, write_index
 
 
@@ -26,17 +27,34 @@ def test_cached_computes_once_per_key(tmp_path):
     assert len(calls) == 2
 
 
-def test_index_lists_reports_and_open_claims(tmp_path):
-    for name, verdict in (("lucas_table1", "supported"), ("wang_plateau", "not supported")):
-        rep = Report(name=name, version=1, scale="small", title=name, reference=f"ref of {name}")
+def test_index_puts_the_paper_beside_ours_for_every_claim(tmp_path):
+    rule = {
+        "id": "c",
+        "source": "src",
+        "kind": "share_bound",
+        "outcome": "nm",
+        "bound": 0.5,
+        "direction": "below",
+        "min_count": 4,
+        "paper": {"share": 0.1, "basis": "b", "text": "0.10 of 100"},
+    }
+    for name, scale, k, n in (
+        ("wang_plateau", "small", 9, 10),
+        ("lucas_table1", "medium", 0, 10),
+        ("lucas_table1", "small", 0, 2),
+    ):
+        rep = Report(name=name, version=1, scale=scale, title=name, reference=f"ref of {name}")
         rep.table(Table("t", "t", ["a"], [{"a": 1}]))
-        rep.claim(Claim("c", f"claim of {name}", "src", verdict, "numbers 1.5", reason="too few epochs"))
-        rep.write(tmp_path / name)
+        r = Rule.from_dict({**rule, "statement": f"claim of {name}"})
+        rep.judge([r], {"runs": [{"nm": i < k} for i in range(n)]}, Settings(sims=200))
+        rep.write(tmp_path / scale / name)
     text = write_index(tmp_path).read_text()
-    assert text.index("`lucas_table1`") < text.index("`wang_plateau`")  # the order of EXPERIMENTS
-    assert "| `wang_plateau` | ref of wang_plateau | small | 0 | 1 | 0 |" in text
-    assert "Every claim checked is supported." in text
-    line = "**not supported**: claim of wang_plateau (src). Measured: numbers 1.5. Likely reason: too few epochs"
-    assert line in text
+    # the order of EXPERIMENTS, then of the scales
+    heads = ("### `lucas_table1` (small)", "### `lucas_table1` (medium)", "### `wang_plateau` (small)")
+    assert text.index(heads[0]) < text.index(heads[1]) < text.index(heads[2])
+    assert "| `wang_plateau` | ref of wang_plateau | small | 0 | 1 | 0 | 0 | [small/wang_plateau/report.md]" in text
+    assert "| `lucas_table1` | ref of lucas_table1 | medium | 1 | 0 | 0 | 0 |" in text
+    assert "| claim of lucas_table1 | 0.10 of 100 | 0/10 = 0" in text  # paper beside ours
+    assert "`c` (not detected): too few units: 2" in text  # the computed reason
     with pytest.raises(FileNotFoundError, match="no reports"):
         write_index(tmp_path / "empty")

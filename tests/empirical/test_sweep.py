@@ -88,7 +88,7 @@ def test_scales_override_base_and_grid(tiny_sweep):
     assert len(smoke.configs) == 2 and all(c.lr == 0.05 and not c.model_options["batchnorm"] for c in smoke.configs)
     assert len(small.configs) == 4 and all(c.lr == 0.1 for c in small.configs)
     assert all(c.epochs == 100 and c.seed == 3 for c in paper.configs)
-    with pytest.raises(ValueError, match="scale='huge'; valid: smoke, small, paper"):
+    with pytest.raises(ValueError, match="scale='huge'; valid: smoke, small, medium, paper"):
         load_sweep(tiny_sweep, scale="huge")
     with pytest.raises(FileNotFoundError, match=r"no sweep file nope\.toml; bundled sweeps: mnist_mlp"):
         load_sweep("nope.toml")

@@ -233,10 +233,10 @@ def _page_markdown(page: Page, module: ModuleType) -> str:
     title = f"`{page.module}`"
     out = [f"# {title}", ""]
     if page.is_package:
-        # The package docstring only; its exports are rendered where they live.
-        out += _directive(page.module, heading_level=2, members=False) + [""]
+        # The package docstring only; its public names are rendered where they live.
+        out += [*_directive(page.module, heading_level=2, members=False), ""]
         if page.linked or page.rendered:
-            out += ["## Exports", "", "| name | kind | documented in |", "|---|---|---|"]
+            out += ["## Public names", "", "| name | kind | documented in |", "|---|---|---|"]
             for e in page.linked:
                 # An autorefs cross-reference: the strict build fails if the home has no such entry.
                 where = e.home.rsplit(".", 1)[0]
@@ -245,9 +245,9 @@ def _page_markdown(page: Page, module: ModuleType) -> str:
                 out.append(f"| [`{name}`][{page.module}.{name}] | {_kind(_export(module, name))} | this page |")
             out.append("")
         for name in page.rendered:
-            out += _directive(f"{page.module}.{name}", heading_level=2, members=None) + [""]
+            out += [*_directive(f"{page.module}.{name}", heading_level=2, members=None), ""]
     else:
-        out += _directive(page.module, heading_level=2, members=page.rendered) + [""]
+        out += [*_directive(page.module, heading_level=2, members=page.rendered), ""]
     return "\n".join(out)
 
 

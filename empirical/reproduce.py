@@ -283,9 +283,45 @@ def write_index(folder: str | os.PathLike) -> Path:
         notes = d.get("notes", [])
         if notes:
             lines += ["Notes of this report:", ""] + [f"- {x}" for x in notes] + [""]
+    lines += _paper_beside_ours(found, names)
     path = folder / "index.md"
     atomic_write_text(path, "\n".join(lines))
     return path
+
+
+def _paper_beside_ours(found: dict, names: list[str]) -> list[str]:
+    """Each report's claims (the paper's statement beside our measurement) and the tables that hold the papers'
+    numbers next to ours (a column or a row label naming the paper)."""
+    esc = lambda x: str(x).replace("|", "\\|").replace("\n", " ")
+    lines = [
+        "## The papers' numbers beside ours",
+        "",
+        "For every report: each claim as the paper states it, beside what the runs at this scale measured, and the "
+        "report's tables that hold the paper's numbers next to ours.",
+        "",
+    ]
+    for n in names:
+        d = found[n]
+        lines += [f"### `{d.get('experiment', n)}` ({d.get('scale', '')})", ""]
+        claims = d.get("claims", [])
+        if claims:
+            lines += ["| the paper | source | ours | verdict |", "|---|---|---|---|"]
+            for c in claims:
+                lines.append(f"| {esc(c['statement'])} | {esc(c['source'])} | {esc(c['evidence'])} | {c['verdict']} |")
+            lines.append("")
+        for t in d.get("tables", {}).values():
+            cols, rows = t.get("columns", []), t.get("rows", [])
+            cells = [[r.get(c) for c in cols] if isinstance(r, dict) else list(r) for r in rows]
+            has_paper = any("paper" in str(c).lower() for c in cols) or any(
+                r and "paper" in str(r[0]).lower() for r in cells
+            )
+            if not has_paper:
+                continue
+            lines += [f"*{esc(t.get('title', ''))}*", "", "| " + " | ".join(esc(c) for c in cols) + " |"]
+            lines.append("|" + "---|" * len(cols))
+            lines += ["| " + " | ".join(esc("-" if v is None else v) for v in r) + " |" for r in cells]
+            lines.append("")
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------- command line

@@ -18,7 +18,7 @@ Monotonicity (:mod:`mlitheory.monotonicity`)
     bumps        -- every bump (start, peak, end, height, width) of a loss curve
     is_monotone  -- whether a loss curve is non-increasing up to a tolerance
 
-Theorem 3: Gauss length < π/2 ⇒ monotone squared distance (:mod:`mlitheory.theorem3`)
+Theorem 3: Gauss length < π/2 ⇒ monotone squared distance (sub-package :mod:`mlitheory.theorem3`)
     check_theorem3           -- G vs π/2, strict decrease from the exact L′ on an adaptive grid, the bound's margin
     Theorem3Result           -- its result (hypothesis, monotone, margins, the grid)
     loss_slope               -- L, L′ = −2⟨z* − z, z′⟩ and L″ at many α, exact (jvp)
@@ -50,7 +50,7 @@ Last-layer-bias plateau (:mod:`mlitheory.bias_plateau`; demo: ``python -m mlithe
     check_deep_linear_identity  -- identity (2) for deep linear nets with biases in every layer
     check_homogeneous_scaling   -- identity (3): f(x; {cW_ℓ, c^ℓ b_ℓ}) = c^L f(x; θ)
     run_mlp_case                -- train a deep ReLU MLP (small init) and its curves under the bias schemes
-Two-layer linear networks (:mod:`mlitheory.linear_dynamics`, :mod:`mlitheory.two_layer_linear`)
+Two-layer linear networks (sub-package :mod:`mlitheory.two_layer_linear`: ``dynamics``, ``check``)
     TwoLayerLinearProblem   -- a task reduced to Σyx = USVᵀ (whitened inputs)
     problem_from_data       -- problem from (X, Y); rejects non-whitened inputs unless whiten=True
     problem_from_sigma      -- problem from Σyx
@@ -67,7 +67,7 @@ Two-layer linear networks (:mod:`mlitheory.linear_dynamics`, :mod:`mlitheory.two
     condition_c1            -- margin of (C1): B_i between 2u_i(0) and 2u_i(T)
     velocity_angle          -- ∠(v0, v1), the Gauss length of a curve with affine velocity
 
-Wide networks (:mod:`mlitheory.ntk`, :mod:`mlitheory.lemma7`, :mod:`mlitheory.wide_networks`)
+Wide networks (sub-package :mod:`mlitheory.wide`: ``ntk``, ``lemma7``, ``networks``)
     NTKMLP             -- fully connected network in NTK parameterisation, any depth and widths
     empirical_ntk      -- Θ̂ = J Jᵀ on a batch
     linearized_outputs -- f(θ₀) + J₀(θ − θ₀) by one jvp
@@ -77,7 +77,7 @@ Wide networks (:mod:`mlitheory.ntk`, :mod:`mlitheory.lemma7`, :mod:`mlitheory.wi
     check_lemma7b      -- Lemma 7b: sup‖z′ − v‖ < (√2 − 1)‖v‖ ⇒ strictly decreasing
     width_scan         -- Theorem 8: Gauss length of the output path, MLI rate, weight distance per width; slope fit
     fit_power_law      -- slope of log G against log width with a confidence interval
-    python -m mlitheory.ntk_width  -- the full width scan, table and figure
+    python -m mlitheory.wide  -- the full width scan, table and figure (alias: python -m mlitheory.ntk_width)
 
 Interpolating models (:mod:`mlitheory.interpolation`, :mod:`mlitheory.paths`, :mod:`mlitheory.batchnorm`)
     interpolate              -- loss/accuracy/metrics of any nn.Module along θ_α, functional, exact endpoints
@@ -151,29 +151,8 @@ from mlitheory.geometry import (
     tail_gauss_length,
 )
 from mlitheory.interpolation import InterpolationCurve, evaluate_path, interpolate
-from mlitheory.lemma7 import check_lemma7a, check_lemma7b
-from mlitheory.linear_dynamics import (
-    TwoLayerLinearProblem,
-    balanced_mode_strength,
-    decoupled_init,
-    gaussian_init,
-    gradient_flow,
-    mode_closed_form,
-    problem_from_data,
-    problem_from_sigma,
-    random_problem,
-    whiten_inputs,
-)
 from mlitheory.logit_geometry import LogitGaussLength, logit_gauss_length
 from mlitheory.monotonicity import bumps, is_monotone, min_delta
-from mlitheory.ntk import (
-    NTKMLP,
-    empirical_ntk,
-    gd_residuals,
-    gradient_flow_residuals,
-    linearized_outputs,
-    train_gd,
-)
 from mlitheory.paths import (
     ParameterPath,
     homogeneous_bias_path,
@@ -205,7 +184,28 @@ from mlitheory.two_layer_linear import (
     mode_path,
     velocity_angle,
 )
-from mlitheory.wide_networks import fit_power_law, width_scan
+from mlitheory.two_layer_linear.dynamics import (
+    TwoLayerLinearProblem,
+    balanced_mode_strength,
+    decoupled_init,
+    gaussian_init,
+    gradient_flow,
+    mode_closed_form,
+    problem_from_data,
+    problem_from_sigma,
+    random_problem,
+    whiten_inputs,
+)
+from mlitheory.wide.lemma7 import check_lemma7a, check_lemma7b
+from mlitheory.wide.networks import fit_power_law, width_scan
+from mlitheory.wide.ntk import (
+    NTKMLP,
+    empirical_ntk,
+    gd_residuals,
+    gradient_flow_residuals,
+    linearized_outputs,
+    train_gd,
+)
 
 __version__ = "0.1.0"
 

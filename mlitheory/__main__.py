@@ -27,16 +27,44 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--quick", action="store_true", help="fewer, smaller instances (seconds)")
     v.add_argument("--seed", type=int, default=0, help="seed of every random instance (default 0)")
     v.add_argument("--out", type=Path, default=None, help="folder for table.md and verify.json")
-    v.add_argument("--only", action="append", default=None, help="run only families whose module name contains this")
+    v.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="run only the families whose name contains NAME (repeatable): theorem3, bias_plateau, two_layer_linear, "
+        "lemma7, wide_networks",
+    )
     return p
 
 
+def _writable_dir(parser: argparse.ArgumentParser, out: Path) -> None:
+    """Fail now, with one error line, if ``out`` cannot be created or written (before any long work)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        parser.error(f"--out {out}: cannot write there ({exc.strerror or exc}); give a folder you can write to")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "verify":
         import torch
 
-        from mlitheory.verify import run_verify, write_report
+        from mlitheory.verify import run_verify, select_families, write_report
+
+        if args.seed < 0:
+            parser.error(f"--seed must be >= 0, got {args.seed}")
+        try:
+            select_families(args.only)
+        except ValueError as exc:
+            parser.error(str(exc))
+        if args.out is not None:
+            _writable_dir(parser, args.out)
 
         # The instances are small: one thread avoids oversubscription overhead (several times faster on 2 cores).
         torch.set_num_threads(1)
@@ -45,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         print(report.summary())
         print(
             f"\n{len(report.rows)} rows in {time.perf_counter() - t0:.1f} s; "
-            + ("no counterexamples." if report.ok else "COUNTEREXAMPLES FOUND.")
+            + (
+                "no counterexamples; every demonstration as expected."
+                if report.ok
+                else "COUNTEREXAMPLES OR FAILED DEMONSTRATIONS FOUND."
+            )
         )
         if args.out is not None:
             write_report(report, args.out)

@@ -1,4 +1,4 @@
-"""Proof steps of Lemma 7 (``mlitheory.lemma7``), checked with SymPy.
+"""Proof steps of Lemma 7 (``mlitheory.wide.lemma7``), checked with SymPy.
 
 7a: the convex quadratic q and its end slope; r0ᵀ(M − M²)r0 for symmetric M; the spectral cases (η ≤ 1/λ_max,
 even T with η < 2/λ_max, gradient flow) and the odd-T counterexample. 7b: the algebra of the derivative bound
@@ -97,6 +97,26 @@ def _lemma7b() -> list[Check]:
             "‖v‖² − 2ε‖v‖ − ε² > 0 ⇔ ε/‖v‖ < √2 − 1",
             pos == sp.Interval.Ropen(0, sp.sqrt(2) - 1),
             f"solveset: {pos}",
+        )
+    )
+    # sharpness: the two-leg curve (mlitheory.wide.lemma7.two_leg_curve), ‖v‖ = 1, p = v + ε(−c v̂ ± s n), c² + s² = 1
+    c, r = sp.symbols("c r", positive=True)
+    inner = 1 - 2 * r * c + r**2 * (2 * c**2 - 1)  # ⟨p_u, p_w⟩ for ‖v‖ = 1, ε = r
+    (c_star,) = sp.solve(sp.diff(inner, c), c)
+    out.append(
+        _zero(
+            inner.subs(c, c_star) - (sp.Rational(1, 2) - r**2),
+            "two-leg curve: min over c of ⟨p_u, p_w⟩ is at c = 1/(2r) (r ≥ 1/2) and equals ‖v‖²/2 − ε²",
+            f"d/dc = 0 at c = {c_star}; expand",
+        )
+    )
+    neg = sp.solveset(sp.Rational(1, 2) - x**2 < 0, x, sp.Interval(sp.Rational(1, 2), sp.oo))
+    out.append(
+        Check(
+            FAMILY,
+            "two-leg curve rises before its corner ⇔ ε/‖v‖ > 1/√2: √2 − 1 is sufficient, not sharp",
+            neg == sp.Interval.open(1 / sp.sqrt(2), sp.oo),
+            f"solveset: {neg}",
         )
     )
     return out

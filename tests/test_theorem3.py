@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from scipy import integrate
 
 from mlitheory.theorem3 import (
-    EVAL_ERROR,
     Theorem3Result,
     check_theorem3,
     circular_arc,
@@ -27,6 +26,7 @@ from mlitheory.theorem3 import (
     smoothed_turn,
     verify_family,
 )
+from mlitheory.theorem3.check import EVAL_ERROR
 from tests.strategies import arc_angles, dims, seeds, theorem3_random_curves, turn_deltas
 
 EPS = float(np.finfo(np.float64).eps)
@@ -316,10 +316,11 @@ def test_d_converse_fails_arcs_up_to_pi_are_monotone(phi, radius, dim, seed):
 
 def test_verify_family_rows():
     rows = verify_family(quick=True, seed=3)
-    assert [r.counterexamples for r in rows] == [0] * 5
+    assert all(r.ok for r in rows)
     random_row, tight, rev, arcs, bound = rows
-    assert random_row.hypotheses_held >= 1 and random_row.worst_margin > 0
-    assert tight.hypotheses_held == 0 and tight.conclusion_held == 0 and not tight.expect_conclusion
-    assert rev.conclusion_held == 0 and not rev.expect_conclusion
-    assert arcs.conclusion_held == arcs.instances and arcs.hypotheses_held == 0
+    assert [r.kind for r in rows] == ["check", "demonstration", "demonstration", "demonstration", "check"]
+    assert random_row.hypotheses_held >= 1 and random_row.worst_margin > 0 and random_row.counterexamples == 0
+    assert random_row.conclusion_held == random_row.hypotheses_held
+    assert tight.as_expected == tight.instances and rev.as_expected == rev.instances
+    assert arcs.as_expected == arcs.instances
     assert bound.instances == sum(r.instances for r in rows[:4]) and bound.conclusion_held == bound.instances

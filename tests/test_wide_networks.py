@@ -1,5 +1,6 @@
 """Theorem 8: a small width scan, the output-path Gauss length against an independent computation, the fit, the CLI."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -9,14 +10,16 @@ import torch
 from mlitheory.geometry import gauss_length
 from mlitheory.ntk import NTKMLP, model_outputs, param_dict, train_gd
 from mlitheory.ntk_width import main
+from mlitheory.wide import networks_family as verify_family
+from mlitheory.wide import theorem8_rows
 from mlitheory.wide_networks import (
     WidthScanResult,
     check_wide_network,
     fit_power_law,
     make_data,
+    mli_verdict,
     output_path_derivatives,
     plot_width_scan,
-    verify_family,
     width_scan,
 )
 
@@ -152,3 +155,76 @@ def test_threads_restored():
     before = torch.get_num_threads()
     width_scan([8], 1, n_train=4, target_loss=1e-4, threads=1)
     assert torch.get_num_threads() == before
+
+
+# ------------------------------------------------------------------ the Theorem 8 rows and the MLI detector can fail
+
+
+def _planted(scan, exponent, noise=0.02, seed=0):
+    """The scan with its Gauss lengths replaced by c·n^exponent (times small log-normal noise per seed)."""
+    rng = np.random.default_rng(seed)
+    w = np.asarray(scan.widths, dtype=np.float64)[:, None]
+    g = 2.0 * w**exponent * np.exp(noise * rng.standard_normal(scan.gauss.shape))
+    return dataclasses.replace(scan, gauss=g)
+
+
+@pytest.mark.parametrize(("exponent", "counterexample"), [(-0.2, True), (-0.35, True), (-0.5, False), (-0.8, False)])
+def test_theorem8_row_reports_a_slope_that_does_not_reach_minus_half(small_scan, exponent, counterexample):
+    """A planted scan whose G decays like n^−0.2 contradicts G = O(n^−1/2): the decay row must count it; a planted
+    n^−1/2 or a steeper (pre-asymptotic) decay must not."""
+    rows = theorem8_rows(_planted(small_scan, exponent))
+    decay = rows[1]
+    assert decay.kind == "check" and decay.instances == 1
+    assert decay.counterexamples == int(counterexample), decay.note
+    assert (decay.worst_margin < 0) == counterexample
+
+
+def test_theorem8_row_fits_widths_not_seeds(small_scan):
+    """The seeds at one width are one point of the fit: duplicating seeds does not narrow the interval."""
+    planted = _planted(small_scan, -0.5, noise=0.0)
+    f1 = fit_power_law(np.repeat(planted.widths, 2), planted.gauss.ravel(), min_width=16, per_width=True)
+    doubled = np.concatenate([planted.gauss, planted.gauss], axis=1)
+    f2 = fit_power_law(np.repeat(planted.widths, 4), doubled.ravel(), min_width=16, per_width=True)
+    assert f1.n_points == f2.n_points == 3
+    assert f1.slope == pytest.approx(-0.5, abs=1e-12) and f2.slope == pytest.approx(f1.slope, abs=1e-12)
+
+
+def test_theorem8_row_with_too_few_widths_is_not_a_pass(small_scan):
+    one = dataclasses.replace(small_scan, widths=small_scan.widths[:1], gauss=small_scan.gauss[:1])
+    rows = theorem8_rows(dataclasses.replace(one, mli=small_scan.mli[:1], max_slope=small_scan.max_slope[:1],
+                                             status=small_scan.status[:1]))  # fmt: skip
+    assert rows[1].hypotheses_held == 0 and "not tested" in rows[1].note
+
+
+def test_a_planted_non_monotone_path_is_caught():
+    """θ_T = θ₀ + a random step from a network that already fits Y: the loss along the path rises from 0 by a
+    small amount (well below 1). check_wide_network must report mli=False with min Δ equal to the rise measured
+    by direct forward passes; the rounding allowance must stay far below the rise."""
+    torch.manual_seed(0)
+    X, _ = make_data(8, seed=0)
+    model = NTKMLP(X.shape[1], 64, 1, seed=0)
+    p0 = param_dict(model)
+    Y = model_outputs(model, p0, X).detach()  # loss 0 at α = 0
+    gen = torch.Generator().manual_seed(1)
+    delta = {k: 0.05 * torch.randn(v.shape, generator=gen, dtype=v.dtype) for k, v in p0.items()}
+    pT = {k: p0[k] + delta[k] for k in p0}
+    trained = train_gd(model, X, Y, params0=p0, max_steps=1)
+    trained = dataclasses.replace(trained, params=pT, status="converged")
+    run = check_wide_network(model, p0, trained, X, Y, grid=101)
+    al = np.linspace(0.0, 1.0, 101)
+    direct = [
+        0.5 * float(torch.sum((model_outputs(model, {k: p0[k] + a * delta[k] for k in p0}, X) - Y) ** 2)) for a in al
+    ]
+    rise = max(max(direct[j] - direct[i] for j in range(i, len(direct))) for i in range(len(direct)))
+    assert 1e-4 < rise < 0.5
+    assert run.mli is False
+    assert run.min_delta == pytest.approx(rise, rel=1e-9)
+    assert run.loss_tol < 1e-6 * rise
+
+
+def test_mli_verdict():
+    assert mli_verdict([3.0, 2.0, 2.0, 1.0], 0.0) == (True, 0.0)
+    mono, md = mli_verdict([3.0, 2.0, 2.25, 1.0], 1e-12)
+    assert not mono and md == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="loss_tol"):
+        mli_verdict([1.0], float("nan"))

@@ -1,4 +1,4 @@
-"""``python -m mlitheory.ntk_width``: the Theorem 8 width scan, a table on stdout and a figure in ``--out``."""
+"""``python -m mlitheory.ntk_width``: alias of ``python -m mlitheory.wide`` (the Theorem 8 width scan)."""
 
 import sys
 

@@ -1,46 +1,6 @@
-r"""Theorem 3 of Lucas et al. (2021): a Gauss length below :math:`\pi/2` makes the squared distance monotone.
+"""The check of Theorem 3 on one curve: the Gauss length, the exact slope L′ on an adaptive grid, the bound.
 
-**Theorem 3** (small Gauss length gives monotonicity). Let :math:`z:[0,1]\to\mathbb R^n` be a smooth curve with
-:math:`z(1)=z^*`, :math:`z(0)\ne z^*`, and let :math:`L(\alpha)=\|z(\alpha)-z^*\|_2^2`. If the Gauss length
-
-.. math::
-
-    G = \int_0^1 \|T'(\alpha)\|\,d\alpha, \qquad T = z'/\|z'\|,
-
-(the length of the tangent image on the sphere, i.e. the total curvature) is below :math:`\pi/2`, then
-:math:`L` is strictly decreasing on :math:`[0,1]`.
-
-**Quantitative form.** With :math:`G_\alpha` the Gauss length of :math:`z` on :math:`[\alpha,1]` and
-:math:`\ell(\alpha)=\int_\alpha^1\|z'\|` the remaining arc length, for every :math:`\alpha<1`
-
-.. math::
-
-    \|z^*-z(\alpha)\| \;\ge\; \cos(G_\alpha)\,\ell(\alpha), \qquad
-    L'(\alpha) = -2\langle z^*-z(\alpha), z'(\alpha)\rangle \;\le\; -2\cos(G_\alpha)\,\|z'(\alpha)\|\,\ell(\alpha).
-
-*Proof.* For :math:`s\ge\alpha` the spherical distance from :math:`T(\alpha)` to :math:`T(s)` is at most
-:math:`G_\alpha`, so :math:`\langle T(\alpha),T(s)\rangle\ge\cos G_\alpha` while :math:`G_\alpha\le\pi`. Integrating
-:math:`z^*-z(\alpha)=\int_\alpha^1\|z'(s)\|T(s)\,ds` against :math:`T(\alpha)` gives
-:math:`\langle T(\alpha),z^*-z(\alpha)\rangle\ge\cos(G_\alpha)\ell(\alpha)`, whence both inequalities (the first by
-Cauchy–Schwarz). When :math:`G<\pi/2` the right-hand side of the second is negative wherever :math:`z'\ne0`. ∎
-The bound needs only :math:`G_\alpha\le\pi` (beyond, :math:`\cos\pi=-1` makes it trivial), so it is checked on
-every curve, not only those with :math:`G<\pi/2`.
-
-**Sharpness.** :func:`smoothed_turn` turns by :math:`\pi/2+\delta` after a first leg of length
-:math:`\varepsilon=\tfrac12\sin\delta` and has :math:`L'(0)>0`: no bound above :math:`\pi/2` works. The Gauss map
-must go to the sphere: the reversal :func:`reversal_curve` has projective length 0, spherical length
-:math:`\pi`, and is not monotone. The converse fails: a circular arc (:func:`circular_arc`) of angle up to
-:math:`\pi` is monotone although :math:`G\ge\pi/2`.
-
-Contents: the instances — the curve families of :mod:`mlitheory.curves` (random Bézier and polynomial curves ending
-at :math:`z^*`, arcs, the reversal; plain callables :math:`\alpha\mapsto z(\alpha)` on 0-dim float64 tensors,
-differentiable by :func:`torch.func.jvp`) and the tightness construction :func:`smoothed_turn`; the quantities of
-the statement (:func:`loss_slope`, :func:`projective_gauss_length`); :func:`check_theorem3`; and
-:func:`verify_family` for ``python -m mlitheory verify``.
-
-References:
-    Lucas, Bae, Zhang, Fort, Zemel, Grosse. *Analyzing Monotonic Linear Interpolation in Neural Network Loss
-    Landscapes*, ICML 2021 (arXiv:2104.11044), Definition 2 and Theorem 3.
+The statement and its references are in :mod:`mlitheory.theorem3`.
 """
 
 from __future__ import annotations
@@ -54,7 +14,6 @@ import torch
 from scipy import integrate
 
 from mlitheory._results import Result
-from mlitheory._theorem3_numerics import decide_strict_decrease, jets, refine_slope_sign, tail_lengths
 from mlitheory.curves import (
     bezier_curve,
     circular_arc,
@@ -63,6 +22,7 @@ from mlitheory.curves import (
     reversal_curve,
 )
 from mlitheory.geometry import curve_derivatives, gauss_integrand, gauss_length
+from mlitheory.theorem3._numerics import decide_strict_decrease, jets, refine_slope_sign, tail_lengths
 
 __all__ = [
     "Theorem3Result",
@@ -75,7 +35,6 @@ __all__ = [
     "random_polynomial_curve",
     "reversal_curve",
     "smoothed_turn",
-    "verify_family",
 ]
 
 Curve = Callable[[torch.Tensor], torch.Tensor]
@@ -418,150 +377,3 @@ def check_theorem3(
         evaluations=len(alphas),
         tol=tol,
     )
-
-
-# ==============================================================================================================
-# the verification family
-# ==============================================================================================================
-
-
-def _random_instances(count: int, g: np.random.Generator) -> list[Curve]:
-    """Random Bézier and polynomial curves ending at z*, dimensions 2–50, bends spread across G ≈ π/2."""
-    out = []
-    for i in range(count):
-        dim = int(g.integers(2, 51))
-        degree = int(g.integers(3, 7))
-        if i % 2 == 0:
-            out.append(random_bezier_curve(dim, degree=degree, bend=float(g.uniform(0, 0.6)) / degree, seed=g))
-        else:
-            out.append(random_polynomial_curve(dim, degree=degree, scale=float(g.uniform(0, 0.9)), seed=g))
-    return out
-
-
-def _row(theorem, results, *, hypotheses, conclusions, margins, note, expect=True):
-    from mlitheory.verify import FamilyReport
-
-    held = [m for h, m in zip(hypotheses, margins) if h]
-    return FamilyReport(
-        theorem=theorem,
-        instances=len(results),
-        hypotheses_held=int(sum(hypotheses)),
-        conclusion_held=int(sum(conclusions)),
-        counterexamples=int(sum(h and not c for h, c in zip(hypotheses, conclusions))),
-        worst_margin=float(min(held)) if held else math.nan,
-        note=note,
-        expect_conclusion=expect,
-    )
-
-
-def verify_family(*, quick: bool, seed: int) -> list:
-    """Rows of ``python -m mlitheory verify`` for Theorem 3.
-
-    (a) random Bézier/polynomial curves in ℝ², …, ℝ⁵⁰: where G < π/2 (decided beyond the quadrature error), L must
-    be strictly decreasing and the bound hold; worst margin = min over α of ⟨T, z* − z⟩/ℓ (≥ cos G > 0).
-    (b) the tightness construction for δ ∈ (0, 0.3]: G = π/2 + δ, L′(0) > 0 (conclusion expected to fail).
-    (c) the reversal: spherical G = π, projective length 0, not monotone (expected to fail).
-    (d) the converse fails: arcs of angle φ ∈ [π/2, π] are monotone with G ≥ π/2.
-    (e) the bound ‖z* − z(α)‖ ≥ cos(min(G_α, π))·ℓ(α) and the bound on L′ on every curve of (a)–(d); worst
-    margin = min over curves of bound_margin/ℓ(0).
-
-    Args:
-        quick: a few instances per row (a few seconds) instead of the full set (about 15 s of CPU).
-        seed: seed of the random instances.
-
-    Returns:
-        A list of :class:`mlitheory.verify.FamilyReport`.
-    """
-    # The curves are tiny (n <= 50): intra-op threads only add overhead, so run single-threaded and restore.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _verify_rows(quick=quick, seed=seed)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _verify_rows(*, quick: bool, seed: int) -> list:
-    g_a, g_b, g_c, g_d = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
-    n_a, n_b, n_c, n_d = (8, 3, 1, 3) if quick else (60, 12, 3, 9)
-    rows, everything = [], []
-
-    res_a = [check_theorem3(c) for c in _random_instances(n_a, g_a)]
-    everything += res_a
-    gs = [r.gauss_length for r in res_a]
-    rows.append(
-        _row(
-            "Thm 3: G < π/2 ⇒ L strictly decreasing (random curves, n = 2–50)",
-            res_a,
-            hypotheses=[r.hypothesis is True for r in res_a],
-            conclusions=[r.monotone is True and r.bound_holds for r in res_a],
-            margins=[r.descent_margin for r in res_a],
-            note=f"G ∈ [{min(gs):.2f}, {max(gs):.2f}]; margin = min ⟨T, z*−z⟩/ℓ",
-        )
-    )
-
-    deltas = np.sort(np.concatenate([[0.3, 1e-3], g_b.uniform(1e-3, 0.3, n_b - 2)]))
-    res_b = [check_theorem3(smoothed_turn(float(d))) for d in deltas]
-    everything += res_b
-    excess = max(abs(r.gauss_length - (math.pi / 2 + d)) for r, d in zip(res_b, deltas))
-    rise0 = min(float(r.slopes[0]) for r in res_b)
-    rows.append(
-        _row(
-            "Thm 3 tightness: turn by π/2 + δ, first leg ½ sin δ",
-            res_b,
-            hypotheses=[r.hypothesis is True for r in res_b],
-            conclusions=[r.monotone is True for r in res_b],
-            margins=[r.descent_margin for r in res_b],
-            note=f"δ ∈ [{deltas[0]:.0e}, 0.3]: G = π/2 + δ ± {excess:.0e}; min L′(0) = {rise0:.1e} > 0",
-            expect=False,
-        )
-    )
-
-    dims = [2, 10, 50][:n_c]
-    curves_c = [reversal_curve(g_c.standard_normal(d)) for d in dims]
-    res_c = [check_theorem3(c) for c in curves_c]
-    everything += res_c
-    proj = max(projective_gauss_length(c)[0] for c in curves_c)
-    sph = max(abs(r.gauss_length - math.pi) for r in res_c)
-    rows.append(
-        _row(
-            "Thm 3 needs the sphere: reversal (1−α)(1−3α)v",
-            res_c,
-            hypotheses=[r.hypothesis is True for r in res_c],
-            conclusions=[r.monotone is True for r in res_c],
-            margins=[r.descent_margin for r in res_c],
-            note=f"projective length {proj:.0e}, spherical G = π ± {sph:.0e}",
-            expect=False,
-        )
-    )
-
-    angles = np.linspace(math.pi / 2, math.pi, n_d)
-    res_d = [
-        check_theorem3(
-            circular_arc(float(a), radius=float(g_d.uniform(0.2, 5)), dim=int(g_d.integers(2, 51)), seed=g_d)
-        )
-        for a in angles
-    ]
-    everything += res_d
-    rows.append(
-        _row(
-            "Thm 3 converse fails: arcs of angle π/2–π",
-            res_d,
-            hypotheses=[r.hypothesis is True for r in res_d],
-            conclusions=[r.monotone is True for r in res_d],
-            margins=[r.descent_margin for r in res_d],
-            note="monotone with G ≥ π/2 (chord 2R sin(ρ/2))",
-        )
-    )
-
-    rows.append(
-        _row(
-            "Thm 3 bound: ‖z*−z‖ ≥ cos(G_α)ℓ(α), L′ ≤ −2cos(G_α)‖z′‖ℓ",
-            everything,
-            hypotheses=[True] * len(everything),
-            conclusions=[r.bound_holds for r in everything],
-            margins=[r.bound_margin / r.arc_length if r.arc_length > 0 else 0.0 for r in everything],
-            note="every curve above (G_α ≤ π); margin / ℓ(0)",
-        )
-    )
-    return rows

@@ -1,42 +1,6 @@
-r"""MLI for two-layer linear networks trained from a decoupled ("tabula rasa") initialisation.
+"""The checks of the two-layer linear statement on one run: (C1), no overshoot, (C2) and exact MLI.
 
-**Statement** (Lucas et al. 2021, §3.3 and Appendix A.1; project reconstruction with proof in
-``theory_two_layer_linear.md`` §3–5). Let :math:`f(x) = W_2W_1x` be trained by gradient flow on the squared
-error with whitened inputs (:math:`\Sigma_{xx} = I`, :math:`\Sigma_{yx} = USV^\top`) from a decoupled
-initialisation :math:`W_1(0) = R\,\mathrm{diag}(a(0))V^\top`, :math:`W_2(0) = U\,\mathrm{diag}(b(0))R^\top`
-(dynamics in :mod:`mlitheory.linear_dynamics`). Along :math:`W_j(\alpha) = (1-\alpha)W_j(0) + \alpha W_j(T)`,
-
-.. math::
-
-    W_2(\alpha)W_1(\alpha) = U\,\mathrm{diag}(c(\alpha))V^\top,\qquad
-    c_i(\alpha) = \big[(1-\alpha)a_i(0) + \alpha a_i(T)\big]\big[(1-\alpha)b_i(0) + \alpha b_i(T)\big],
-
-so each :math:`c_i` is quadratic and :math:`c_i'(0) = B_i - 2u_i(0)`, :math:`c_i'(1) = 2u_i(T) - B_i` with
-:math:`u_i = a_ib_i` and :math:`B_i = a_i(0)b_i(T) + b_i(0)a_i(T)`.
-
-* **(C1)** :math:`B_i` lies between :math:`2u_i(0)` and :math:`2u_i(T)` for every mode, at **every** training
-  time :math:`T` (proof: with :math:`a^2 - b^2 = c` conserved and :math:`a = \sqrt c\cosh\varphi`,
-  :math:`b = \sqrt c\sinh\varphi`, :math:`B = c\sinh(\varphi_0 + \varphi_T)` lies between
-  :math:`c\sinh 2\varphi_0 = 2u_0` and :math:`c\sinh 2\varphi_T = 2u_T`). Then every :math:`c_i` moves
-  monotonically from :math:`u_i(0)` to :math:`u_i(T)`, which lies between :math:`u_i(0)` and :math:`s_i`
-  (no overshoot), so the interpolated loss :math:`\ell(\alpha) = \tfrac12\sum_i(s_i - c_i(\alpha))^2 + \text{const}`
-  is non-increasing: **MLI holds**.
-* **(C2)** :math:`c'(\alpha)` moves along a straight segment, so the Gauss length of the mode curve is
-
-  .. math::  G = \angle\big(c'(0), c'(1)\big) \le \pi/2,
-
-  since under (C1) every component of :math:`c'(0)` and :math:`c'(1)` has the sign of :math:`s_i - u_i(0)`.
-  Strictly :math:`G < \pi/2` almost surely for initial factors drawn from a continuous distribution.
-
-The product path :math:`W(\alpha)` of *any* two-layer linear interpolation is quadratic in :math:`\alpha`, so
-:math:`G = \angle(W'(0), W'(1))` for generic (non-decoupled) initialisations too, and the loss along it is a
-quartic whose monotonicity on :math:`[0, 1]` is decided exactly (:func:`loss_polynomial`). For generic small
-Gaussian initialisations MLI and :math:`G < \pi/2` are observed but not proved; with a bottleneck
-(:math:`h < \operatorname{rank}\Sigma_{yx}`) MLI is observed and :math:`G \ge \pi/2` occurs.
-
-References:
-    Lucas, Bae, Zhang, Fort, Zemel, Grosse, *Analyzing Monotonic Linear Interpolation in Neural Network Loss
-    Landscapes*, ICML 2021, §3.3, App. A.1. Saxe, McClelland, Ganguli (2019), PNAS.
+The statement and its references are in :mod:`mlitheory.two_layer_linear`.
 """
 
 from __future__ import annotations
@@ -49,16 +13,13 @@ import torch
 
 from mlitheory._results import Result
 from mlitheory.geometry import gauss_length
-from mlitheory.linear_dynamics import (
+from mlitheory.monotonicity import min_delta
+from mlitheory.two_layer_linear.dynamics import (
     TwoLayerLinearProblem,
     _as_float64,
     decoupled_init,
-    gaussian_init,
-    gradient_flow,
     mode_closed_form,
-    random_problem,
 )
-from mlitheory.monotonicity import min_delta
 
 __all__ = [
     "InterpolationCheck",
@@ -74,7 +35,6 @@ __all__ = [
     "path_loss",
     "polynomial_max_on_unit_interval",
     "velocity_angle",
-    "verify_family",
 ]
 
 _EPS = np.finfo(np.float64).eps
@@ -197,7 +157,7 @@ def loss_polynomial(
 
     Args:
         weight_rtol: relative accuracy (Frobenius) of the given weights; the default covers weights computed
-            to a few ulps, such as :func:`mlitheory.linear_dynamics.mode_closed_form`.
+            to a few ulps, such as :func:`mlitheory.two_layer_linear.dynamics.mode_closed_form`.
 
     Returns:
         ``(poly, slope_tol)``: ``numpy.polynomial.Polynomial`` in α, and a bound on the error of
@@ -453,7 +413,7 @@ def check_two_layer_linear(
     """Train a decoupled initialisation in closed form to time ``T`` and check (C1), (C2) and MLI.
 
     Args:
-        problem: the task (whitened inputs; see :func:`mlitheory.linear_dynamics.problem_from_data`).
+        problem: the task (whitened inputs; see :func:`mlitheory.two_layer_linear.dynamics.problem_from_data`).
         a0, b0: initial mode factors, shape ``(k,)``, ``k <= min(m, d)``.
         T: training time ``>= 0``.
         tau: time constant.
@@ -500,117 +460,3 @@ def check_two_layer_linear(
         c2_holds=bool(float(dc0 @ dc1) >= -inner_tol),
         interpolation=interp,
     )
-
-
-# ---------------------------------------------------------------------------------------------- verify
-
-
-def _random_decoupled(rng: np.random.Generator):
-    d, m = int(rng.integers(2, 7)), int(rng.integers(2, 7))
-    prob = random_problem(d, m, seed=rng)
-    k = int(rng.integers(1, min(d, m) + 1))
-    scale = 10 ** rng.uniform(-3, math.log10(2))
-    a0 = scale * rng.standard_normal(k)
-    kind = rng.integers(3)
-    if kind == 0:
-        b0 = a0.copy()  # balanced
-    elif kind == 1:
-        b0 = -a0 * (1 - 10 ** rng.uniform(-4, -1))  # near the saddle a = -b
-    else:
-        b0 = scale * rng.standard_normal(k)
-    T = float(rng.choice([rng.uniform(0, 2), rng.uniform(0, 40)]))
-    return prob, a0, b0, T
-
-
-def verify_family(*, quick: bool, seed: int) -> list:
-    """Rows for ``python -m mlitheory verify``: (C1), MLI and (C2) for decoupled inits; generic and bottleneck inits."""
-    from mlitheory.verify import FamilyReport
-
-    rng = np.random.default_rng(seed)
-    n_dec = 40 if quick else 300
-    n_num = 5 if quick else 40
-    checks = []
-    for i in range(n_dec):
-        prob, a0, b0, T = _random_decoupled(rng)
-        checks.append(check_two_layer_linear(prob, a0, b0, T, numeric_gauss=i < n_num))
-    c1 = [c.c1_holds and c.no_overshoot for c in checks]
-    mli = [c.interpolation.mli for c in checks]
-    num = [c for c in checks if not math.isnan(c.interpolation.gauss_numeric)]
-    g_ok = [
-        c.c2_holds and abs(c.gauss_formula - c.interpolation.gauss_numeric) <= 10 * c.interpolation.gauss_error + 1e-9
-        for c in num
-    ]
-    rows = [
-        FamilyReport(
-            theorem="Two-layer linear (A.1): (C1) at every T, decoupled init",
-            instances=n_dec,
-            hypotheses_held=n_dec,
-            conclusion_held=sum(c1),
-            counterexamples=n_dec - sum(c1),
-            worst_margin=float(min(np.min(c.c1_margin) for c in checks)),
-            note="B_i between 2u_i(0) and 2u_i(T); u_i(T) between u_i(0) and s_i; scales 1e-3..2",
-        ),
-        FamilyReport(
-            theorem="Two-layer linear (A.1): MLI, decoupled init",
-            instances=n_dec,
-            hypotheses_held=n_dec,
-            conclusion_held=sum(mli),
-            counterexamples=n_dec - sum(mli),
-            worst_margin=float(min(c.interpolation.slope_tol - c.interpolation.max_slope for c in checks)),
-            note="exact: margin = rounding bound − max of the quartic's slope on [0,1]",
-        ),
-        FamilyReport(
-            theorem="Two-layer linear (A.1): (C2) G = ∠(c′(0),c′(1)) ≤ π/2",
-            instances=len(num),
-            hypotheses_held=len(num),
-            conclusion_held=sum(g_ok),
-            counterexamples=len(num) - sum(g_ok),
-            worst_margin=float(min(_HALF_PI - c.gauss_formula for c in num)),
-            note="formula vs gauss_length quadrature agree; margin π/2 − G",
-        ),
-    ]
-    n_gen = 3 if quick else 12
-    for bottleneck in (False, True):
-        res = []
-        for _ in range(n_gen):
-            d, m = int(rng.integers(3, 7)), int(rng.integers(3, 7))
-            prob = random_problem(d, m, seed=rng)
-            r = prob.rank
-            h = int(rng.integers(1, r)) if bottleneck else int(rng.integers(r, r + 4))
-            scale = 10 ** rng.uniform(-3, 0) if not bottleneck else 10 ** rng.uniform(-3, 0.3)
-            W1, W2 = gaussian_init(d, h, m, scale=scale, seed=rng)
-            gf = gradient_flow(prob, W1, W2, [80.0])
-            res.append(check_interpolation(prob, W1, W2, gf.W1[-1], gf.W2[-1], numeric_gauss=False))
-        mli_n = sum(r.mli_up_to_stationarity for r in res)
-        strict_n = sum(r.mli for r in res)
-        small_g = [r.gauss_formula < _HALF_PI for r in res]
-        if not bottleneck:
-            hyp = [g and r.excess_loss_end <= 1e-12 for g, r in zip(small_g, res)]
-            ok = [r.distance_monotone and r.mli_up_to_stationarity for r in res]
-            rows.append(
-                FamilyReport(
-                    theorem="Two-layer linear, generic Gaussian init: Thm 3 (G<π/2, converged ⇒ MLI)",
-                    instances=n_gen,
-                    hypotheses_held=sum(hyp),
-                    conclusion_held=sum(ok),
-                    counterexamples=sum(h_ and not o for h_, o in zip(hyp, ok)),
-                    worst_margin=float(min((r.distance_margin for h_, r in zip(hyp, res) if h_), default=math.nan)),
-                    note=(
-                        f"not decoupled, h ≥ rank, T=80; G<π/2 in {sum(small_g)}/{n_gen}; ‖W(α)−W(1)‖² exact, "
-                        f"MLI up to end stationarity; strict MLI {strict_n}/{n_gen}"
-                    ),
-                )
-            )
-        else:
-            rows.append(
-                FamilyReport(
-                    theorem="Two-layer linear, bottleneck h < rank (outside the statement)",
-                    instances=n_gen,
-                    hypotheses_held=0,
-                    conclusion_held=mli_n,
-                    counterexamples=0,
-                    worst_margin=math.nan,
-                    note=f"recorded: MLI in {mli_n}/{n_gen}, G ≥ π/2 in {n_gen - sum(small_g)}/{n_gen}",
-                )
-            )
-    return rows

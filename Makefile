@@ -57,14 +57,14 @@ demo: $(STAMP)
 	@if [ -f mlitheory/bias_plateau/__main__.py ]; then $(BIN)/python -m mlitheory.bias_plateau --out out/bias_plateau --force; fi
 
 # The test suite, then the documentation site built strictly (CI runs both through `make test`).
-test: $(STAMP) data
+NODE_STAMP := node_modules/.package-lock.json
+test: $(STAMP) data $(NODE_STAMP)
 	$(BIN)/python -m pytest -q
 	$(MAKE) docs
 
 # The documentation site, built strictly into site/: KaTeX from the npm lock (node_modules/, ignored), the
 # verification rows of the theory pages computed now (out/docs-include/), the API reference generated from the
 # code at build time (docsite/hooks.py).
-NODE_STAMP := node_modules/.package-lock.json
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)

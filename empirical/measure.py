@@ -1,18 +1,17 @@
 """The one place where runs measure interpolation: the loss curve, min Δ, logit Gauss length, weight distance.
 
 Every measurement of a run goes through the four functions here, so the engine behind them can change in one
-place. When [`mlitheory`][mlitheory] provides ``interpolate``, ``logit_gauss_length``, ``weight_distance`` and
+place. When :mod:`mlitheory` provides ``interpolate``, ``logit_gauss_length``, ``weight_distance`` and
 ``monotonicity.min_delta`` they are used. Otherwise a small internal fallback (``_fallback_*``) does the same
 measurement directly: ``torch.func.functional_call`` on a private copy of the model along
-$\\theta_\\alpha = (1-\\alpha)\\theta_0 + \\alpha\\theta_T$, batch-norm statistics re-estimated at each α
+:math:`\\theta_\\alpha = (1-\\alpha)\\theta_0 + \\alpha\\theta_T`, batch-norm statistics re-estimated at each α
 with an exact cumulative average, and the Gauss length of each example's logit path taken from the turning
 angles of the sampled polygon.
 
-$$
-\\min\\Delta = \\max_{i<j} (L_j - L_i)_+, \\qquad
-G = \\frac1N \\sum_{n=1}^N \\int_0^1 \\|T_n'(\\alpha)\\|\\,d\\alpha, \\qquad
-d = \\|\\theta_T - \\theta_0\\|_2 .
-$$
+.. math::
+    \\min\\Delta = \\max_{i<j} (L_j - L_i)_+, \\qquad
+    G = \\frac1N \\sum_{n=1}^N \\int_0^1 \\|T_n'(\\alpha)\\|\\,d\\alpha, \\qquad
+    d = \\|\\theta_T - \\theta_0\\|_2 .
 
 References:
     Lucas et al. 2021, §3–4 (Δ-monotonicity, average logit Gauss length, weight distance).
@@ -55,7 +54,7 @@ class Curve:
     Attributes:
         alphas: α grid ``(m,)``.
         values: metric name → values ``(m,)`` (``"loss"`` always, ``"accuracy"`` for classifiers).
-        min_delta: $\\max_{i<j}(L_j-L_i)_+$ of the loss.
+        min_delta: :math:`\\max_{i<j}(L_j-L_i)_+` of the loss.
         engine: ``"mlitheory"`` or ``"fallback"``.
     """
 
@@ -101,7 +100,7 @@ def _lib(name: str):
 
 
 def uses_mlitheory() -> dict[str, bool]:
-    """Which measurements use [`mlitheory`][mlitheory] (``True``) rather than the internal fallback."""
+    """Which measurements use :mod:`mlitheory` (``True``) rather than the internal fallback."""
     return {n: _lib(n) is not None for n in ("interpolate", "logit_gauss_length", "weight_distance", "min_delta")}
 
 
@@ -122,7 +121,7 @@ def _grid(alphas: int | Sequence[float]) -> np.ndarray:
 
 
 def min_delta(losses: Sequence[float]) -> float:
-    """$\\max_{i<j}(L_j-L_i)_+$: the smallest Δ for which the curve is Δ-monotone (0 if monotone)."""
+    """:math:`\\max_{i<j}(L_j-L_i)_+`: the smallest Δ for which the curve is Δ-monotone (0 if monotone)."""
     fn = _lib("min_delta")
     if fn is not None:
         return float(fn(np.asarray(losses, dtype=np.float64)))
@@ -194,7 +193,7 @@ def interpolation_curve(
         device: where to evaluate (default: the model's device).
 
     Returns:
-        A [`Curve`][empirical.measure.Curve].
+        A :class:`Curve`.
     """
     grid = _grid(alphas)
     fn = _lib("interpolate")
@@ -222,9 +221,9 @@ def logit_gauss_length(
     max_evaluations: int = 1000,
     dtype: torch.dtype | None = torch.float64,
 ) -> GaussLength:
-    """Mean over examples of the Gauss length of each logit path $\\alpha \\mapsto f(x_n;\\theta_\\alpha)$.
+    """Mean over examples of the Gauss length of each logit path :math:`\\alpha \\mapsto f(x_n;\\theta_\\alpha)`.
 
-    With [`mlitheory`][mlitheory] this is its adaptive quadrature with exact derivatives, to absolute error ``tol`` per
+    With :mod:`mlitheory` this is its adaptive quadrature with exact derivatives, to absolute error ``tol`` per
     example within ``max_evaluations`` values of α (``converged`` says whether it got there; a ReLU network's
     logit path has kinks, where it may not); the fallback sums the turning angles of the polygon through the
     logits at ``alphas`` (a lower bound that converges as the grid refines). Computed in ``dtype`` (float64 by
@@ -250,8 +249,7 @@ def logit_gauss_length(
 
 
 def _from_engine_curve(curve, metrics: Sequence[str]) -> Curve:
-    """Our [`Curve`][empirical.measure.Curve] from a
-    [`mlitheory.InterpolationCurve`][mlitheory.interpolation.InterpolationCurve] (``alphas`` and a ``values`` dict)."""
+    """Our :class:`Curve` from a :class:`mlitheory.InterpolationCurve` (``alphas`` and a ``values`` dict)."""
     try:
         values = {m: np.asarray(curve.values[m], dtype=np.float64) for m in metrics}
         grid = np.asarray(curve.alphas, dtype=np.float64)

@@ -1,27 +1,26 @@
 r"""Loss and accuracy along non-linear parameter paths: layer-wise and homogeneous-bias interpolation.
 
-Every floating-point entry $k$ of a state dict gets a coefficient $c_k(\alpha)$:
+Every floating-point entry :math:`k` of a state dict gets a coefficient :math:`c_k(\alpha)`:
 
-$$
-\theta_k(\alpha) = \big(1-c_k(\alpha)\big)\,\theta_k^{\text{start}} + c_k(\alpha)\,\theta_k^{\text{end}},
-\qquad c_k(\alpha) \in \{\alpha^{p_k},\ 0,\ 1\}.
-$$
+.. math::
+    \theta_k(\alpha) = \big(1-c_k(\alpha)\big)\,\theta_k^{\text{start}} + c_k(\alpha)\,\theta_k^{\text{end}},
+    \qquad c_k(\alpha) \in \{\alpha^{p_k},\ 0,\ 1\}.
 
-- **linear** (Goodfellow et al. 2015; Lucas et al. 2021): $c_k(\alpha)=\alpha$ for every entry.
-- **layer-wise** (Vlaar & Frankle 2022): the entries of one layer or block move, $c_k(\alpha)=\alpha$;
-  every other entry stays at its final value ($c_k\equiv1$).
+- **linear** (Goodfellow et al. 2015; Lucas et al. 2021): :math:`c_k(\alpha)=\alpha` for every entry.
+- **layer-wise** (Vlaar & Frankle 2022): the entries of one layer or block move, :math:`c_k(\alpha)=\alpha`;
+  every other entry stays at its final value (:math:`c_k\equiv1`).
 - **homogeneous bias** (``theory_bias_plateau.md`` §3.4): weights move linearly and the bias of the
-  $\ell$-th Linear/Conv layer (1-based, in registration order) as $\alpha^\ell$. For a ReLU network
-  started at $\theta^{\text{start}}=0$, $f(x;\theta(\alpha))=\alpha^L f(x;\theta^{\text{end}})$
-  exactly, because $(W_\ell,b_\ell)\mapsto(cW_\ell,c^\ell b_\ell)$ scales the network by $c^L$.
+  :math:`\ell`-th Linear/Conv layer (1-based, in registration order) as :math:`\alpha^\ell`. For a ReLU network
+  started at :math:`\theta^{\text{start}}=0`, :math:`f(x;\theta(\alpha))=\alpha^L f(x;\theta^{\text{end}})`
+  exactly, because :math:`(W_\ell,b_\ell)\mapsto(cW_\ell,c^\ell b_\ell)` scales the network by :math:`c^L`.
 
 Integer entries (``num_batches_tracked``) carry the end value. Batch-norm running statistics are re-estimated
 at every α on ``bn_data`` with an exact cumulative average (``bn="recompute"``) or interpolated like the
-weights (``bn="interpolate"``). The model is evaluated functionally (`torch.func.functional_call`) on a
+weights (``bn="interpolate"``). The model is evaluated functionally (:func:`torch.func.functional_call`) on a
 private copy; the caller's model is never changed.
 
-This module serves the reproductions until [`mlitheory.paths`][mlitheory.paths] (the interpolation issue) reaches
-``main``; its paths follow the same definitions.
+This module serves the reproductions until :mod:`mlitheory.paths` (the interpolation issue) reaches ``main``;
+its paths follow the same definitions.
 
 References:
     Vlaar, Frankle. *What can linear interpolation of neural network loss landscapes tell us?* ICML 2022.
@@ -57,12 +56,12 @@ State = Mapping[str, torch.Tensor]
 
 @dataclasses.dataclass(frozen=True)
 class PathSpec:
-    """Coefficients of a path: ``powers[k] = p`` gives $c_k=\\alpha^p$; other float keys are fixed.
+    """Coefficients of a path: ``powers[k] = p`` gives :math:`c_k=\\alpha^p`; other float keys are fixed.
 
     Attributes:
         label: description (``"linear"``, ``"layer-wise: blocks.0"``, ``"homogeneous bias"``).
         powers: key → power of α for the moving entries.
-        others: ``"end"`` ($c\\equiv1$) or ``"start"`` ($c\\equiv0$) for every other float entry.
+        others: ``"end"`` (:math:`c\\equiv1`) or ``"start"`` (:math:`c\\equiv0`) for every other float entry.
     """
 
     label: str
@@ -87,7 +86,7 @@ def _float_keys(state: State) -> list[str]:
 
 
 def linear_path(state: State) -> PathSpec:
-    """$c_k(\\alpha)=\\alpha$ for every float entry of ``state``."""
+    """:math:`c_k(\\alpha)=\\alpha` for every float entry of ``state``."""
     return PathSpec("linear", {k: 1 for k in _float_keys(state)})
 
 
@@ -119,7 +118,7 @@ def layer_order(model: nn.Module) -> list[str]:
 
 
 def homogeneous_bias_path(model: nn.Module, state: State) -> PathSpec:
-    """Weights linear, the bias of the ℓ-th Linear/Conv layer as $\\alpha^\\ell$; other entries linear.
+    """Weights linear, the bias of the ℓ-th Linear/Conv layer as :math:`\\alpha^\\ell`; other entries linear.
 
     Raises:
         ValueError: the model has no Linear/Conv layer.
@@ -163,9 +162,7 @@ def path_curve(
     Args:
         model: the architecture (not modified).
         start, end: state dicts with the same keys and shapes.
-        path: the coefficients (see [`linear_path`][empirical.pathcurves.linear_path],
-            [`layerwise_path`][empirical.pathcurves.layerwise_path],
-            [`homogeneous_bias_path`][empirical.pathcurves.homogeneous_bias_path]).
+        path: the coefficients (see :func:`linear_path`, :func:`layerwise_path`, :func:`homogeneous_bias_path`).
         data: list of ``(inputs, targets)`` batches; means weighted by batch size.
         alphas: number of uniform points on [0, 1] (both ends exact) or an explicit grid.
         loss: ``loss(outputs, targets)`` returning the batch mean.
@@ -176,8 +173,7 @@ def path_curve(
         device: where to evaluate (default CPU).
 
     Returns:
-        A [`empirical.measure.Curve`][empirical.measure.Curve] (``engine="empirical.pathcurves"``, ``min_delta`` of the
-        loss).
+        A :class:`empirical.measure.Curve` (``engine="empirical.pathcurves"``, ``min_delta`` of the loss).
 
     Raises:
         ValueError: mismatched states (the key is named), unknown metric or policy, no data.
@@ -243,14 +239,14 @@ def logit_gauss_lengths(
     bn_data: Sequence[tuple[torch.Tensor, torch.Tensor]] | None = None,
     device: str | torch.device | None = None,
 ) -> dict[str, np.ndarray]:
-    r"""Two estimates of the Gauss length of each example's logit path $\alpha\mapsto f(x;\theta_\alpha)$.
+    r"""Two estimates of the Gauss length of each example's logit path :math:`\alpha\mapsto f(x;\theta_\alpha)`.
 
-    - ``"derivative"``: $\int_0^1 \|T'(\alpha)\|\,d\alpha$ with
-      $\|T'\| = \|z'' - \langle z'',T\rangle T\|/\|z'\|$, $z'$ and $z''$ by nested forward-mode
+    - ``"derivative"``: :math:`\int_0^1 \|T'(\alpha)\|\,d\alpha` with
+      :math:`\|T'\| = \|z'' - \langle z'',T\rangle T\|/\|z'\|`, :math:`z'` and :math:`z''` by nested forward-mode
       differentiation (``torch.func.jvp``) at each grid point, trapezoid rule over the grid. Batch-norm statistics
       are re-estimated at each α and held constant in the derivative, as Lucas et al. (2021) do. ReLU kinks have
       zero second derivative, so this estimator sees only the smooth turning (the authors' convention).
-    - ``"turning"``: the sum of the turning angles of the polygon through $z$ at the grid points: every
+    - ``"turning"``: the sum of the turning angles of the polygon through :math:`z` at the grid points: every
       change of direction, the kinks of piecewise-linear (ReLU) paths included; a lower bound of the total
       turning that converges as the grid refines.
 

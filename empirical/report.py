@@ -1,24 +1,20 @@
 """Reports of the reproductions: tables (Markdown + CSV), figures (PNG + PDF), a JSON of every number, claims.
 
-An experiment's analysis fills a [`Report`][empirical.report.Report] through a few calls:
+An experiment's analysis fills a :class:`Report` through a few calls::
 
-```text
-rep = Report(name="lucas_table1", version=1, scale="small", title="...", reference="...")
-rep.table(Table("table1", "Proportion of non-monotone runs", columns, rows))
-rep.figure("scatter", fig, "min Δ against distance")
-rep.claim(Claim("sgd_small_lr", "SGD with small learning rates always gave MLI", "Lucas et al. 2021, §4.1.1",
-                verdict="supported", evidence="0 of 12 runs with lr ≤ 0.1 non-monotone", numbers={...}))
-rep.write(folder)
-```
+    rep = Report(name="lucas_table1", version=1, scale="small", title="...", reference="...")
+    rep.table(Table("table1", "Proportion of non-monotone runs", columns, rows))
+    rep.figure("scatter", fig, "min Δ against distance")
+    rep.claim(Claim("sgd_small_lr", "SGD with small learning rates always gave MLI", "Lucas et al. 2021, §4.1.1",
+                    verdict="supported", evidence="0 of 12 runs with lr ≤ 0.1 non-monotone", numbers={...}))
+    rep.write(folder)
 
-and [`Report.write`][empirical.report.Report.write] lays out the folder:
+and :meth:`Report.write` lays out the folder::
 
-```text
-report.md              the report: description, notes, tables, figures, claims check
-results.json           every number (tables, claims, per-run measures and curves) and the exact configs
-<table>.md / .csv      each table
-<figure>.png / .pdf    each figure
-```
+    report.md              the report: description, notes, tables, figures, claims check
+    results.json           every number (tables, claims, per-run measures and curves) and the exact configs
+    <table>.md / .csv      each table
+    <figure>.png / .pdf    each figure
 
 Every number in a table or a claim comes from the measured runs; the papers' reference values printed beside
 ours are typed in with their citation (a table's ``reference`` column, a claim's ``source``).
@@ -131,7 +127,7 @@ class Claim:
         id: short key.
         statement: the claim, in our words.
         source: where the paper makes it (section, table or figure).
-        verdict: one of [`VERDICTS`][empirical.report.VERDICTS].
+        verdict: one of :data:`VERDICTS`.
         evidence: the measured numbers behind the verdict, in words.
         numbers: the same numbers as data.
         reason: for a claim not supported (or inconclusive), the likely reason (scale, data, epochs, ...).
@@ -180,7 +176,7 @@ def save_figure(fig: Any, folder: str | os.PathLike, stem: str, *, dpi: int = 11
 
 @dataclasses.dataclass
 class Report:
-    """A reproduction's report, filled by the experiment's analysis and written by `write`.
+    """A reproduction's report, filled by the experiment's analysis and written by :meth:`write`.
 
     Attributes:
         name, version, scale: which experiment, which version of its configuration, which preset.

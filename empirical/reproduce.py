@@ -1,12 +1,11 @@
 """Run a reproduction end to end: its sweep (resumable, any backend), its analysis, its report folder.
 
-``python -m empirical reproduce NAME --scale smoke|small|paper`` (see [`empirical.experiments`][empirical.experiments]
-for the names) does three things:
+``python -m empirical reproduce NAME --scale smoke|small|paper`` (see :mod:`empirical.experiments` for the
+names) does three things:
 
-1. runs every configuration of the experiment at that scale through
-   [`empirical.sweep.run_sweep`][empirical.sweep.run_sweep] into a root of run folders (default
-   ``runs/reproduce/<scale>``, shared by the experiments, so a configuration two experiments use is trained once);
-   finished runs are skipped, so an interrupted reproduction resumes;
+1. runs every configuration of the experiment at that scale through :func:`empirical.sweep.run_sweep` into a
+   root of run folders (default ``runs/reproduce/<scale>``, shared by the experiments, so a configuration two
+   experiments use is trained once); finished runs are skipped, so an interrupted reproduction resumes;
 2. calls the experiment's ``analyse(ctx)``, which may run further configurations that depend on the first
    ones (e.g. retraining from a trained state) through the same backend, and caches derived measurements
    (extra interpolation curves) under ``ROOT/_derived/<name>/`` so that they too are computed once;
@@ -57,8 +56,7 @@ class Context:
         records: the runs of ``spec.configs``, in the same order (finished, diverged, stopped or failed).
         root: the run folders' root.
         device: evaluation device for derived measurements.
-        sweep: keyword arguments of [`empirical.sweep.run_sweep`][empirical.sweep.run_sweep] (backend, workers, address,
-            device).
+        sweep: keyword arguments of :func:`empirical.sweep.run_sweep` (backend, workers, address, device).
         progress: whether to show progress bars.
     """
 
@@ -115,13 +113,12 @@ class Context:
         return value
 
     def finished(self, records: Sequence[RunRecord] | None = None) -> list[RunRecord]:
-        """The runs (default: all of `records`) that finished training and were measured."""
+        """The runs (default: all of :attr:`records`) that finished training and were measured."""
         return [r for r in (self.records if records is None else records) if r.metrics and r.metrics.get("measures")]
 
 
 def _sweep(configs: Sequence[RunConfig], root: Path, **kw):
-    """[`empirical.sweep.run_sweep`][empirical.sweep.run_sweep], unless every run is finished (then nothing runs and no
-    lock is taken,
+    """:func:`empirical.sweep.run_sweep`, unless every run is finished (then nothing runs and no lock is taken,
     so a report can be regenerated while another sweep writes into the same root)."""
     if all(is_finished(run_folder(root, c)) for c in configs):
         return SweepSummary(
@@ -169,14 +166,14 @@ def reproduce(
     progress: bool = True,
     force: bool = False,
 ) -> Report:
-    """Run experiment ``name`` at ``scale`` and write its report; returns the [`Report`][empirical.report.Report].
+    """Run experiment ``name`` at ``scale`` and write its report; returns the :class:`Report`.
 
     Args:
-        name: one of [`empirical.experiments.EXPERIMENTS`][empirical.experiments.EXPERIMENTS].
-        scale: one of [`empirical.sweep.SCALES`][empirical.sweep.SCALES].
-        out: report folder (default [`default_out`][empirical.reproduce.default_out]).
-        root: run folders' root (default [`default_root`][empirical.reproduce.default_root]).
-        backend, workers, address: see [`empirical.sweep.run_sweep`][empirical.sweep.run_sweep].
+        name: one of :data:`empirical.experiments.EXPERIMENTS`.
+        scale: one of :data:`empirical.sweep.SCALES`.
+        out: report folder (default :func:`default_out`).
+        root: run folders' root (default :func:`default_root`).
+        backend, workers, address: see :func:`empirical.sweep.run_sweep`.
         device: training and evaluation device (``"cuda"`` on a GPU).
         data_dir: folder with CIFAR (sets ``$MLITHEORY_DATA_DIR`` for the runs and their workers).
         seed_offset: added to every run's seed.

@@ -1,26 +1,23 @@
 """A run: one configuration → one folder keyed by the configuration's hash, written atomically, never redone.
 
-A [`RunConfig`][empirical.runs.RunConfig] holds everything that determines a run's numbers (data, model, training,
-measurement). [`execute_run`][empirical.runs.execute_run] trains it and measures the linear interpolation from
-initialisation to the final state, writing into ``ROOT/<hash>/``:
+A :class:`RunConfig` holds everything that determines a run's numbers (data, model, training, measurement).
+:func:`execute_run` trains it and measures the linear interpolation from initialisation to the final state,
+writing into ``ROOT/<hash>/``::
 
-```text
-config.json        the full configuration and its hash (written first)
-status.json        running / finished / diverged / stopped / failed (with the error), host, pid, times
-train_log.json     one entry per epoch (loss, accuracy, distance from init, ...), rewritten each epoch
-checkpoints/       init.pt, epoch_XXXX.pt, step_XXXXXXX.pt, final.pt (state dicts)
-curve.json         α, loss and accuracy along the path, min Δ
-metrics.json       the summary: training outcome and the measures (min Δ, Gauss length, distances);
-                   written last — its presence marks the run as done
-```
+    config.json        the full configuration and its hash (written first)
+    status.json        running / finished / diverged / stopped / failed (with the error), host, pid, times
+    train_log.json     one entry per epoch (loss, accuracy, distance from init, ...), rewritten each epoch
+    checkpoints/       init.pt, epoch_XXXX.pt, step_XXXXXXX.pt, final.pt (state dicts)
+    curve.json         α, loss and accuracy along the path, min Δ
+    metrics.json       the summary: training outcome and the measures (min Δ, Gauss length, distances);
+                       written last — its presence marks the run as done
 
 Every file is written atomically (temporary file + rename). A run whose ``metrics.json`` exists is finished:
 it is skipped, never recomputed or overwritten. A run without it (killed, or failed) is redone from scratch.
-If the folder's ``config.json`` differs from the configuration being run,
-[`ConfigMismatch`][empirical.runs.ConfigMismatch] is raised.
+If the folder's ``config.json`` differs from the configuration being run, :class:`ConfigMismatch` is raised.
 
-The hash covers the fields that differ from their defaults (plus [`CONFIG_VERSION`][empirical.runs.CONFIG_VERSION]), so
-adding a new field with a default keeps existing run folders valid.
+The hash covers the fields that differ from their defaults (plus :data:`CONFIG_VERSION`), so adding a new
+field with a default keeps existing run folders valid.
 """
 
 from __future__ import annotations
@@ -73,15 +70,15 @@ class ConfigMismatch(ValueError):
 class RunConfig:
     """Everything that determines a run's numbers. The execution device is not part of it.
 
-    Data: ``dataset`` (see [`empirical.data.DATASETS`][empirical.data.DATASETS]), ``n_train``/``n_test`` (stratified
-    subsamples, ``None``: all), ``normalize`` (``"channel"`` or ``"none"``), ``data_seed``, ``data_options`` (e.g.
+    Data: ``dataset`` (see :data:`empirical.data.DATASETS`), ``n_train``/``n_test`` (stratified subsamples,
+    ``None``: all), ``normalize`` (``"channel"`` or ``"none"``), ``data_seed``, ``data_options`` (e.g.
     ``{"pad_to": 32, "channels": 3}``, Gaussian ``dim``/``num_classes``/``separation``).
 
-    Model: ``model`` (see [`empirical.models.MODELS`][empirical.models.MODELS]), ``model_options`` (e.g. ``{"hidden":
-    [512], "batchnorm": true}``), initialised from ``seed``.
+    Model: ``model`` (see :data:`empirical.models.MODELS`), ``model_options`` (e.g. ``{"hidden": [512],
+    "batchnorm": true}``), initialised from ``seed``.
 
-    Training (see [`empirical.train.train`][empirical.train.train]): ``optimizer``, ``lr``, ``momentum``, ``betas``,
-    ``eps``, ``weight_decay``, ``epochs``, ``batch_size`` (``None``: full batch), ``schedule``, ``milestones``,
+    Training (see :func:`empirical.train.train`): ``optimizer``, ``lr``, ``momentum``, ``betas``, ``eps``,
+    ``weight_decay``, ``epochs``, ``batch_size`` (``None``: full batch), ``schedule``, ``milestones``,
     ``gamma``, ``warmup_epochs``, ``switch_epoch``/``switch_optimizer``/``switch_lr``, ``checkpoint_epochs``,
     ``checkpoint_steps``, ``stop_if`` (``[epoch, loss]``), ``augment`` (``"none"`` or ``"crop-flip"``), ``amp``,
     ``seed`` (initialisation, batch order, augmentation).
@@ -200,7 +197,7 @@ class RunConfig:
 
     @property
     def hash(self) -> str:
-        """16 hex digits of the SHA-256 of the canonical JSON of `non_default` and the config version."""
+        """16 hex digits of the SHA-256 of the canonical JSON of :meth:`non_default` and the config version."""
         payload = json.dumps({"v": CONFIG_VERSION, **self.non_default()}, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -278,8 +275,7 @@ def _json_default(o: Any) -> Any:
 
 
 def check_folder(folder: Path, config: RunConfig) -> None:
-    """Raise [`ConfigMismatch`][empirical.runs.ConfigMismatch] if ``folder/config.json`` exists and holds a different
-    configuration."""
+    """Raise :class:`ConfigMismatch` if ``folder/config.json`` exists and holds a different configuration."""
     path = folder / "config.json"
     if not path.exists():
         return
@@ -303,8 +299,7 @@ def is_finished(folder: Path) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class RunOutcome:
-    """What [`execute_run`][empirical.runs.execute_run] did: ``status`` is finished/diverged/stopped (done now),
-    ``skipped`` (was
+    """What :func:`execute_run` did: ``status`` is finished/diverged/stopped (done now), ``skipped`` (was
     already done; ``result`` holds its stored status) or ``failed`` (``error`` says why)."""
 
     hash: str
@@ -333,8 +328,8 @@ def execute_run(
         threads: ``torch.set_num_threads`` for this run (workers of a pool use 1).
 
     Returns:
-        A [`RunOutcome`][empirical.runs.RunOutcome]. Exceptions inside the run are caught, recorded in ``status.json``
-        and returned as ``status="failed"``.
+        A :class:`RunOutcome`. Exceptions inside the run are caught, recorded in ``status.json`` and returned
+        as ``status="failed"``.
 
     Raises:
         ConfigMismatch: the run folder holds a different configuration.

@@ -1,32 +1,30 @@
 """Sweeps: grids (or lists) of run configurations, executed locally, on a process pool or on Ray; resumable.
 
-A sweep file is TOML:
+A sweep file is TOML::
 
-```text
-name = "mnist_mlp"
-description = "MLP on MNIST: SGD vs Adam, with and without batch norm"
+    name = "mnist_mlp"
+    description = "MLP on MNIST: SGD vs Adam, with and without batch norm"
 
-[base]                      # a RunConfig (see empirical.runs.RunConfig)
-dataset = "mnist"
-model = "mlp"
-model_options = { hidden = [128] }
+    [base]                      # a RunConfig (see empirical.runs.RunConfig)
+    dataset = "mnist"
+    model = "mlp"
+    model_options = { hidden = [128] }
 
-[grid]                      # cartesian product; dotted keys reach into option tables
-optimizer = ["sgd", "adam"]
-lr = [0.1, 0.01]
-"model_options.batchnorm" = [false, true]
+    [grid]                      # cartesian product; dotted keys reach into option tables
+    optimizer = ["sgd", "adam"]
+    lr = [0.1, 0.01]
+    "model_options.batchnorm" = [false, true]
 
-[[runs]]                    # optional list; each entry is combined with every grid point
-seed = 0
+    [[runs]]                    # optional list; each entry is combined with every grid point
+    seed = 0
 
-[scales.smoke]              # overrides of `base` for `--scale smoke` ...
-n_train = 500
-[scales.smoke.grid]         # ... and replacements of grid entries
-lr = [0.1]
-```
+    [scales.smoke]              # overrides of `base` for `--scale smoke` ...
+    n_train = 500
+    [scales.smoke.grid]         # ... and replacements of grid entries
+    lr = [0.1]
 
-Each configuration is ``base ⊕ scales.<scale> ⊕ runs[i] ⊕ grid point``. [`run_sweep`][empirical.sweep.run_sweep] runs
-every configuration that is not finished in the root folder, with one of three backends:
+Each configuration is ``base ⊕ scales.<scale> ⊕ runs[i] ⊕ grid point``. :func:`run_sweep` runs every
+configuration that is not finished in the root folder, with one of three backends:
 
 - ``local``: one after another in this process;
 - ``process``: a pool of worker processes on this machine (``spawn``; each worker uses one thread unless
@@ -146,8 +144,8 @@ def load_sweep(path: str | os.PathLike, *, scale: str = "small", overrides: dict
     """Read a sweep file (a path, or the name of a bundled sweep) at ``scale``.
 
     Args:
-        path: a TOML file, or a name from [`sweep_files`][empirical.sweep.sweep_files].
-        scale: one of [`SCALES`][empirical.sweep.SCALES] (must be defined in the file when it has a ``[scales]`` table).
+        path: a TOML file, or a name from :func:`sweep_files`.
+        scale: one of :data:`SCALES` (must be defined in the file when it has a ``[scales]`` table).
         overrides: values applied on top of every configuration (e.g. ``{"seed": 3}``), before the grid.
 
     Raises:
@@ -202,7 +200,7 @@ def load_sweep(path: str | os.PathLike, *, scale: str = "small", overrides: dict
 
 @dataclasses.dataclass(frozen=True)
 class SweepSummary(Result):
-    """The outcome of [`run_sweep`][empirical.sweep.run_sweep].
+    """The outcome of :func:`run_sweep`.
 
     Attributes:
         root: the runs' folder.
@@ -312,7 +310,7 @@ def run_sweep(
     Args:
         configs: the configurations (duplicates by hash are run once).
         root: folder of run folders.
-        backend: one of [`BACKENDS`][empirical.sweep.BACKENDS].
+        backend: one of :data:`BACKENDS`.
         workers: parallel runs for ``process``/``ray`` (default: the CPU count; Ray started locally gets
             this many CPUs).
         address: Ray cluster address (``"auto"`` or ``host:port``); default starts Ray locally.
@@ -323,8 +321,7 @@ def run_sweep(
         progress: show a progress bar over runs (and the training bar with the local backend).
 
     Returns:
-        A [`SweepSummary`][empirical.sweep.SweepSummary]. Failed runs do not stop the sweep; they are counted and
-        listed.
+        A :class:`SweepSummary`. Failed runs do not stop the sweep; they are counted and listed.
 
     Raises:
         ValueError: unknown backend.

@@ -1,5 +1,4 @@
-"""The evaluation engine behind [`mlitheory.interpolate`][mlitheory.interpolation.interpolate] and
-[`mlitheory.loss_plane`][mlitheory.plane.loss_plane].
+"""The evaluation engine behind :func:`mlitheory.interpolate` and :func:`mlitheory.loss_plane`.
 
 A *family* of states is an affine combination of ``J`` basis states with per-key mixing weights. The engine
 evaluates the model at a list of *jobs* (a point of the family + a batch-norm policy) over the data, with the
@@ -7,8 +6,8 @@ data iterated once (outer loop over batches, inner loop over jobs): each batch i
 shuffling or augmenting loader gives every α the same examples.
 
 First-layer reuse: when the first module holding parameters is a plain ``Linear`` or ``Conv``, its output is
-affine in the state, $W_\\alpha x + b_\\alpha = \\sum_j w_j (W_j x + b_j)$. The engine computes
-$W_j x + b_j$ once per batch for each basis state and mixes them at every point (one ``lerp`` for a line):
+affine in the state, :math:`W_\\alpha x + b_\\alpha = \\sum_j w_j (W_j x + b_j)`. The engine computes
+:math:`W_j x + b_j` once per batch for each basis state and mixes them at every point (one ``lerp`` for a line):
 exact in exact arithmetic, and bit-identical at the basis states themselves. A cached output is used only for
 an input equal to the cached one, so any model stays correct; the reuse switches itself off when the layer's
 input changes from point to point.

@@ -1,10 +1,10 @@
 """Jet algebra for second-order forward (Taylor) mode: values with their first two derivatives along α.
 
-A [`Jet`][mlitheory.taylor.Jet] ``(v, v′, v″)`` is propagated by the second-order rules of
-[`mlitheory.taylor`][mlitheory.taylor]: bilinear maps (product rule with the cross term ``2a′b′``), elementwise
-functions (``φ″u′² + φ′u″``), linear maps (applied to each component). Also the rule tables of the interpreter, and
-compositions of the normalisation layers from elementary ops, used wherever nested `torch.func.jvp` must run through
-them (PyTorch's fused kernels give wrong second forward derivatives with batch statistics, see `CompositeNorms`).
+A :class:`Jet` ``(v, v′, v″)`` is propagated by the second-order rules of :mod:`mlitheory.taylor`: bilinear maps
+(product rule with the cross term ``2a′b′``), elementwise functions (``φ″u′² + φ′u″``), linear maps (applied to each
+component). Also the rule tables of the interpreter, and compositions of the normalisation layers from elementary
+ops, used wherever nested :func:`torch.func.jvp` must run through them (PyTorch's fused kernels give wrong second
+forward derivatives with batch statistics, see :class:`CompositeNorms`).
 """
 
 from __future__ import annotations
@@ -407,7 +407,7 @@ class CompositeNorms:
     """Within the block, the normalisation layers of ``view`` run as compositions of elementary ops.
 
     PyTorch's fused ``layer_norm``, ``batch_norm`` with batch statistics and ``instance_norm`` return wrong
-    second derivatives under forward-over-forward `torch.func.jvp` (torch 2.13; checked against finite
+    second derivatives under forward-over-forward :func:`torch.func.jvp` (torch 2.13; checked against finite
     differences in ``tests/test_taylor.py``), and ``batch_norm`` refuses forward derivatives with respect to the
     running statistics. Nested-jvp fallbacks therefore use these compositions.
     """

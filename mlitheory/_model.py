@@ -1,9 +1,9 @@
 """A private, configurable view of the caller's model: the caller's module is never touched.
 
-`ModelView` makes a *structural* clone of the model with `copy.deepcopy`, sharing every parameter and
+:class:`ModelView` makes a *structural* clone of the model with :func:`copy.deepcopy`, sharing every parameter and
 buffer tensor (the memo maps each tensor to itself, so no weight is copied). Mode flags (train/eval, batch-norm
 momentum) are then set on the clone only, and the clone's states are supplied with
-`torch.func.functional_call`. If a model cannot be deep-copied, the view falls back to the model itself and
+:func:`torch.func.functional_call`. If a model cannot be deep-copied, the view falls back to the model itself and
 restores every flag it changed on exit (also on error).
 """
 
@@ -31,7 +31,7 @@ class ModelView:
     Modes:
         ``"eval"``: every module in eval mode (dropout off, running statistics used).
         ``"stats"``: batch-norm modules in train mode with ``momentum=None`` (exact cumulative average of the
-            running statistics, as `torch.optim.swa_utils.update_bn`); every other module in eval mode.
+            running statistics, as :func:`torch.optim.swa_utils.update_bn`); every other module in eval mode.
         ``"batch"``: batch-norm modules normalise with the statistics of the current batch and update nothing
             (train mode, ``track_running_stats=False``); every other module in eval mode.
     """

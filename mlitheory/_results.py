@@ -1,6 +1,6 @@
 """Results are data: a mixin that gives frozen dataclasses ``save``/``load`` (``.npz`` + ``.json``) and a summary.
 
-Every result object of the package is a frozen dataclass that inherits [`Result`][mlitheory.Result]. Arrays (NumPy or
+Every result object of the package is a frozen dataclass that inherits :class:`Result`. Arrays (NumPy or
 torch) go to a compressed ``.npz`` file; everything else (numbers, strings, nested results, lists and dicts of
 them) goes to a ``.json`` file beside it. Loading rebuilds the same class with equal fields; torch tensors come
 back as torch tensors (on the CPU).
@@ -127,7 +127,7 @@ def _decode(value: Any, arrays: Any) -> Any:
 class Result:
     """Mixin for frozen result dataclasses: ``save``, ``load``, ``to_dict`` and a readable ``summary``.
 
-    Subclasses override `summary` for a tailored printout; ``str(result)`` returns it.
+    Subclasses override :meth:`summary` for a tailored printout; ``str(result)`` returns it.
     """
 
     _summary_fields: ClassVar[tuple[str, ...] | None] = None
@@ -162,7 +162,7 @@ class Result:
 
     @classmethod
     def load(cls, path: str | os.PathLike):
-        """Load a result saved with `save`; the class stored in the file must be ``cls`` or a subclass."""
+        """Load a result saved with :meth:`save`; the class stored in the file must be ``cls`` or a subclass."""
         stem = _stem(path)
         jpath, npath = stem.with_suffix(".json"), stem.with_suffix(".npz")
         if not jpath.exists():

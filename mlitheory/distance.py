@@ -1,16 +1,16 @@
-r"""Distance travelled in weight space: $\|\theta_T - \theta_0\|_2$, normalised, per layer.
+r"""Distance travelled in weight space: :math:`\|\theta_T - \theta_0\|_2`, normalised, per layer.
 
 Lucas et al. (2021, §4.2.1) relate non-monotonic interpolation to the distance the weights moved. Their
-measurement (``measurement_and_experiments.md`` §2): the $\ell_2$ distance over every parameter (weights,
+measurement (``measurement_and_experiments.md`` §2): the :math:`\ell_2` distance over every parameter (weights,
 biases, batch-norm affine parameters), **excluding** batch-norm running statistics; the normalised variant
-divides by $\|\theta_0\|_2$ in the figures, while the value logged during training divides by the final
-norm $\|\theta_T\|_2$. Both are offered:
+divides by :math:`\|\theta_0\|_2` in the figures, while the value logged during training divides by the final
+norm :math:`\|\theta_T\|_2`. Both are offered:
 
-$$
-d = \|\theta_{\text{end}} - \theta_{\text{start}}\|_2,\qquad
-d_{\text{start}} = \frac{d}{\|\theta_{\text{start}}\|_2},\qquad
-d_{\text{end}} = \frac{d}{\|\theta_{\text{end}}\|_2}.
-$$
+.. math::
+
+    d = \|\theta_{\text{end}} - \theta_{\text{start}}\|_2,\qquad
+    d_{\text{start}} = \frac{d}{\|\theta_{\text{start}}\|_2},\qquad
+    d_{\text{end}} = \frac{d}{\|\theta_{\text{end}}\|_2}.
 
 Sums are accumulated in float64 whatever the parameters' dtype.
 
@@ -104,12 +104,12 @@ def weight_distance(
             floating-point entry except ``running_mean``, ``running_var``, ``num_batches_tracked``.
 
     Returns:
-        [`WeightDistance`][mlitheory.distance.WeightDistance] (``float(result)`` is the value).
+        :class:`WeightDistance` (``float(result)`` is the value).
 
     Raises:
         ValueError: unknown ``normalize``, mismatched keys/shapes (named), or a zero norm to divide by.
 
-    Examples:
+    Example:
         >>> import torch
         >>> d = weight_distance({"w": torch.tensor([3.0, 0.0])}, {"w": torch.tensor([0.0, 4.0])})
         >>> d.value

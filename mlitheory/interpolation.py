@@ -1,15 +1,15 @@
 r"""Evaluate any PyTorch model along a path between two states: loss, accuracy, any metric.
 
-$$
-\mathcal L(\alpha) = \frac{1}{N}\sum_{i=1}^{N} \ell\big(f(x_i;\theta_\alpha), y_i\big),\qquad
-\theta_\alpha = (1-\alpha)\,\theta_0 + \alpha\,\theta_T
-$$
+.. math::
 
-(or any path of [`mlitheory.paths`][mlitheory.paths]). The model is evaluated functionally with
-`torch.func.functional_call` under `torch.no_grad`: the caller's model (parameters, buffers,
+    \mathcal L(\alpha) = \frac{1}{N}\sum_{i=1}^{N} \ell\big(f(x_i;\theta_\alpha), y_i\big),\qquad
+    \theta_\alpha = (1-\alpha)\,\theta_0 + \alpha\,\theta_T
+
+(or any path of :mod:`mlitheory.paths`). The model is evaluated functionally with
+:func:`torch.func.functional_call` under :func:`torch.no_grad`: the caller's model (parameters, buffers,
 train/eval mode) is never changed. Means over the data are weighted by batch size exactly. Batch-norm running
-statistics follow an explicit policy ([`mlitheory.batchnorm`][mlitheory.batchnorm]), and the endpoint states are also
-evaluated directly, so the curve reports how much the policy itself moved the endpoint values.
+statistics follow an explicit policy (:mod:`mlitheory.batchnorm`), and the endpoint states are also evaluated
+directly, so the curve reports how much the policy itself moved the endpoint values.
 
 When the model's first parametric layer is a plain ``Linear`` or ``Conv``, its output is computed once per batch
 for each endpoint and mixed at every α (it is affine in α): exact, and about twice as fast for an MLP.
@@ -115,8 +115,7 @@ class InterpolationCurve(Result):
         return self.alphas[keep][order], v[keep][order]
 
     def min_delta(self, metric: str = "loss", *, tol: float = 0.0, nonfinite: str = "raise") -> float:
-        """$\\min\\Delta$ of ``metric`` over the points with α in [0, 1] (see
-        [`mlitheory.min_delta`][mlitheory.monotonicity.min_delta]).
+        """:math:`\\min\\Delta` of ``metric`` over the points with α in [0, 1] (see :func:`mlitheory.min_delta`).
 
         ``nonfinite="raise"`` (default) raises when a value there is NaN/inf; ``"omit"`` leaves those points out.
         """
@@ -182,8 +181,7 @@ class InterpolationCurve(Result):
 
 
 class _LineFamily:
-    """A [`ParameterPath`][mlitheory.paths.ParameterPath] as an engine family: basis (start, end), weights (1 − c,
-    c)."""
+    """A :class:`ParameterPath` as an engine family: basis (start, end), weights (1 − c, c)."""
 
     def __init__(self, path: ParameterPath):
         self.path = path
@@ -222,8 +220,7 @@ def evaluate_path(
     reuse_first_layer: bool = True,
     progress: bool = True,
 ) -> InterpolationCurve:
-    """Evaluate ``model`` along any [`ParameterPath`][mlitheory.paths.ParameterPath]; see
-    [`interpolate`][mlitheory.interpolation.interpolate]."""
+    """Evaluate ``model`` along any :class:`~mlitheory.paths.ParameterPath`; see :func:`interpolate`."""
     check_policy(bn)
     if not isinstance(path, ParameterPath):
         raise TypeError(f"path must be a ParameterPath (see mlitheory.paths), got {type(path).__name__}")
@@ -304,7 +301,7 @@ def interpolate(
     reuse_first_layer: bool = True,
     progress: bool = True,
 ) -> InterpolationCurve:
-    r"""Loss and metrics of ``model`` along $\theta_\alpha=(1-\alpha)\theta_0+\alpha\theta_1$ (start to end).
+    r"""Loss and metrics of ``model`` along :math:`\theta_\alpha=(1-\alpha)\theta_0+\alpha\theta_1` (start to end).
 
     Args:
         model: any ``nn.Module`` whose ``forward`` returns logits (or predictions); never modified.
@@ -314,11 +311,11 @@ def interpolate(
         alphas: a count (uniform on [0, 1], both ends exact) or any array of distinct values (extrapolation
             allowed).
         loss: ``loss(logits, y)`` returning the batch mean (a scalar) or per-example values ``(n,)``; default
-            `torch.nn.functional.cross_entropy`. Means are weighted by batch size exactly.
+            :func:`torch.nn.functional.cross_entropy`. Means are weighted by batch size exactly.
         metrics: names among ``"loss"``, ``"accuracy"``, ``"error"``, or ``{name: fn(logits, y)}`` (``None``
             for a built-in). ``"loss"`` is always computed.
         bn: batch-norm policy, ``"recompute"``, ``"interpolate"``, ``"batch"`` or ``"none"``
-            ([`mlitheory.batchnorm`][mlitheory.batchnorm]).
+            (:mod:`mlitheory.batchnorm`).
         bn_data: data for ``"recompute"`` (inputs or batches); default ``data``.
         device: where to compute (default: the states' device); states and batches are moved there.
         dtype: floating dtype to compute in (states and floating inputs are cast); default the states'.
@@ -327,14 +324,14 @@ def interpolate(
         progress: show a tqdm progress bar.
 
     Returns:
-        [`InterpolationCurve`][mlitheory.interpolation.InterpolationCurve].
+        :class:`InterpolationCurve`.
 
     Raises:
         ValueError: keys, shapes or devices of the states do not match (the error names the key); empty data;
             ``bn="recompute"`` for a batch-norm model with no data.
         TypeError: dtype mismatch between the states (named), malformed batches, ``accuracy`` on float targets.
 
-    Examples:
+    Example:
         >>> import torch
         >>> from torch import nn
         >>> net = nn.Linear(3, 2)

@@ -1,24 +1,24 @@
-r"""Gauss length of the logit path $z(\alpha; x) = f(x; \theta_\alpha)$ of any model.
+r"""Gauss length of the logit path :math:`z(\alpha; x) = f(x; \theta_\alpha)` of any model.
 
 Lucas et al. (2021, §3.3, Definition 2) measure how far the *logit interpolation* of a network is from a
 straight line by its Gauss length, the length of its unit tangent on the sphere,
 
-$$
-G(z) = \int_0^1 \frac{\|z'' - \langle z'', T\rangle T\|}{\|z'\|}\,d\alpha,\qquad T = \frac{z'}{\|z'\|},
-$$
+.. math::
 
-and Theorem 3 shows that $G < \pi/2$ forces a monotone MSE loss. Two conventions are reported:
+    G(z) = \int_0^1 \frac{\|z'' - \langle z'', T\rangle T\|}{\|z'\|}\,d\alpha,\qquad T = \frac{z'}{\|z'\|},
 
-* the **mean per-example** Gauss length $\frac1N\sum_i G(z(\cdot; x_i))$ with $z(\alpha;x_i)\in\mathbb
-  R^k$ (the authors' "average Gauss length"), and
-* the Gauss length of the **concatenated** curve $\alpha\mapsto(z(\alpha;x_1),\dots,z(\alpha;x_N))\in\mathbb
-  R^{Nk}$ (the curve of the whole output, to which Theorem 3 applies for the summed MSE loss).
+and Theorem 3 shows that :math:`G < \pi/2` forces a monotone MSE loss. Two conventions are reported:
 
-$z'$ and $z''$ are exact: by second-order forward (Taylor) mode through the network
-([`mlitheory.taylor`][mlitheory.taylor], the default) or by nested `torch.func.jvp` through
-`torch.func.functional_call` (``method="jvp"``). The integral is the adaptive quadrature of
-[`mlitheory.geometry.gauss_length_from_derivatives`][mlitheory.geometry.gauss_length_from_derivatives]; where the
-velocity vanishes the integrand is 0 and a reversal adds $\pi$, so a stationary logit path gives a number, never NaN.
+* the **mean per-example** Gauss length :math:`\frac1N\sum_i G(z(\cdot; x_i))` with :math:`z(\alpha;x_i)\in\mathbb
+  R^k` (the authors' "average Gauss length"), and
+* the Gauss length of the **concatenated** curve :math:`\alpha\mapsto(z(\alpha;x_1),\dots,z(\alpha;x_N))\in\mathbb
+  R^{Nk}` (the curve of the whole output, to which Theorem 3 applies for the summed MSE loss).
+
+:math:`z'` and :math:`z''` are exact: by second-order forward (Taylor) mode through the network
+(:mod:`mlitheory.taylor`, the default) or by nested :func:`torch.func.jvp` through
+:func:`torch.func.functional_call` (``method="jvp"``). The integral is the adaptive quadrature of
+:func:`mlitheory.geometry.gauss_length_from_derivatives`; where the velocity vanishes the integrand is 0 and a
+reversal adds :math:`\pi`, so a stationary logit path gives a number, never NaN.
 
 References:
     Lucas et al., *Analyzing Monotonic Linear Interpolation in Neural Network Loss Landscapes*, ICML 2021,
@@ -147,11 +147,11 @@ def logit_gauss_length(
         model: any ``nn.Module`` returning logits ``(N, k)`` (never modified).
         start, end: state dicts or modules (``None`` when ``path`` is given).
         inputs: a tensor of inputs, a batch ``(x, y)`` or an iterable of batches (their ``x`` are used).
-        path: any [`ParameterPath`][mlitheory.paths.ParameterPath] instead of the linear path.
+        path: any :class:`~mlitheory.paths.ParameterPath` instead of the linear path.
         interval: the α interval ``(a, b)``.
-        bn: batch-norm policy ([`mlitheory.batchnorm`][mlitheory.batchnorm]). With ``"recompute"`` the statistics are
-            re-estimated at every α on ``bn_data`` (default: the inputs) exactly as ``update_bn`` does, and z′, z″ are
-            the derivatives of that curve, through the statistics (Taylor mode carries the jets of every batch mean
+        bn: batch-norm policy (:mod:`mlitheory.batchnorm`). With ``"recompute"`` the statistics are re-estimated
+            at every α on ``bn_data`` (default: the inputs) exactly as ``update_bn`` does, and z′, z″ are the
+            derivatives of that curve, through the statistics (Taylor mode carries the jets of every batch mean
             and variance). ``"interpolate"`` and ``"batch"`` also differentiate through the statistics.
         frozen_statistics: with ``"recompute"``, hold the re-estimated statistics constant while
             differentiating, as the authors' code does. The "derivatives" are then not those of any curve, and
@@ -165,9 +165,9 @@ def logit_gauss_length(
         progress: show a tqdm bar over the values of α.
 
     Returns:
-        [`LogitGaussLength`][mlitheory.logit_geometry.LogitGaussLength].
+        :class:`LogitGaussLength`.
 
-    Examples:
+    Example:
         >>> import torch
         >>> from torch import nn
         >>> a, b = nn.Linear(3, 2).double(), nn.Linear(3, 2).double()

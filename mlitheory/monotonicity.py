@@ -1,18 +1,18 @@
-r"""Monotonicity of a loss curve along a path: $\min\Delta$, bumps, and the MLI test.
+r"""Monotonicity of a loss curve along a path: :math:`\min\Delta`, bumps, and the MLI test.
 
-A curve $\ell(\alpha_0), \dots, \ell(\alpha_{m-1})$ (sampled along the path, in path order) is
+A curve :math:`\ell(\alpha_0), \dots, \ell(\alpha_{m-1})` (sampled along the path, in path order) is
 *Δ-monotone* when no later value exceeds an earlier one by more than Δ. The smallest such Δ is
 
-$$
-\min\Delta = \max_{i<j} \big[\ell(\alpha_j) - \ell(\alpha_i)\big]_+
-           = \max_j \big[\ell(\alpha_j) - \min_{i<j}\ell(\alpha_i)\big]_+ ,
-$$
+.. math::
 
-and MLI holds on the grid exactly when $\min\Delta = 0$ (Lucas et al. 2021, §4). Every index pair is
+    \min\Delta = \max_{i<j} \big[\ell(\alpha_j) - \ell(\alpha_i)\big]_+
+               = \max_j \big[\ell(\alpha_j) - \min_{i<j}\ell(\alpha_i)\big]_+ ,
+
+and MLI holds on the grid exactly when :math:`\min\Delta = 0` (Lucas et al. 2021, §4). Every index pair is
 compared, including a rise at the final step.
 
 Every rise above the running minimum is a *bump*: it starts at the running minimum, peaks, and ends where the
-curve comes back down to its starting level (or at the end of the path). $\min\Delta$ is the largest
+curve comes back down to its starting level (or at the end of the path). :math:`\min\Delta` is the largest
 bump height.
 
 References:
@@ -80,7 +80,7 @@ def _prepare(losses: ArrayLike, alphas: ArrayLike | None, nonfinite: str) -> tup
 def min_delta(
     losses: ArrayLike, alphas: ArrayLike | None = None, *, tol: float = 0.0, nonfinite: str = "raise"
 ) -> float:
-    r"""The smallest Δ for which the curve is Δ-monotone: $\max_{i<j}(\ell_j - \ell_i)_+$.
+    r"""The smallest Δ for which the curve is Δ-monotone: :math:`\max_{i<j}(\ell_j - \ell_i)_+`.
 
     Args:
         losses: loss values in path order, shape ``(m,)``.
@@ -91,7 +91,7 @@ def min_delta(
     Returns:
         ``min Δ >= 0`` (a float).
 
-    Examples:
+    Example:
         >>> min_delta([3.0, 2.0, 2.5, 1.0, 1.2])
         0.5
     """
@@ -138,10 +138,10 @@ def bumps(
 ) -> list[Bump]:
     """Every bump of the curve: each excursion above the running minimum higher than ``tol``.
 
-    The largest height equals [`min_delta`][mlitheory.monotonicity.min_delta]. Indices refer to the input arrays (also
-    when non-finite points are omitted).
+    The largest height equals :func:`min_delta`. Indices refer to the input arrays (also when non-finite
+    points are omitted).
 
-    Examples:
+    Example:
         >>> [(b.start, b.peak, b.end, b.height) for b in bumps([3.0, 2.0, 2.5, 1.0, 1.2])]
         [(1, 2, 3, 0.5), (3, 4, 4, 0.19999999999999996)]
     """

@@ -1,25 +1,25 @@
 r"""Parameter paths between two network states: linear, layer-wise, homogeneous-bias.
 
-A path gives every floating-point entry $k$ of a state dict a coefficient $c_k(\alpha)$,
+A path gives every floating-point entry :math:`k` of a state dict a coefficient :math:`c_k(\alpha)`,
 
-$$
-\theta_k(\alpha) = \big(1 - c_k(\alpha)\big)\,\theta_k^{\text{start}} + c_k(\alpha)\,\theta_k^{\text{end}},
-\qquad c_k(\alpha) = s_k\,\alpha^{p_k},\quad s_k\in\{0, 1\},\ p_k\in\{0, 1, 2, \dots\}.
-$$
+.. math::
 
-* **linear** (Goodfellow et al. 2015; Lucas et al. 2021, eq. 1): $c_k(\alpha)=\alpha$ for every entry.
-* **layer-wise** (Vlaar & Frankle 2022): one group of entries moves, $c_k(\alpha)=\alpha$; every other
-  entry stays at its final value, $c_k\equiv 1$ (or at its initial value, $c_k\equiv 0$).
+    \theta_k(\alpha) = \big(1 - c_k(\alpha)\big)\,\theta_k^{\text{start}} + c_k(\alpha)\,\theta_k^{\text{end}},
+    \qquad c_k(\alpha) = s_k\,\alpha^{p_k},\quad s_k\in\{0, 1\},\ p_k\in\{0, 1, 2, \dots\}.
+
+* **linear** (Goodfellow et al. 2015; Lucas et al. 2021, eq. 1): :math:`c_k(\alpha)=\alpha` for every entry.
+* **layer-wise** (Vlaar & Frankle 2022): one group of entries moves, :math:`c_k(\alpha)=\alpha`; every other
+  entry stays at its final value, :math:`c_k\equiv 1` (or at its initial value, :math:`c_k\equiv 0`).
 * **homogeneous bias** (``theory_bias_plateau.md`` §3.4): weights move linearly and the bias of layer
-  $\ell$ (1-based, counting Linear/Conv layers) as $\alpha^\ell$. For a ReLU or linear network
-  started at $\theta^{\text{start}}=0$ this gives $f(x;\theta(\alpha))=\alpha^L f(x;\theta^{\text{end}})$
-  exactly, because $(W_\ell, b_\ell)\mapsto(cW_\ell, c^\ell b_\ell)$ scales the network by $c^L$.
+  :math:`\ell` (1-based, counting Linear/Conv layers) as :math:`\alpha^\ell`. For a ReLU or linear network
+  started at :math:`\theta^{\text{start}}=0` this gives :math:`f(x;\theta(\alpha))=\alpha^L f(x;\theta^{\text{end}})`
+  exactly, because :math:`(W_\ell, b_\ell)\mapsto(cW_\ell, c^\ell b_\ell)` scales the network by :math:`c^L`.
 
 Because each coefficient is a monomial, the path's derivatives are exact:
-$\theta_k'(\alpha)=c_k'(\alpha)\,\Delta_k$ and $\theta_k''(\alpha)=c_k''(\alpha)\,\Delta_k$ with
-$\Delta_k=\theta_k^{\text{end}}-\theta_k^{\text{start}}$; the Taylor-mode logit derivatives use them.
+:math:`\theta_k'(\alpha)=c_k'(\alpha)\,\Delta_k` and :math:`\theta_k''(\alpha)=c_k''(\alpha)\,\Delta_k` with
+:math:`\Delta_k=\theta_k^{\text{end}}-\theta_k^{\text{start}}`; the Taylor-mode logit derivatives use them.
 Integer entries (``num_batches_tracked``) are never interpolated: every point of the path carries the value of
-``end``. The states are computed with `torch.lerp`, exact at both ends (``c = 0`` gives ``start`` and
+``end``. The states are computed with :func:`torch.lerp`, exact at both ends (``c = 0`` gives ``start`` and
 ``c = 1`` gives ``end`` bit for bit).
 
 The module also validates pairs of states (keys, shapes, dtypes, devices), with errors that name the key.
@@ -173,7 +173,7 @@ def parameter_keys(state: Mapping[str, torch.Tensor], model: nn.Module | None = 
 
 @dataclass(frozen=True)
 class Coefficient:
-    """The coefficient $c(\\alpha) = s\\,\\alpha^p$ of one state entry (``s`` = ``scale`` ∈ {0, 1})."""
+    """The coefficient :math:`c(\\alpha) = s\\,\\alpha^p` of one state entry (``s`` = ``scale`` ∈ {0, 1})."""
 
     power: int = 1
     scale: float = 1.0
@@ -205,7 +205,7 @@ _AT_START = Coefficient(0, 0.0)
 
 @dataclass(frozen=True, eq=False)
 class ParameterPath:
-    r"""A path $\alpha\mapsto\theta(\alpha)$ between two states (see the module docstring).
+    r"""A path :math:`\alpha\mapsto\theta(\alpha)` between two states (see the module docstring).
 
     Attributes:
         start: state at the start (every key of the model's state dict).
@@ -231,7 +231,7 @@ class ParameterPath:
         return (1.0 - c, c)
 
     def state(self, alpha: float) -> State:
-        """$\\theta(\\alpha)$: every entry of the state (integer entries from ``end``)."""
+        """:math:`\\theta(\\alpha)`: every entry of the state (integer entries from ``end``)."""
         out: State = {}
         for k, e in self.end.items():
             coef = self.coefficients.get(k)
@@ -243,7 +243,7 @@ class ParameterPath:
         return out
 
     def derivatives(self, alpha: float) -> tuple[State, State]:
-        """$(\\theta'(\\alpha), \\theta''(\\alpha))$, only the entries that are not identically zero."""
+        """:math:`(\\theta'(\\alpha), \\theta''(\\alpha))`, only the entries that are not identically zero."""
         d1: State = {}
         d2: State = {}
         for k, coef in self.coefficients.items():
@@ -277,7 +277,7 @@ def _float_keys(state: State) -> list[str]:
 
 
 def linear_path(start: StateLike, end: StateLike, *, model: nn.Module | None = None) -> ParameterPath:
-    r"""$\theta(\alpha) = (1-\alpha)\theta^{\text{start}} + \alpha\theta^{\text{end}}$ (float buffers too).
+    r""":math:`\theta(\alpha) = (1-\alpha)\theta^{\text{start}} + \alpha\theta^{\text{end}}` (float buffers too).
 
     Args:
         start, end: state dicts or modules with the same keys, shapes, dtypes, device.
@@ -350,10 +350,10 @@ def layerwise_path(
 ) -> ParameterPath:
     r"""Layer-wise path (Vlaar & Frankle 2022): ``group`` moves from start to end, the rest stays fixed.
 
-    $$
-    \theta^{(g)}(\alpha) = (1-\alpha)\theta^{(g)}_{\text{start}} + \alpha\theta^{(g)}_{\text{end}},\qquad
-    \theta^{(k)}(\alpha) = \theta^{(k)}_{\text{end}}\ (k\notin g).
-    $$
+    .. math::
+
+        \theta^{(g)}(\alpha) = (1-\alpha)\theta^{(g)}_{\text{start}} + \alpha\theta^{(g)}_{\text{end}},\qquad
+        \theta^{(k)}(\alpha) = \theta^{(k)}_{\text{end}}\ (k\notin g).
 
     Args:
         start, end: the two states.
@@ -385,10 +385,10 @@ def homogeneous_bias_path(
 ) -> ParameterPath:
     r"""Homogeneous interpolation of biases (``theory_bias_plateau.md`` §3.4, eq. (3)).
 
-    $$
-    W_\ell(\alpha) = (1-\alpha)W_\ell^{\text{start}} + \alpha W_\ell^{\text{end}},\qquad
-    b_\ell(\alpha) = (1-\alpha^\ell)\,b_\ell^{\text{start}} + \alpha^\ell\,b_\ell^{\text{end}}.
-    $$
+    .. math::
+
+        W_\ell(\alpha) = (1-\alpha)W_\ell^{\text{start}} + \alpha W_\ell^{\text{end}},\qquad
+        b_\ell(\alpha) = (1-\alpha^\ell)\,b_\ell^{\text{start}} + \alpha^\ell\,b_\ell^{\text{end}}.
 
     Args:
         start, end: the two states.

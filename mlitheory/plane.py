@@ -1,24 +1,24 @@
 r"""The plane through three states: orthonormal basis, a 2-D grid of losses, projected paths.
 
-For states $\theta_a, \theta_b, \theta_c$ (e.g. an initialisation and two optima, Lucas et al. 2021
+For states :math:`\theta_a, \theta_b, \theta_c` (e.g. an initialisation and two optima, Lucas et al. 2021
 Fig. 9) the Gram–Schmidt basis
 
-$$
-e_1 = \frac{\theta_b-\theta_a}{\|\theta_b-\theta_a\|},\qquad
-e_2 = \frac{w}{\|w\|},\quad w = (\theta_c-\theta_a) - \langle\theta_c-\theta_a, e_1\rangle e_1
-$$
+.. math::
 
-is orthonormal, so plane coordinates $(u, v)$ of $\theta = \theta_a + u e_1 + v e_2$ are true
+    e_1 = \frac{\theta_b-\theta_a}{\|\theta_b-\theta_a\|},\qquad
+    e_2 = \frac{w}{\|w\|},\quad w = (\theta_c-\theta_a) - \langle\theta_c-\theta_a, e_1\rangle e_1
+
+is orthonormal, so plane coordinates :math:`(u, v)` of :math:`\theta = \theta_a + u e_1 + v e_2` are true
 Euclidean coordinates: distances and angles in the figure are those in weight space (unlike random or merely
-normalised directions). The three states sit at $(0,0)$, $(\|\theta_b-\theta_a\|, 0)$ and
-$(\langle\theta_c-\theta_a,e_1\rangle, \|w\|)$; every linear path between two of them is the straight
+normalised directions). The three states sit at :math:`(0,0)`, :math:`(\|\theta_b-\theta_a\|, 0)` and
+:math:`(\langle\theta_c-\theta_a,e_1\rangle, \|w\|)`; every linear path between two of them is the straight
 segment between their coordinates, and any other state (a training checkpoint) is projected with its distance
 from the plane.
 
 Coordinates use the parameters only (batch-norm running statistics excluded); a point of the plane is the
-affine combination $(1-s-t)\theta_a + s\theta_b + t\theta_c$, and its running statistics follow the
+affine combination :math:`(1-s-t)\theta_a + s\theta_b + t\theta_c`, and its running statistics follow the
 batch-norm policy (default ``"recompute"``; ``"interpolate"`` combines them like the parameters; ``"none"``
-uses those of $\theta_a$).
+uses those of :math:`\theta_a`).
 
 References:
     Garipov et al., *Loss Surfaces, Mode Connectivity, and Fast Ensembling of DNNs*, NeurIPS 2018 (plane
@@ -228,11 +228,10 @@ def loss_plane(
         grid: points per axis (or ``(nu, nv)``), spanning the three states plus ``margin`` of the extent.
         u, v: explicit coordinate arrays (override ``grid``/``margin``).
         labels: names of the three states. project: extra states to project. project_labels: their names.
-        loss, metrics, bn, bn_data, device, dtype, progress: as in
-            [`mlitheory.interpolate`][mlitheory.interpolation.interpolate].
+        loss, metrics, bn, bn_data, device, dtype, progress: as in :func:`mlitheory.interpolate`.
 
     Returns:
-        [`PlaneSurface`][mlitheory.plane.PlaneSurface].
+        :class:`PlaneSurface`.
     """
     check_policy(bn)
     if len(states) != 3:

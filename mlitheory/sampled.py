@@ -78,7 +78,7 @@ def gauss_length_from_samples(
         max_angle: largest turning angle (radians) still called trustworthy.
 
     Returns:
-        [`SampledGaussLength`][mlitheory.geometry.SampledGaussLength].
+        :class:`SampledGaussLength`.
     """
     al = np.asarray(alphas.detach().cpu() if isinstance(alphas, torch.Tensor) else alphas, dtype=np.float64)
     zz = np.asarray(z.detach().cpu() if isinstance(z, torch.Tensor) else z, dtype=np.float64)

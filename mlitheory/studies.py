@@ -1,24 +1,20 @@
-r"""Convenience studies built on [`mlitheory.interpolate`][mlitheory.interpolation.interpolate], each returning plain
-results.
+r"""Convenience studies built on :func:`mlitheory.interpolate`, each returning plain results.
 
-* [`checkpoint_barriers`][mlitheory.studies.checkpoint_barriers]: from every training checkpoint to the final state
-  (Frankle 2020, Fig. 3: "the maximum increase in loss and error along the linear path between the state of the network
-  at iteration t and the state after training").
-* [`unrelated_initializations`][mlitheory.studies.unrelated_initializations]: from fresh random initialisations to one
-  optimum (Lucas et al. 2021, Fig. 6: unrelated initialisations show the same interpolation behaviour as the original
-  pair).
-* [`pairwise_interpolations`][mlitheory.studies.pairwise_interpolations]: all pairs init↔init, init→optimum,
-  optimum↔optimum (Lucas et al. 2021, Fig. 8: no barriers between initialisations or from initialisations to optima,
-  barriers between optima).
-* [`layerwise_interpolation`][mlitheory.studies.layerwise_interpolation]: one layer (or block) moves, the rest stays
-final (Vlaar & Frankle 2022).
+* :func:`checkpoint_barriers`: from every training checkpoint to the final state (Frankle 2020, Fig. 3: "the
+  maximum increase in loss and error along the linear path between the state of the network at iteration t and
+  the state after training").
+* :func:`unrelated_initializations`: from fresh random initialisations to one optimum (Lucas et al. 2021,
+  Fig. 6: unrelated initialisations show the same interpolation behaviour as the original pair).
+* :func:`pairwise_interpolations`: all pairs init↔init, init→optimum, optimum↔optimum (Lucas et al. 2021,
+  Fig. 8: no barriers between initialisations or from initialisations to optima, barriers between optima).
+* :func:`layerwise_interpolation`: one layer (or block) moves, the rest stays final (Vlaar & Frankle 2022).
 
-Two barrier measures are reported for a curve $L(\alpha)$ on $\alpha\in[0,1]$:
+Two barrier measures are reported for a curve :math:`L(\alpha)` on :math:`\alpha\in[0,1]`:
 
-$$
-\min\Delta = \max_{\alpha_1<\alpha_2}\big(L(\alpha_2)-L(\alpha_1)\big)_+ ,\qquad
-B = \max_\alpha \Big(L(\alpha) - \big[(1-\alpha)L(0) + \alpha L(1)\big]\Big),
-$$
+.. math::
+
+    \min\Delta = \max_{\alpha_1<\alpha_2}\big(L(\alpha_2)-L(\alpha_1)\big)_+ ,\qquad
+    B = \max_\alpha \Big(L(\alpha) - \big[(1-\alpha)L(0) + \alpha L(1)\big]\Big),
 
 the Δ of Lucas et al. (the largest increase along the path, read from the start) and the barrier height
 above the chord (Frankle et al. 2020, linear mode connectivity), symmetric in the endpoints.
@@ -144,8 +140,7 @@ def checkpoint_barriers(
         data: batch or iterable of batches.
         steps: iteration numbers of the checkpoints (default: the mapping's keys, else 0, 1, …).
         classification: also measure the error (1 − accuracy); needs integer labels.
-        **kwargs: passed to [`mlitheory.interpolate`][mlitheory.interpolation.interpolate] (``alphas``, ``loss``,
-            ``bn``, ``bn_data``, …).
+        **kwargs: passed to :func:`mlitheory.interpolate` (``alphas``, ``loss``, ``bn``, ``bn_data``, …).
     """
     if isinstance(checkpoints, Mapping):
         steps = list(checkpoints) if steps is None else steps
@@ -175,7 +170,7 @@ def checkpoint_barriers(
 def fresh_initializations(model: nn.Module, n: int, *, seed: int) -> list[dict[str, torch.Tensor]]:
     """``n`` new random initialisations of ``model``'s architecture (``reset_parameters`` of every module).
 
-    Each is drawn on a private copy under `torch.random.fork_rng` seeded with ``seed + i``, so the global
+    Each is drawn on a private copy under :func:`torch.random.fork_rng` seeded with ``seed + i``, so the global
     random state and ``model`` are left as they were.
     """
     if n < 1:
@@ -252,10 +247,9 @@ def unrelated_initializations(
 
     Args:
         model: the architecture. optimum: the trained state.
-        inits: initial states, or a count of fresh ones
-            ([`fresh_initializations`][mlitheory.studies.fresh_initializations] with ``seed``).
+        inits: initial states, or a count of fresh ones (:func:`fresh_initializations` with ``seed``).
         data: batch or iterable of batches. original: the optimum's own initialisation, for comparison.
-        **kwargs: passed to [`mlitheory.interpolate`][mlitheory.interpolation.interpolate].
+        **kwargs: passed to :func:`mlitheory.interpolate`.
     """
     if isinstance(inits, int):
         inits = fresh_initializations(model, inits, seed=seed)
@@ -330,7 +324,7 @@ def pairwise_interpolations(
     """Interpolate between all pairs of initialisations and optima (Lucas et al. 2021, Fig. 8).
 
     ``optima[j]`` need not descend from ``inits[j]``; every init is paired with every optimum.
-    **kwargs go to [`mlitheory.interpolate`][mlitheory.interpolation.interpolate].
+    **kwargs go to :func:`mlitheory.interpolate`.
     """
     if len(inits) < 1 or len(optima) < 1:
         raise ValueError("need at least one initialisation and one optimum")
@@ -367,7 +361,7 @@ class LayerwiseCurves(Result):
     """One interpolation curve per layer group (Vlaar & Frankle 2022).
 
     Attributes:
-        groups: group names. curves: one [`InterpolationCurve`][mlitheory.interpolation.InterpolationCurve] per group.
+        groups: group names. curves: one :class:`~mlitheory.interpolation.InterpolationCurve` per group.
         rest: where the other parameters stay (``"end"``: final state).
     """
 
@@ -424,7 +418,7 @@ def layerwise_interpolation(
             components, e.g. ``2`` for ``layer1.0``), a list of module names, or ``{name: module name | compiled
             regex | list of keys}``.
         rest: ``"end"`` (others at their final value, the paper's choice) or ``"start"``.
-        **kwargs: passed to [`mlitheory.interpolate`][mlitheory.interpolation.interpolate] (``alphas``, ``bn``, …).
+        **kwargs: passed to :func:`mlitheory.interpolate` (``alphas``, ``bn``, …).
     """
     s = as_state(start, "start")
     if (

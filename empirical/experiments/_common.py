@@ -150,7 +150,7 @@ def eval_batches(x: torch.Tensor, y: torch.Tensor, size: int = 256, device: Any 
 
 
 def curve_json(curve) -> dict:
-    """A [`empirical.measure.Curve`][empirical.measure.Curve] as plain data."""
+    """A :class:`empirical.measure.Curve` as plain data."""
     return curve.to_json()
 
 
@@ -173,9 +173,8 @@ def line_curve(
 ) -> dict:
     """Loss (and accuracy) along the straight line ``start → end`` in run ``rec``'s architecture, as plain data.
 
-    Goes through [`empirical.measure.interpolation_curve`][empirical.measure.interpolation_curve] (the run's batch-norm
-    policy; statistics re-estimated on ``bn_x``, default ``x``). Returns ``{"alphas", "loss", ["accuracy"], "min_delta",
-    "engine"}``.
+    Goes through :func:`empirical.measure.interpolation_curve` (the run's batch-norm policy; statistics
+    re-estimated on ``bn_x``, default ``x``). Returns ``{"alphas", "loss", ["accuracy"], "min_delta", "engine"}``.
     """
     from empirical import measure
     from empirical.train import loss_function
@@ -203,7 +202,7 @@ def line_curve(
 
 
 def barrier(losses: Sequence[float]) -> float:
-    """Height of a curve above its higher end point: $\\max_\\alpha L(\\alpha) - \\max(L(0), L(1))$ (≥ 0)."""
+    """Height of a curve above its higher end point: :math:`\\max_\\alpha L(\\alpha) - \\max(L(0), L(1))` (≥ 0)."""
     v = np.asarray(losses, dtype=np.float64)
     return float(max(0.0, np.max(v) - max(v[0], v[-1])))
 
@@ -227,15 +226,14 @@ def half_drop_alpha(alphas: Sequence[float], values: Sequence[float]) -> float |
 
 
 def max_increase(values: Sequence[float]) -> float:
-    """Largest rise above the start along a curve: $\\max(0, \\max_\\alpha v(\\alpha) - v(0))$."""
+    """Largest rise above the start along a curve: :math:`\\max(0, \\max_\\alpha v(\\alpha) - v(0))`."""
     v = np.asarray(values, dtype=np.float64)
     return float(max(0.0, np.max(v) - v[0]))
 
 
 def derivative_gauss_length(ctx, rec) -> dict:
     """Mean over the run's ``n_gauss`` examples of both Gauss-length estimates of
-    [`empirical.pathcurves.logit_gauss_lengths`][empirical.pathcurves.logit_gauss_lengths] (``"derivative"``,
-    ``"turning"``), cached in ``ctx``."""
+    :func:`empirical.pathcurves.logit_gauss_lengths` (``"derivative"``, ``"turning"``), cached in ``ctx``."""
     from empirical.pathcurves import logit_gauss_lengths
 
     c = rec.config

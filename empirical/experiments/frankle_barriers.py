@@ -2,7 +2,7 @@
 
 For each run (a batch-norm ResNet and an MNIST MLP): test loss and error from θ_0 → θ_T (the run's own curve) and
 from each saved checkpoint θ_t → θ_T; the maximum increase along each line above its start,
-$\\max(0, \\max_\\alpha L(\\alpha) - L(0))$, against t; the α at which the loss (and the error) has fallen
+:math:`\\max(0, \\max_\\alpha L(\\alpha) - L(0))`, against t; the α at which the loss (and the error) has fallen
 half-way, a measure of the plateau.
 
 References:

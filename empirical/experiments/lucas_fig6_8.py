@@ -3,7 +3,7 @@
 Figure 6: for one optimum per training setting, the loss along lines from ``n_random_inits`` fresh
 initialisations (seeds ``random_seed_base + i``) to it, mean ± std, beside the original pair. Figure 8: among the
 classifiers of the first setting with final loss < ``loss_threshold``, barriers
-$\\max_\\alpha L(\\alpha) - \\max(L(0), L(1))$ of init↔init and optimum↔optimum lines and min Δ of every
+:math:`\\max_\\alpha L(\\alpha) - \\max(L(0), L(1))` of init↔init and optimum↔optimum lines and min Δ of every
 init → optimum line.
 
 References:

@@ -2,11 +2,10 @@
 
 Paths from θ_0 to θ_T (``empirical.pathcurves``):
 
-$$
-\\text{linear: } \\theta_\\alpha = (1-\\alpha)\\theta_0 + \\alpha\\theta_T; \\qquad
-\\text{homogeneous: } W_\\ell^{[\\alpha]} = (1-\\alpha)W_\\ell^{(0)} + \\alpha W_\\ell^{(T)},\\
-b_\\ell^{[\\alpha]} = (1-\\alpha^\\ell)\\,b_\\ell^{(0)} + \\alpha^\\ell\\, b_\\ell^{(T)};
-$$
+.. math::
+    \\text{linear: } \\theta_\\alpha = (1-\\alpha)\\theta_0 + \\alpha\\theta_T; \\qquad
+    \\text{homogeneous: } W_\\ell^{[\\alpha]} = (1-\\alpha)W_\\ell^{(0)} + \\alpha W_\\ell^{(T)},\\
+    b_\\ell^{[\\alpha]} = (1-\\alpha^\\ell)\\,b_\\ell^{(0)} + \\alpha^\\ell\\, b_\\ell^{(T)};
 
 and "eq-last": linear towards θ_T with its last-layer bias replaced by the mean of its entries. The plateau end is
 the largest α with training error ≥ ``error_level`` at every grid point of (0, α].

@@ -49,8 +49,7 @@ def load_real_data(name: str, n_per_class: int, *, seed: int, dtype: torch.dtype
     """Balanced training subset of a real data set through ``empirical.data.load_dataset`` (imported only here).
 
     Args:
-        name: a data set name of [`empirical.data.DATASETS`][empirical.data.DATASETS] (e.g. ``"mnist"``,
-            ``"fashion-mnist"``).
+        name: a data set name of :data:`empirical.data.DATASETS` (e.g. ``"mnist"``, ``"fashion-mnist"``).
         n_per_class: training points kept per class (drawn with ``seed``).
 
     Returns:

@@ -1,25 +1,23 @@
 r"""Networks in NTK parameterisation, their empirical neural tangent kernel, linearisation and GD training.
 
-An [`NTKMLP`][mlitheory.wide.ntk.NTKMLP] of depth $L$ (hidden layers) and widths $n_1,\dots,n_L$ computes
+An :class:`NTKMLP` of depth :math:`L` (hidden layers) and widths :math:`n_1,\dots,n_L` computes
 
-$$
-h^1 = \frac{\sigma_w}{\sqrt{n_0}} W^0 x + \sigma_b b^0,\qquad
-h^{l+1} = \frac{\sigma_w}{\sqrt{n_l}} W^l \phi(h^l) + \sigma_b b^l,\qquad f(x) = h^{L+1},
-$$
+.. math::
 
-with every entry of $W^l, b^l$ drawn i.i.d. $\mathcal N(0, 1)$ (Jacot et al. 2018; Lee et al. 2019).
-The empirical NTK on inputs $X$ is $\hat\Theta = JJ^\top$ with
-$J = \partial\,\mathrm{vec} f(X)/\partial\theta$ (outputs ordered example-major). The linearised model is
-$f^{\rm lin}(\theta) = f(\theta_0) + J_0(\theta - \theta_0)$;
-full-batch gradient descent on $\tfrac12\|f^{\rm lin}(\theta) - y\|^2$ with step $\eta$ has residuals
+    h^1 = \frac{\sigma_w}{\sqrt{n_0}} W^0 x + \sigma_b b^0,\qquad
+    h^{l+1} = \frac{\sigma_w}{\sqrt{n_l}} W^l \phi(h^l) + \sigma_b b^l,\qquad f(x) = h^{L+1},
 
-$$
-r_T = (I - \eta\hat\Theta_0)^T r_0, \qquad\text{and under gradient flow}\quad r_t = e^{-\hat\Theta_0 t} r_0 .
-$$
+with every entry of :math:`W^l, b^l` drawn i.i.d. :math:`\mathcal N(0, 1)` (Jacot et al. 2018; Lee et al. 2019).
+The empirical NTK on inputs :math:`X` is :math:`\hat\Theta = JJ^\top` with
+:math:`J = \partial\,\mathrm{vec} f(X)/\partial\theta` (outputs ordered example-major). The linearised model is
+:math:`f^{\rm lin}(\theta) = f(\theta_0) + J_0(\theta - \theta_0)`;
+full-batch gradient descent on :math:`\tfrac12\|f^{\rm lin}(\theta) - y\|^2` with step :math:`\eta` has residuals
 
-Training here always minimises $\tfrac12\|f(\theta)(X) - Y\|_F^2$ (a sum over examples), so
-$\eta = 1/\lambda_{\max}(\hat\Theta_0)$
-is the natural step and $\eta > 2/\lambda_{\max}$ diverges on the linearised model.
+.. math::  r_T = (I - \eta\hat\Theta_0)^T r_0, \qquad\text{and under gradient flow}\quad r_t = e^{-\hat\Theta_0 t} r_0 .
+
+Training here always minimises :math:`\tfrac12\|f(\theta)(X) - Y\|_F^2` (a sum over examples), so
+:math:`\eta = 1/\lambda_{\max}(\hat\Theta_0)`
+is the natural step and :math:`\eta > 2/\lambda_{\max}` diverges on the linearised model.
 
 References:
     Jacot, Gabriel, Hongler, *Neural Tangent Kernel*, NeurIPS 2018. Lee et al., *Wide Neural Networks of Any Depth
@@ -64,7 +62,7 @@ _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-#: above this many outputs `jacobian` uses ``jacrev`` (vmap) instead of one backward pass per output
+#: above this many outputs :func:`jacobian` uses ``jacrev`` (vmap) instead of one backward pass per output
 _LOOP_MAX_OUTPUTS = 512
 
 
@@ -77,10 +75,10 @@ def _positive_int(value, name: str) -> int:
 
 
 class NTKMLP(nn.Module):
-    """Fully connected network in NTK parameterisation: N(0, 1) weights, $1/\\sqrt{\\text{fan-in}}$ in forward.
+    """Fully connected network in NTK parameterisation: N(0, 1) weights, :math:`1/\\sqrt{\\text{fan-in}}` in forward.
 
     Args:
-        in_dim: input dimension $n_0$.
+        in_dim: input dimension :math:`n_0`.
         width: hidden width, an int (all layers) or a sequence of ints (one per hidden layer).
         out_dim: output dimension.
         depth: number of hidden layers when ``width`` is an int (default 1); ignored for a sequence.
@@ -143,7 +141,7 @@ class NTKMLP(nn.Module):
 
     @property
     def widths(self) -> list[int]:
-        """Hidden widths $n_1, \\dots, n_L$."""
+        """Hidden widths :math:`n_1, \\dots, n_L`."""
         return self.sizes[1:-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -162,8 +160,7 @@ class NTKMLP(nn.Module):
         """Outputs of ``S`` networks of this architecture at once.
 
         Args:
-            params: as [`param_dict`][mlitheory.wide.ntk.param_dict], each tensor with a leading axis of size ``S``
-                ([`stack_params`][mlitheory.wide.ntk.stack_params]).
+            params: as :func:`param_dict`, each tensor with a leading axis of size ``S`` (:func:`stack_params`).
             x: inputs ``(N, in_dim)``.
 
         Returns:
@@ -195,12 +192,12 @@ def stack_params(dicts: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Te
 
 
 def model_outputs(model: nn.Module, params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
-    """$f(\\theta)(X)$ evaluated functionally with ``params``; shape ``(N, k)``."""
+    """:math:`f(\\theta)(X)` evaluated functionally with ``params``; shape ``(N, k)``."""
     return functional_call(model, params, (X,))
 
 
 def jacobian(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-    """$J = \\partial\\,\\mathrm{vec} f(X) / \\partial\\theta$, shape ``(N·k, P)`` (named_parameters order)."""
+    """:math:`J = \\partial\\,\\mathrm{vec} f(X) / \\partial\\theta`, shape ``(N·k, P)`` (named_parameters order)."""
     params = param_dict(model) if params is None else params
     n_out = model_outputs(model, params, X[:1]).numel() * X.shape[0]
     if n_out > _LOOP_MAX_OUTPUTS:  # many outputs: one vectorised reverse pass per output row (vmap)
@@ -219,7 +216,7 @@ def jacobian(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Tensor] 
 
 
 def empirical_ntk(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-    """Empirical NTK $\\hat\\Theta = JJ^\\top$, shape ``(N·k, N·k)`` (example-major output order)."""
+    """Empirical NTK :math:`\\hat\\Theta = JJ^\\top`, shape ``(N·k, N·k)`` (example-major output order)."""
     J = jacobian(model, X, params)
     return J @ J.T
 
@@ -227,7 +224,7 @@ def empirical_ntk(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Ten
 def linearized_outputs(
     model: nn.Module, params0: dict[str, torch.Tensor], params: dict[str, torch.Tensor], X: torch.Tensor
 ) -> torch.Tensor:
-    """Linearised model $f(\\theta_0)(X) + J_0(\\theta - \\theta_0)$ by one forward-mode ``jvp``; ``(N, k)``."""
+    """Linearised model :math:`f(\\theta_0)(X) + J_0(\\theta - \\theta_0)` by one forward-mode ``jvp``; ``(N, k)``."""
     tangent = {k: params[k] - params0[k] for k in params0}
     f0, df = jvp(lambda p: model_outputs(model, p, X), (params0,), (tangent,))
     return f0 + df
@@ -242,11 +239,11 @@ def _eigh(theta) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def gd_residuals(theta, r0, eta: float, steps) -> torch.Tensor:
-    """Closed-form GD residuals of the linearised model: $r_T = (I - \\eta\\Theta)^T r_0$.
+    """Closed-form GD residuals of the linearised model: :math:`r_T = (I - \\eta\\Theta)^T r_0`.
 
     Args:
         theta: kernel, shape ``(n, n)``, symmetric PSD.
-        r0: initial residual $f_0 - y$, shape ``(n,)``.
+        r0: initial residual :math:`f_0 - y`, shape ``(n,)``.
         eta: step size.
         steps: number of steps ``T >= 0``, an int or a sequence of ints.
 
@@ -265,7 +262,7 @@ def gd_residuals(theta, r0, eta: float, steps) -> torch.Tensor:
 
 
 def gradient_flow_residuals(theta, r0, t) -> torch.Tensor:
-    """Gradient-flow residuals $r_t = e^{-\\Theta t} r_0$; ``t`` a float (shape ``(n,)``) or a sequence."""
+    """Gradient-flow residuals :math:`r_t = e^{-\\Theta t} r_0`; ``t`` a float (shape ``(n,)``) or a sequence."""
     lam, Q = _eigh(theta)
     r0 = torch.as_tensor(r0, dtype=torch.float64)
     tt = torch.as_tensor(t, dtype=torch.float64)
@@ -278,15 +275,15 @@ def gradient_flow_residuals(theta, r0, t) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class GDResult(Result):
-    """Full-batch gradient descent on $\\tfrac12\\|f(\\theta)(X) - Y\\|^2$.
+    """Full-batch gradient descent on :math:`\\tfrac12\\|f(\\theta)(X) - Y\\|^2`.
 
     Attributes:
         params: final parameters (dict name → tensor, on the CPU).
         status: ``"converged"`` (loss below ``target_loss``), ``"max_steps"``, or ``"diverged"`` (loss
             non-finite or above ``divergence_factor`` times its initial value: training stopped there).
         steps: steps taken.
-        eta: step size; lambda_max, lambda_min: extreme eigenvalues of $\\hat\\Theta_0$.
-        eta_lambda_max: $\\eta\\lambda_{\\max}$ (> 2: GD on the linearised model diverges).
+        eta: step size; lambda_max, lambda_min: extreme eigenvalues of :math:`\\hat\\Theta_0`.
+        eta_lambda_max: :math:`\\eta\\lambda_{\\max}` (> 2: GD on the linearised model diverges).
         initial_loss, final_loss: loss before and after.
         loss_history: loss at steps ``0, record_every, 2·record_every, …`` and at the last step.
     """
@@ -323,23 +320,23 @@ def train_gd(
     record_every: int = 100,
     progress: bool = False,
 ) -> GDResult:
-    """Full-batch gradient descent on $\\tfrac12\\|f(\\theta)(X) - Y\\|_F^2$ from ``params0``, functionally.
+    """Full-batch gradient descent on :math:`\\tfrac12\\|f(\\theta)(X) - Y\\|_F^2` from ``params0``, functionally.
 
     Args:
         model: the architecture (its own parameters are neither used, unless ``params0`` is None, nor modified).
         X: inputs ``(N, in_dim)``; Y: targets ``(N, out_dim)``.
         params0: initial parameters (default: a copy of the model's).
         eta: step size; default ``eta_scale / λ_max(Θ̂₀)``.
-        eta_scale: step as a fraction of $1/\\lambda_{\\max}$ when ``eta`` is None.
+        eta_scale: step as a fraction of :math:`1/\\lambda_{\\max}` when ``eta`` is None.
         target_loss: stop when the loss falls below it.
         max_steps: stop after this many steps (status ``"max_steps"``).
         divergence_factor: stop with status ``"diverged"`` once the loss exceeds this multiple of its initial value
-            or becomes non-finite (e.g. $\\eta > 2/\\lambda_{\\max}$): training never loops on a diverging run.
+            or becomes non-finite (e.g. :math:`\\eta > 2/\\lambda_{\\max}`): training never loops on a diverging run.
         record_every: period of ``loss_history``.
         progress: show a tqdm bar.
 
     Returns:
-        [`GDResult`][mlitheory.wide.ntk.GDResult].
+        :class:`GDResult`.
     """
     if not target_loss > 0:
         raise ValueError(f"target_loss must be positive, got {target_loss}")
@@ -421,17 +418,15 @@ def train_gd_many(
     record_every: int = 100,
     progress: bool = False,
 ) -> list[GDResult]:
-    """[`train_gd`][mlitheory.wide.ntk.train_gd] for ``S`` initialisations of one [`NTKMLP`][mlitheory.wide.ntk.NTKMLP]
-    architecture at once (same data).
+    """:func:`train_gd` for ``S`` initialisations of one :class:`NTKMLP` architecture at once (same data).
 
-    Each run has its own step $\\eta_s = \\text{eta\\_scale}/\\lambda_{\\max}(\\hat\\Theta_{0,s})$ and stops on
+    Each run has its own step :math:`\\eta_s = \\text{eta\\_scale}/\\lambda_{\\max}(\\hat\\Theta_{0,s})` and stops on
     its own
     (converged, diverged, or ``max_steps``); the others go on. The forward pass is batched over runs
-    ([`NTKMLP.forward_stacked`][mlitheory.wide.ntk.NTKMLP.forward_stacked]), so ``S`` runs cost about as much as one
-    when the network is small.
+    (:meth:`NTKMLP.forward_stacked`), so ``S`` runs cost about as much as one when the network is small.
 
     Returns:
-        One [`GDResult`][mlitheory.wide.ntk.GDResult] per initialisation, in order.
+        One :class:`GDResult` per initialisation, in order.
     """
     if not isinstance(model, NTKMLP):
         raise TypeError(f"train_gd_many needs an NTKMLP, got {type(model).__name__}; use train_gd for other models")

@@ -354,9 +354,37 @@ def write_index(folder: str | os.PathLike) -> Path:
         if changes:
             lines += ["", f"Rule changes after the data were seen: {len(changes)} (listed in the report)."]
         lines.append("")
+        notes = d.get("notes", [])
+        if notes:
+            lines += ["Notes of this report:", ""] + [f"- {x}" for x in notes] + [""]
+    lines += _paper_tables(found, names)
     path = folder / "index.md"
     atomic_write_text(path, "\n".join(lines))
     return path
+
+
+def _paper_tables(found: dict, names: list[str]) -> list[str]:
+    """The reports' tables that hold the papers' numbers next to ours (a column or a row label naming the paper)."""
+    esc = lambda x: str(x).replace("|", "\\|").replace("\n", " ")
+    lines = ["## The papers' tables beside ours", ""]
+    for n in names:
+        d = found[n]
+        tables = []
+        for t in d.get("tables", {}).values():
+            cols, rows = t.get("columns", []), t.get("rows", [])
+            cells = [[r.get(c) for c in cols] if isinstance(r, dict) else list(r) for r in rows]
+            has_paper = any("paper" in str(c).lower() for c in cols) or any(
+                r and "paper" in str(r[0]).lower() for r in cells
+            )
+            if not has_paper:
+                continue
+            tables += [f"*{esc(t.get('title', ''))}*", "", "| " + " | ".join(esc(c) for c in cols) + " |"]
+            tables.append("|" + "---|" * len(cols))
+            tables += ["| " + " | ".join(esc("-" if v is None else v) for v in r) + " |" for r in cells]
+            tables.append("")
+        if tables:
+            lines += [f"### `{d.get('experiment', n)}` ({d.get('scale', '')})", "", *tables]
+    return lines if len(lines) > 2 else []
 
 
 # ---------------------------------------------------------------------------------------------- command line

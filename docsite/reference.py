@@ -1,8 +1,9 @@
 """The API reference, generated from the packages' public structure: one page per public module.
 
-A module is public when no part of its dotted name starts with `_` (so `__main__` and `mlitheory._engine` are
-not). Its *members* are the names in its `__all__`, or, for a module without `__all__`, the functions and classes
-it defines whose names do not start with `_`.
+A module is public when no part of its dotted name starts with `_` (so `__main__` and `mlitheory._evaluation`
+are not); an old path kept as an alias of a moved module (`sys.modules` entry of another name) gets no page of its
+own. Its *members* are the names in its `__all__`, or, for a module without `__all__`, the functions and classes it
+defines whose names do not start with `_`.
 
 Every public object gets exactly one *home*, the page that renders it with a mkdocstrings `:::` directive:
 
@@ -170,7 +171,9 @@ def build_reference(packages: tuple[str, ...] = PACKAGES) -> Reference:
     modules: dict[str, ModuleType] = {}
     for package in packages:
         for name in public_modules(package):
-            modules[name] = importlib.import_module(name)
+            mod = importlib.import_module(name)
+            if mod.__name__ == name:  # an old path kept as an alias of a moved module is documented there
+                modules[name] = mod
     members: dict[str, list[str]] = {}
     for name, mod in modules.items():
         listed = _members(mod)
@@ -248,6 +251,10 @@ def _page_markdown(page: Page, module: ModuleType) -> str:
             out += [*_directive(f"{page.module}.{name}", heading_level=2, members=None), ""]
     else:
         out += [*_directive(page.module, heading_level=2, members=page.rendered), ""]
+        if page.linked:  # names this module lists but that live elsewhere
+            out += ["## Also listed here", "", "| name | kind | documented in |", "|---|---|---|"]
+            out += [f"| [`{e.name}`][{e.home}] | {e.kind} | `{e.home.rsplit('.', 1)[0]}` |" for e in page.linked]
+            out.append("")
     return "\n".join(out)
 
 

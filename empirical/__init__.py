@@ -1,33 +1,40 @@
 """empirical: data, the papers' models, training with checkpoints, and resumable sweeps of runs.
 
-Data (:mod:`empirical.data`)
-    load_dataset      -- mnist, fashion-mnist, digits, gaussian, cifar10, cifar100: offline tensors in memory
-    DATASETS          -- the data set names
+Data ([`empirical.data`][empirical.data]):
 
-Models (:mod:`empirical.models`)
-    build_model       -- mlp, autoencoder, cnn, resnet20/32/44/56 (variants bn, bn-i, nbn-i, nbn-f), seeded
-    MODELS            -- the model names
+- `load_dataset` — mnist, fashion-mnist, digits, gaussian, cifar10, cifar100: offline tensors in memory
+- `DATASETS` — the data set names
 
-Training (:mod:`empirical.train`)
-    train             -- SGD/Adam/RMSProp, optimiser switch, schedules, full batch, checkpoints, per-epoch log
-    load_checkpoint   -- a state dict saved by a run (weights_only=True)
+Models ([`empirical.models`][empirical.models]):
 
-Runs, sweeps, tables (:mod:`empirical.runs`, :mod:`empirical.sweep`, :mod:`empirical.collect`)
-    RunConfig         -- everything that determines a run's numbers; hashed into its folder name
-    execute_run       -- train and measure one configuration into ROOT/<hash>, unless finished there
-    load_run          -- read a run folder back (config, metrics, log, curve, checkpoints)
-    load_sweep        -- a TOML sweep file at a scale (smoke, small, paper) → configurations
-    run_sweep         -- run the unfinished configurations on the local, process or ray backend
-    collect           -- every run under a folder as rows (``python -m empirical collect DIR`` → CSV)
+- `build_model` — mlp, autoencoder, cnn, resnet20/32/44/56 (variants bn, bn-i, nbn-i, nbn-f), seeded
+- `MODELS` — the model names
 
-Measurement (:mod:`empirical.measure`)
-    how a run is measured by :mod:`mlitheory` (loss curve and min Δ, logit Gauss length, weight distance)
+Training ([`empirical.train`][empirical.train]):
 
-Reproductions (:mod:`empirical.experiments`, :mod:`empirical.reproduce`, :mod:`empirical.report`)
-    EXPERIMENTS       -- the nine named, versioned experiments (Lucas et al., Frankle, Vlaar & Frankle, Wang et al.)
-    load_experiment   -- an experiment's configurations and analysis parameters at a scale (smoke, small, paper)
-    reproduce         -- run an experiment (resumable) and write its report: tables, figures, JSON, claims check
-    Report            -- a report's tables, figures, numbers and claims; written by ``Report.write``
+- `train` — SGD/Adam/RMSProp, optimiser switch, schedules, full batch, checkpoints, per-epoch log
+- `load_checkpoint` — a state dict saved by a run (weights_only=True)
+
+Runs, sweeps, tables ([`empirical.runs`][empirical.runs], [`empirical.sweep`][empirical.sweep],
+[`empirical.collect`][empirical.collect]):
+
+- `RunConfig` — everything that determines a run's numbers; hashed into its folder name
+- `execute_run` — train and measure one configuration into ROOT/<hash>, unless finished there
+- `load_run` — read a run folder back (config, metrics, log, curve, checkpoints)
+- `load_sweep` — a TOML sweep file at a scale (smoke, small, paper) → configurations
+- `run_sweep` — run the unfinished configurations on the local, process or ray backend
+- `collect` — every run under a folder as rows (``python -m empirical collect DIR`` → CSV)
+
+Measurement ([`empirical.measure`][empirical.measure])
+    how a run is measured by [`mlitheory`][mlitheory] (loss curve and min Δ, logit Gauss length, weight distance)
+
+Reproductions ([`empirical.experiments`][empirical.experiments], [`empirical.reproduce`][empirical.reproduce],
+[`empirical.report`][empirical.report]):
+
+- `EXPERIMENTS` — the nine named, versioned experiments (Lucas et al., Frankle, Vlaar & Frankle, Wang et al.)
+- `load_experiment` — an experiment's configurations and analysis parameters at a scale (smoke, small, paper)
+- `reproduce` — run an experiment (resumable) and write its report: tables, figures, JSON, claims check
+- `Report` — a report's tables, figures, numbers and claims; written by ``Report.write``
 
 Command line
     python -m empirical train | sweep | collect | info | reproduce

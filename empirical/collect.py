@@ -2,7 +2,7 @@
 
 ``python -m empirical collect DIR`` finds every run folder under ``DIR`` (any depth), and writes ``runs.csv``
 with the columns: ``hash``, ``status`` (finished, diverged, stopped, failed, killed, running), ``folder``,
-every :class:`~empirical.runs.RunConfig` field (option tables flattened as ``model_options.hidden``), the
+every [`RunConfig`][empirical.runs.RunConfig] field (option tables flattened as ``model_options.hidden``), the
 training summary (``epochs``, ``steps``, ``final_loss``, ``final_accuracy``, ``test_loss``,
 ``test_accuracy``), the measures (``min_delta``, ``monotone``, ``gauss_length``, ``distance``,
 ``norm_distance``, ``norm_distance_end``, ``curve_loss_init``, ``curve_loss_final``, ...), timings and
@@ -38,8 +38,8 @@ def _flatten(prefix: str, value: Any, out: dict) -> None:
 
 def collect(root: str | os.PathLike) -> list[dict]:
     """One dict per run folder under ``root`` (sorted by folder path); unreadable folders are reported as rows
-    with status ``"unreadable"``, damaged ones (see :func:`empirical.runs.inspect_folder`: garbled JSON, a
-    checkpoint that no longer matches its checksum) with status ``"corrupt"``, the reason in ``error``.
+    with status ``"unreadable"``, damaged ones (see [`empirical.runs.inspect_folder`][empirical.runs.inspect_folder]:
+    garbled JSON, a checkpoint that no longer matches its checksum) with status ``"corrupt"``, the reason in ``error``.
     Folders under ``.quarantine`` are left out."""
     rows = []
     root = Path(root)
@@ -82,6 +82,6 @@ def write_csv(rows: list[dict], path: str | os.PathLike) -> Path:
 
 
 def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:
-    """The rows of a CSV written by :func:`write_csv` (values as strings)."""
+    """The rows of a CSV written by [`write_csv`][empirical.collect.write_csv] (values as strings)."""
     with open(path, newline="") as f:
         return list(csv.DictReader(f))

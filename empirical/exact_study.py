@@ -6,12 +6,14 @@ training images, pixels in [0, 1], 30 epochs of batch 64, SGD with momentum 0.9 
 rates, one or two hidden layers of 128) and one small CNN, and measures on each interpolation from the initial to
 the final parameters, on training examples:
 
-* the exact logit paths (:func:`mlitheory.piecewise_logit_path`): pieces per example;
-* the exact Gauss length with corners (:func:`mlitheory.exact_gauss_length`) against the two 50-point estimates in
-  use: the **kink-blind derivative** estimate (trapezoid rule of ‖T′‖ from exact z′, z″ at 50 α, what autodiff
-  gives on a ReLU network: the 2021 authors' estimator) and the **turning polygon** through the logits at 50 α;
-* the exact MLI verdict and min Δ of the training cross-entropy (:func:`mlitheory.decide_mli`) against the
-  50-point sampled ones (:func:`mlitheory.interpolate`), and how often the sampled verdict is wrong;
+* the exact logit paths ([`mlitheory.piecewise_logit_path`][mlitheory.piecewise.path.piecewise_logit_path]): pieces per
+example; * the exact Gauss length with corners
+  ([`mlitheory.exact_gauss_length`][mlitheory.piecewise.gauss.exact_gauss_length]) against the two 50-point estimates in
+  use: the **kink-blind derivative** estimate (trapezoid rule of ‖T′‖ from exact z′, z″ at 50 α, what autodiff gives on
+  a ReLU network: the 2021 authors' estimator) and the **turning polygon** through the logits at 50 α;
+* the exact MLI verdict and min Δ of the training cross-entropy
+  ([`mlitheory.decide_mli`][mlitheory.piecewise.decide.decide_mli]) against the 50-point sampled ones
+  ([`mlitheory.interpolate`][mlitheory.interpolation.interpolate]), and how often the sampled verdict is wrong;
 * Theorem 3's certificate for the MSE to the final logits (z* = the end state's logits): does the exact total
   curvature ever fall below π/2 (per example, and for the concatenated curve), and what the exact MSE decision says.
 

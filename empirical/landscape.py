@@ -1,19 +1,21 @@
 """``python -m empirical landscape RUN_DIR``: the loss landscape around a finished run, from its checkpoints.
 
-Reads a run folder written by :func:`empirical.runs.execute_run` (``config.json`` and ``checkpoints/*.pt``) and
-evaluates the training loss on a plane through the final state:
+Reads a run folder written by [`empirical.runs.execute_run`][empirical.runs.execute_run] (``config.json`` and
+``checkpoints/*.pt``) and evaluates the training loss on a plane through the final state:
 
 * ``--directions pca`` (default): the two principal directions of the trajectory
-  :math:`\\{\\theta_t - \\theta_{\\text{final}}\\}` over the checkpoints before the final one (Li et al. 2018, §7;
-  :func:`mlitheory.trajectory_directions`), on the trajectory's bounding box widened by ``--margin``;
+  $\\{\\theta_t - \\theta_{\\text{final}}\\}$ over the checkpoints before the final one (Li et al. 2018, §7;
+  [`mlitheory.trajectory_directions`][mlitheory.directions.trajectory_directions]), on the trajectory's bounding box
+  widened by ``--margin``;
 * ``--directions random``: two filter-normalised Gaussian directions (Li et al. 2018, §4;
-  :func:`mlitheory.random_direction`, seeded by ``--seed``) on :math:`[-s, s]^2` (``--span``).
+  [`mlitheory.random_direction`][mlitheory.directions.random_direction], seeded by ``--seed``) on $[-s, s]^2$
+  (``--span``).
 
 The checkpoints are projected onto the plane. Written into ``--out`` (default ``RUN_DIR/landscape``):
-``landscape_<kind>.json/.npz`` (the :class:`~mlitheory.PlaneSurface`), ``trajectory_pca.json/.npz`` (the
-:class:`~mlitheory.TrajectoryDirections`), and the figures ``landscape_<kind>_contour`` (trajectory and straight
-init → final path overlaid) and ``landscape_<kind>_surface`` as PNG and PDF (into ``--figures`` when given).
-Earlier outputs of the command are replaced. The loss is the run's own (cross-entropy, or squared error for
+``landscape_<kind>.json/.npz`` (the [`PlaneSurface`][mlitheory.plane.PlaneSurface]), ``trajectory_pca.json/.npz`` (the
+[`TrajectoryDirections`][mlitheory.directions.TrajectoryDirections]), and the figures ``landscape_<kind>_contour``
+(trajectory and straight init → final path overlaid) and ``landscape_<kind>_surface`` as PNG and PDF (into ``--figures``
+when given). Earlier outputs of the command are replaced. The loss is the run's own (cross-entropy, or squared error for
 autoencoders) on ``--n-data`` training examples (the run's measurement subset when equal to its ``n_measure``);
 batch-norm statistics follow the run's ``bn`` policy unless ``--bn`` is given.
 """

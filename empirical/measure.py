@@ -1,16 +1,20 @@
-r"""How a run is measured, by :mod:`mlitheory`: the loss curve, min Δ, the logit Gauss length, the weight distance.
+r"""How a run is measured, by [`mlitheory`][mlitheory]: the loss curve, min Δ, the logit Gauss length, the weight
+distance.
 
-A run's measurements are :mod:`mlitheory` results from start to finish: the loss (accuracy, error) along
-:math:`\theta_\alpha = (1-\alpha)\theta_0 + \alpha\theta_T` is a :class:`mlitheory.InterpolationCurve` from
-:func:`mlitheory.interpolate`, the mean per-example logit Gauss length a :class:`mlitheory.LogitGaussLength`
-from :func:`mlitheory.logit_gauss_length` (adaptive quadrature, exact z′ and z″ by Taylor mode, float64), and
-the distance one :class:`mlitheory.WeightDistance`. :func:`summary` turns them into the plain numbers of a
-run's ``metrics.json``.
+A run's measurements are [`mlitheory`][mlitheory] results from start to finish: the loss (accuracy, error) along
+$\theta_\alpha = (1-\alpha)\theta_0 + \alpha\theta_T$ is a
+[`mlitheory.InterpolationCurve`][mlitheory.interpolation.InterpolationCurve] from
+[`mlitheory.interpolate`][mlitheory.interpolation.interpolate], the mean per-example logit Gauss length a
+[`mlitheory.LogitGaussLength`][mlitheory.logit_geometry.LogitGaussLength] from
+[`mlitheory.logit_gauss_length`][mlitheory.logit_geometry.logit_gauss_length] (adaptive quadrature, exact z′ and z″ by
+Taylor mode, float64), and the distance one [`mlitheory.WeightDistance`][mlitheory.distance.WeightDistance].
+[`summary`][empirical.measure.summary] turns them into the plain numbers of a run's ``metrics.json``.
 
-.. math::
-    \min\Delta = \max_{i<j} (L_j - L_i)_+, \qquad
-    G = \frac1N \sum_{n=1}^N \int_0^1 \|T_n'(\alpha)\|\,d\alpha, \qquad
-    d = \|\theta_T - \theta_0\|_2 .
+$$
+\min\Delta = \max_{i<j} (L_j - L_i)_+, \qquad
+G = \frac1N \sum_{n=1}^N \int_0^1 \|T_n'(\alpha)\|\,d\alpha, \qquad
+d = \|\theta_T - \theta_0\|_2 .
+$$
 
 References:
     Lucas et al. 2021, §3–4 (Δ-monotonicity, average logit Gauss length, weight distance).
@@ -62,7 +66,8 @@ def loss_curve(
     device: str | torch.device | None = None,
 ) -> mlitheory.InterpolationCurve:
     """Loss along the straight line ``start → end`` (and accuracy and error for a classifier), by
-    :func:`mlitheory.interpolate` under the batch-norm policy ``bn`` (statistics re-estimated on ``bn_data``)."""
+    [`mlitheory.interpolate`][mlitheory.interpolation.interpolate] under the batch-norm policy ``bn`` (statistics
+    re-estimated on ``bn_data``)."""
     metrics = ("loss", "accuracy", "error") if classification else ("loss",)
     return mlitheory.interpolate(
         model, start, end, data, alphas=alphas, loss=loss, metrics=metrics, bn=bn, bn_data=bn_data, device=device,
@@ -90,7 +95,8 @@ def gauss_length(
     max_evaluations: int = 1000,
     device: str | torch.device | None = None,
 ) -> mlitheory.LogitGaussLength:
-    """Mean per-example Gauss length of the logit path, by :func:`mlitheory.logit_gauss_length` in float64.
+    """Mean per-example Gauss length of the logit path, by
+    [`mlitheory.logit_gauss_length`][mlitheory.logit_geometry.logit_gauss_length] in float64.
 
     The adaptive quadrature stops at absolute error ``tol`` per example or after ``max_evaluations`` values of α;
     ``converged`` in the result says which (a ReLU network's logit path has kinks, where it may not converge, and

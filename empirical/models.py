@@ -1,23 +1,18 @@
 """The papers' models as plain ``nn.Module``\\ s with seeded initialisation, and a registry.
 
-============ ========================================================================================
-name         model
-============ ========================================================================================
-mlp          fully connected classifier: ``hidden`` widths (or ``depth`` × ``width``), activation
-             relu / tanh / sigmoid, optional BatchNorm before each activation, standard or NTK
-             parameterisation, initialisation scale
-autoencoder  deep fully connected autoencoder ``D-512-k-512-D`` (ReLU, linear output), Lucas et al. §4.1.2
-cnn          small convolutional classifier: two conv-pool stages, one hidden linear layer
-resnet8      CIFAR ResNet (He et al. 2016; 3 stages of 16/32/64 channels, zero-padding shortcuts), depth
-resnet14     8, 14, 20, 32, 44 or 56, in the four variants of Lucas et al. Table 2 (``variant=``):
-resnet20     ``bn`` (BatchNorm), ``bn-i`` (last BN γ of each residual branch zero),
-resnet32/44  ``nbn-i`` (no BN, scalar residual scale initialised to zero), ``nbn-f`` (Fixup, Zhang et al. 2019)
-resnet56     (8 and 14 are the small members of the family, for CPU-sized runs)
-============ ========================================================================================
+- `mlp` — fully connected classifier: ``hidden`` widths (or ``depth`` × ``width``), activation relu / tanh / sigmoid,
+  optional BatchNorm before each activation, standard or NTK parameterisation, initialisation scale
+- `autoencoder` — deep fully connected autoencoder ``D-512-k-512-D`` (ReLU, linear output), Lucas et al. §4.1.2
+- `cnn` — small convolutional classifier: two conv-pool stages, one hidden linear layer
+- `resnet8` — CIFAR ResNet (He et al. 2016; 3 stages of 16/32/64 channels, zero-padding shortcuts), depth
+- `resnet14` — 8, 14, 20, 32, 44 or 56, in the four variants of Lucas et al. Table 2 (``variant=``):
+- `resnet20` — ``bn`` (BatchNorm), ``bn-i`` (last BN γ of each residual branch zero),
+- `resnet32/44` — ``nbn-i`` (no BN, scalar residual scale initialised to zero), ``nbn-f`` (Fixup, Zhang et al. 2019)
+- `resnet56` — (8 and 14 are the small members of the family, for CPU-sized runs)
 
-:func:`build_model` constructs a model on the ``meta`` device and then initialises every parameter and buffer
-from a ``torch.Generator`` seeded with ``seed``: the same seed gives the same weights, and the global random
-state is neither read nor changed.
+[`build_model`][empirical.models.build_model] constructs a model on the ``meta`` device and then initialises every
+parameter and buffer from a ``torch.Generator`` seeded with ``seed``: the same seed gives the same weights, and the
+global random state is neither read nor changed.
 
 References:
     Lucas, Bae, Zhang, Fort, Zemel, Grosse. Analyzing Monotonic Linear Interpolation in Neural Network Loss
@@ -82,14 +77,15 @@ def _he_normal(weight: torch.Tensor, g: torch.Generator, scale: float = 1.0):
 class NTKLinear(nn.Module):
     """Linear layer in the NTK parameterisation.
 
-    .. math::
-        y = \\frac{\\sigma_w}{\\sqrt{n_\\text{in}}} W x + \\sigma_b b, \\qquad W_{ij}, b_i \\sim \\mathcal N(0, 1).
+    $$
+    y = \\frac{\\sigma_w}{\\sqrt{n_\\text{in}}} W x + \\sigma_b b, \\qquad W_{ij}, b_i \\sim \\mathcal N(0, 1).
+    $$
 
     Args:
-        in_features: :math:`n_\\text{in}`.
+        in_features: $n_\\text{in}$.
         out_features: output width.
-        sigma_w: weight multiplier :math:`\\sigma_w`.
-        sigma_b: bias multiplier :math:`\\sigma_b` (Jacot et al. use 0.1).
+        sigma_w: weight multiplier $\\sigma_w$.
+        sigma_b: bias multiplier $\\sigma_b$ (Jacot et al. use 0.1).
     """
 
     def __init__(self, in_features: int, out_features: int, *, sigma_w: float = 1.0, sigma_b: float = 0.1):
@@ -118,11 +114,11 @@ class MLP(nn.Module):
         hidden: widths of the hidden layers (may be empty: a linear model).
         activation: ``"relu"``, ``"tanh"`` or ``"sigmoid"``.
         batchnorm: BatchNorm1d before each hidden activation.
-        parameterization: ``"standard"`` (``nn.Linear``) or ``"ntk"`` (:class:`NTKLinear`).
+        parameterization: ``"standard"`` (``nn.Linear``) or ``"ntk"`` ([`NTKLinear`][empirical.models.NTKLinear]).
         init: ``"default"`` (PyTorch's ``U(±1/√fan_in)``) or ``"he"`` (``N(0, 2/fan_in)``); standard only.
         init_scale: multiplies every initial weight (and bias) — small values give the rich regime.
         bias_init: ``"default"`` or ``"zero"`` (every bias starts at 0).
-        sigma_w, sigma_b: NTK multipliers (see :class:`NTKLinear`).
+        sigma_w, sigma_b: NTK multipliers (see [`NTKLinear`][empirical.models.NTKLinear]).
     """
 
     def __init__(
@@ -346,14 +342,14 @@ class CifarResNet(nn.Module):
     - ``"nbn-i"``: no BatchNorm; convolutions with biases; each branch is multiplied by a scalar ``res_scale``
       that starts at 0.
     - ``"nbn-f"``: Fixup — no BatchNorm; scalar biases before each convolution and activation and a scalar
-      multiplier per branch; the first convolution of each branch He-normal scaled by :math:`L^{-1/2}`
+      multiplier per branch; the first convolution of each branch He-normal scaled by $L^{-1/2}$
       (``L`` residual branches, two layers each), the second convolution and the classifier start at 0.
 
     Args:
         depth: 20, 32, 44 or 56.
         in_channels: image channels (3 for CIFAR).
         num_classes: number of logits.
-        variant: one of :data:`RESNET_VARIANTS` (``"fixup"`` is an alias of ``"nbn-f"``).
+        variant: one of [`RESNET_VARIANTS`][empirical.models.RESNET_VARIANTS] (``"fixup"`` is an alias of ``"nbn-f"``).
     """
 
     def __init__(self, depth: int = 20, in_channels: int = 3, num_classes: int = 10, *, variant: str = "bn"):
@@ -464,7 +460,7 @@ _REGISTRY: dict[str, tuple[Callable[..., nn.Module], str, Callable]] = {
     # resnet8 and resnet14 (the small members, for CPU-sized runs) come last so the paper's depths are listed first
     **{f"resnet{d}": (_resnet(d), "classification", CifarResNet) for d in (20, 32, 44, 56, 8, 14)},
 }
-#: model names accepted by :func:`build_model`
+#: model names accepted by `build_model`
 MODELS: tuple[str, ...] = tuple(_REGISTRY)
 
 
@@ -481,7 +477,7 @@ def model_task(name: str) -> str:
 
 
 def model_options(name: str) -> list[str]:
-    """The keyword options that :func:`build_model` accepts for model ``name``."""
+    """The keyword options that [`build_model`][empirical.models.build_model] accepts for model ``name``."""
     builder, _, cls = _lookup(name)
     own = [p for p in inspect.signature(builder).parameters if p not in ("input_shape", "num_classes", "kw")]
     if "kw" in inspect.signature(builder).parameters:
@@ -502,12 +498,12 @@ def build_model(
     """Build model ``name`` for inputs of ``input_shape``, initialised from ``seed``.
 
     Args:
-        name: one of :data:`MODELS`.
+        name: one of [`MODELS`][empirical.models.MODELS].
         input_shape: shape of one input, e.g. ``(1, 28, 28)`` or ``(20,)``.
         num_classes: number of logits (ignored by the autoencoder).
         seed: initialisation seed; the same seed gives identical parameters and buffers.
         device: where the model lives (default CPU). Initialisation is done on the CPU, then moved.
-        **options: model options (see :func:`model_options`), e.g. ``hidden=[512, 512]``,
+        **options: model options (see [`model_options`][empirical.models.model_options]), e.g. ``hidden=[512, 512]``,
             ``batchnorm=True``, ``activation="tanh"``, ``variant="bn-i"``.
 
     Returns:

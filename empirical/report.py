@@ -1,24 +1,29 @@
 """Reports of the reproductions: tables (Markdown + CSV), figures (PNG + PDF), a JSON of every number, claims.
 
-An experiment's analysis fills a :class:`Report` through a few calls::
+An experiment's analysis fills a [`Report`][empirical.report.Report] through a few calls:
 
-    rep = Report(name="lucas_table1", version=2, scale="small", title="...", reference="...")
-    rep.table(Table("table1", "Proportion of non-monotone runs", columns, rows))
-    rep.figure("scatter", fig, "min Δ against distance")
-    rep.judge(rules, {"runs": rows}, settings)      # the pre-registered claim rules on the analysis' units
-    rep.write(folder)
+```text
+rep = Report(name="lucas_table1", version=2, scale="small", title="...", reference="...")
+rep.table(Table("table1", "Proportion of non-monotone runs", columns, rows))
+rep.figure("scatter", fig, "min Δ against distance")
+rep.judge(rules, {"runs": rows}, settings)      # the pre-registered claim rules on the analysis' units
+rep.write(folder)
+```
 
-and :meth:`Report.write` lays out the folder::
+and [`Report.write`][empirical.report.Report.write] lays out the folder:
 
-    report.md              the report: description, notes, tables, figures, claims check, rule changes
-    results.json           every number (tables, claims, per-run measures and curves) and the exact configs
-    <table>.md / .csv      each table
-    <figure>.png / .pdf    each figure
+```text
+report.md              the report: description, notes, tables, figures, claims check, rule changes
+results.json           every number (tables, claims, per-run measures and curves) and the exact configs
+<table>.md / .csv      each table
+<figure>.png / .pdf    each figure
+```
 
 Every number in a table or a claim comes from the measured runs; the papers' reference values printed beside
 ours are typed in with their citation (a table's ``reference`` column, a claim rule's ``paper`` table). Each claim
-is an :class:`empirical.claims.ClaimResult`: its test, p-value (and Holm-adjusted p-value), n, the power against the
-paper's effect, the interval of our estimate and one of the four verdicts of :data:`VERDICTS`.
+is an [`empirical.claims.ClaimResult`][empirical.claims.rules.ClaimResult]: its test, p-value (and Holm-adjusted
+p-value), n, the power against the paper's effect, the interval of our estimate and one of the four verdicts of
+[`VERDICTS`][empirical.claims.rules.VERDICTS].
 """
 
 from __future__ import annotations
@@ -134,7 +139,7 @@ def save_figure(fig: Any, folder: str | os.PathLike, stem: str, *, dpi: int = 11
 
 @dataclasses.dataclass
 class Report:
-    """A reproduction's report, filled by the experiment's analysis and written by :meth:`write`.
+    """A reproduction's report, filled by the experiment's analysis and written by `write`.
 
     Attributes:
         name, version, scale: which experiment, which version of its configuration, which preset.
@@ -144,8 +149,10 @@ class Report:
         notes: plain statements the reader must see (e.g. "Fashion-MNIST padded to 32×32×3 stood in for
             CIFAR-10, which was not found").
         tables, figures: the content; ``figures`` maps a stem to its caption.
-        claims: the judged claims (:class:`empirical.claims.ClaimResult`), in the rules' order.
-        rule_changes: the rules changed after their data were seen (:class:`empirical.claims.RuleChange`).
+        claims: the judged claims ([`empirical.claims.ClaimResult`][empirical.claims.rules.ClaimResult]), in the rules'
+            order.
+        rule_changes: the rules changed after their data were seen
+            ([`empirical.claims.RuleChange`][empirical.claims.rules.RuleChange]).
         sensitivity: claims evaluated again under another analysis choice (label → results), shown, not judged.
         numbers: every other measured number worth keeping (JSON only).
         configs: the exact run configurations (``hash → config dict``) and the experiment document.

@@ -1,11 +1,12 @@
 """Run a reproduction end to end: its sweep (resumable, any backend), its analysis, its report folder.
 
-``python -m empirical reproduce NAME --scale smoke|small|paper`` (see :mod:`empirical.experiments` for the
-names) does three things:
+``python -m empirical reproduce NAME --scale smoke|small|paper`` (see [`empirical.experiments`][empirical.experiments]
+for the names) does three things:
 
-1. runs every configuration of the experiment at that scale through :func:`empirical.sweep.run_sweep` into a
-   root of run folders (default ``runs/reproduce/<scale>``, shared by the experiments, so a configuration two
-   experiments use is trained once); finished runs are skipped, so an interrupted reproduction resumes;
+1. runs every configuration of the experiment at that scale through
+   [`empirical.sweep.run_sweep`][empirical.sweep.run_sweep] into a root of run folders (default
+   ``runs/reproduce/<scale>``, shared by the experiments, so a configuration two experiments use is trained once);
+   finished runs are skipped, so an interrupted reproduction resumes;
 2. calls the experiment's ``analyse(ctx)``, which may run further configurations that depend on the first
    ones (e.g. retraining from a trained state) through the same backend, and caches derived measurements
    (extra interpolation curves) under ``ROOT/_derived/<name>/`` so that they too are computed once;
@@ -72,7 +73,8 @@ class Context:
         records: the runs of ``spec.configs``, in the same order (finished, diverged, stopped or failed).
         root: the run folders' root.
         device: evaluation device for derived measurements.
-        sweep: keyword arguments of :func:`empirical.sweep.run_sweep` (backend, workers, address, device).
+        sweep: keyword arguments of [`empirical.sweep.run_sweep`][empirical.sweep.run_sweep] (backend, workers, address,
+            device).
         progress: whether to show progress bars.
     """
 
@@ -123,10 +125,11 @@ class Context:
     def cached(self, key: Any, compute: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``compute(*args, **kwargs)`` once per ``key`` (a JSON value), stored under ``ROOT/_derived/<experiment>/``.
 
-        The value is a JSON value or a :class:`mlitheory.results.Result` (saved with ``Result.save`` beside the
-        key file and loaded back as the same object). The stored value is returned on later calls (a resumed or
-        regenerated report does not recompute it). With a time budget whose deadline has passed, a value not yet
-        stored is not computed: :class:`Incomplete` is raised, and the next call continues.
+        The value is a JSON value or a [`mlitheory.results.Result`][mlitheory.results.Result] (saved with
+        ``Result.save`` beside the key file and loaded back as the same object). The stored value is returned on later
+        calls (a resumed or regenerated report does not recompute it). With a time budget whose deadline has passed, a
+        value not yet stored is not computed: [`Incomplete`][empirical.reproduce.Incomplete] is raised, and the next
+        call continues.
         """
         text = json.dumps(key, sort_keys=True, default=str)
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -151,12 +154,13 @@ class Context:
         return value
 
     def finished(self, records: Sequence[RunRecord] | None = None) -> list[RunRecord]:
-        """The runs (default: all of :attr:`records`) that finished training and were measured."""
+        """The runs (default: all of `records`) that finished training and were measured."""
         return [r for r in (self.records if records is None else records) if r.metrics and r.metrics.get("measures")]
 
 
 def _sweep(configs: Sequence[RunConfig], root: Path, **kw):
-    """:func:`empirical.sweep.run_sweep`, unless every run is finished and intact (then nothing runs and no lock
+    """[`empirical.sweep.run_sweep`][empirical.sweep.run_sweep], unless every run is finished and intact (then nothing
+    runs and no lock
     is taken, so a report can be regenerated while another sweep writes into the same root)."""
     intact = lambda c: is_finished(run_folder(root, c)) and not inspect_folder(run_folder(root, c), c)
     if all(intact(c) for c in configs):
@@ -207,22 +211,22 @@ def reproduce(
     force: bool = False,
     budget: float | None = None,
 ) -> Report:
-    """Run experiment ``name`` at ``scale`` and write its report; returns the :class:`Report`.
+    """Run experiment ``name`` at ``scale`` and write its report; returns the [`Report`][empirical.report.Report].
 
     Args:
-        name: one of :data:`empirical.experiments.EXPERIMENTS`.
-        scale: one of :data:`empirical.sweep.SCALES`.
-        out: report folder (default :func:`default_out`).
-        root: run folders' root (default :func:`default_root`).
-        backend, workers, address: see :func:`empirical.sweep.run_sweep`.
+        name: one of [`empirical.experiments.EXPERIMENTS`][empirical.experiments.EXPERIMENTS].
+        scale: one of [`empirical.sweep.SCALES`][empirical.sweep.SCALES].
+        out: report folder (default [`default_out`][empirical.reproduce.default_out]).
+        root: run folders' root (default [`default_root`][empirical.reproduce.default_root]).
+        backend, workers, address: see [`empirical.sweep.run_sweep`][empirical.sweep.run_sweep].
         device: training and evaluation device (``"cuda"`` on a GPU).
         data_dir: folder with CIFAR (sets ``$MLITHEORY_DATA_DIR`` for the runs and their workers).
         seed_offset: added to every run's seed.
         progress: progress bars.
         force: replace a report folder that holds another experiment's report.
         budget: seconds this call may train for: no run starts after them and training pauses at the end of its
-            epoch (its state kept), so the call ends soon after; then :class:`Incomplete` is raised and the same
-            call resumes. The analysis and the report follow once every run is done.
+            epoch (its state kept), so the call ends soon after; then [`Incomplete`][empirical.reproduce.Incomplete] is
+            raised and the same call resumes. The analysis and the report follow once every run is done.
 
     Raises:
         Incomplete: ``budget`` ran out before every run was done.

@@ -1,34 +1,37 @@
 """A run: one configuration → one folder keyed by the configuration's hash, written atomically, never redone.
 
-A :class:`RunConfig` holds everything that determines a run's numbers (data, model, training, measurement).
-:func:`execute_run` trains it and measures the linear interpolation from initialisation to the final state,
-writing into ``ROOT/<hash>/``::
+A [`RunConfig`][empirical.runs.RunConfig] holds everything that determines a run's numbers (data, model, training,
+measurement). [`execute_run`][empirical.runs.execute_run] trains it and measures the linear interpolation from
+initialisation to the final state, writing into ``ROOT/<hash>/``:
 
-    config.json        the full configuration and its hash (written first)
-    status.json        running / finished / diverged / stopped / failed (with the error), host, pid, times
-    train_log.json     one entry per epoch (loss, accuracy, distance from init, ...), rewritten each epoch
-    checkpoints/       init.pt, epoch_XXXX.pt, step_XXXXXXX.pt, final.pt (state dicts)
-    curve.json, .npz   the mlitheory.InterpolationCurve of the path θ_0 → θ_T (loss, accuracy, error), saved by
-                       Result.save; read back as that object by load_run
-    gauss_length.json, .npz   the mlitheory.LogitGaussLength of the logit path (when measured)
-    metrics.json       the summary: training outcome and the measures (min Δ, Gauss length, distances);
-                       written last — its presence marks the run as done
+```text
+config.json        the full configuration and its hash (written first)
+status.json        running / finished / diverged / stopped / failed (with the error), host, pid, times
+train_log.json     one entry per epoch (loss, accuracy, distance from init, ...), rewritten each epoch
+checkpoints/       init.pt, epoch_XXXX.pt, step_XXXXXXX.pt, final.pt (state dicts)
+curve.json, .npz   the mlitheory.InterpolationCurve of the path θ_0 → θ_T (loss, accuracy, error), saved by
+                   Result.save; read back as that object by load_run
+gauss_length.json, .npz   the mlitheory.LogitGaussLength of the logit path (when measured)
+metrics.json       the summary: training outcome and the measures (min Δ, Gauss length, distances);
+                   written last — its presence marks the run as done
+```
 
 Every file is written atomically (temporary file + rename). A run whose ``metrics.json`` exists is finished:
 it is skipped, never recomputed or overwritten. A run without it that was killed or paused after an epoch continues
 from its training state (``checkpoints/resume.pt``, written after every epoch, removed when the run finishes), with
 the same numbers as an uninterrupted run; one without that state (killed in its first epoch, or failed) is redone
 from scratch.
-If the folder's ``config.json`` differs from the configuration being run, :class:`ConfigMismatch` is raised.
+If the folder's ``config.json`` differs from the configuration being run,
+[`ConfigMismatch`][empirical.runs.ConfigMismatch] is raised.
 
 ``metrics.json`` records the SHA-256 of every other file of the run (checkpoints, curve, log). Before a run is
-skipped or read (:func:`inspect_folder`, on resume and in ``collect``), its JSON files must parse and every
-checksum must match. A damaged run (a truncated, empty or garbled file, a checkpoint whose bytes changed) is
-*quarantined*: the folder moves to ``ROOT/.quarantine/<hash>-<time>/`` with a ``QUARANTINED.txt`` saying why,
-and the run is redone; nothing is deleted.
+skipped or read ([`inspect_folder`][empirical.runs.inspect_folder], on resume and in ``collect``), its JSON files must
+parse and every checksum must match. A damaged run (a truncated, empty or garbled file, a checkpoint whose bytes
+changed) is *quarantined*: the folder moves to ``ROOT/.quarantine/<hash>-<time>/`` with a ``QUARANTINED.txt`` saying
+why, and the run is redone; nothing is deleted.
 
-The hash covers the fields that differ from their defaults (plus :data:`CONFIG_VERSION`), so adding a new
-field with a default keeps existing run folders valid.
+The hash covers the fields that differ from their defaults (plus [`CONFIG_VERSION`][empirical.runs.CONFIG_VERSION]), so
+adding a new field with a default keeps existing run folders valid.
 """
 
 from __future__ import annotations
@@ -93,15 +96,15 @@ class CorruptRun(ValueError):
 class RunConfig:
     """Everything that determines a run's numbers. The execution device is not part of it.
 
-    Data: ``dataset`` (see :data:`empirical.data.DATASETS`), ``n_train``/``n_test`` (stratified subsamples,
-    ``None``: all), ``normalize`` (``"channel"`` or ``"none"``), ``data_seed``, ``data_options`` (e.g.
+    Data: ``dataset`` (see [`empirical.data.DATASETS`][empirical.data.DATASETS]), ``n_train``/``n_test`` (stratified
+    subsamples, ``None``: all), ``normalize`` (``"channel"`` or ``"none"``), ``data_seed``, ``data_options`` (e.g.
     ``{"pad_to": 32, "channels": 3}``, Gaussian ``dim``/``num_classes``/``separation``).
 
-    Model: ``model`` (see :data:`empirical.models.MODELS`), ``model_options`` (e.g. ``{"hidden": [512],
-    "batchnorm": true}``), initialised from ``seed``.
+    Model: ``model`` (see [`empirical.models.MODELS`][empirical.models.MODELS]), ``model_options`` (e.g. ``{"hidden":
+    [512], "batchnorm": true}``), initialised from ``seed``.
 
-    Training (see :func:`empirical.train.train`): ``optimizer``, ``lr``, ``momentum``, ``betas``, ``eps``,
-    ``weight_decay``, ``epochs``, ``batch_size`` (``None``: full batch), ``schedule``, ``milestones``,
+    Training (see [`empirical.train.train`][empirical.train.train]): ``optimizer``, ``lr``, ``momentum``, ``betas``,
+    ``eps``, ``weight_decay``, ``epochs``, ``batch_size`` (``None``: full batch), ``schedule``, ``milestones``,
     ``gamma``, ``warmup_epochs``, ``switch_epoch``/``switch_optimizer``/``switch_lr``, ``checkpoint_epochs``,
     ``checkpoint_steps``, ``stop_if`` (``[epoch, loss]``), ``augment`` (``"none"`` or ``"crop-flip"``), ``amp``,
     ``seed`` (initialisation, batch order, augmentation).
@@ -270,7 +273,7 @@ class RunConfig:
 
     @property
     def hash(self) -> str:
-        """16 hex digits of the SHA-256 of the canonical JSON of :meth:`non_default` and the config version."""
+        """16 hex digits of the SHA-256 of the canonical JSON of `non_default` and the config version."""
         payload = json.dumps({"v": CONFIG_VERSION, **self.non_default()}, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -351,9 +354,9 @@ def inspect_folder(folder: str | os.PathLike, config: RunConfig | None = None) -
     """Why the run folder is damaged, or ``""`` when it is intact (or absent, or an unfinished run).
 
     Checks: ``config.json``, ``status.json`` and ``metrics.json`` parse as JSON objects; the stored
-    configuration is readable (and, with ``config``, is that configuration: otherwise :class:`ConfigMismatch`
-    is raised, since that is a conflict, not damage); ``metrics.json`` names this run's hash and status, and every
-    checksum it lists matches the file.
+    configuration is readable (and, with ``config``, is that configuration: otherwise
+    [`ConfigMismatch`][empirical.runs.ConfigMismatch] is raised, since that is a conflict, not damage); ``metrics.json``
+    names this run's hash and status, and every checksum it lists matches the file.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -425,8 +428,10 @@ def _json_default(o: Any) -> Any:
 
 
 def check_folder(folder: Path, config: RunConfig) -> None:
-    """Raise :class:`ConfigMismatch` if ``folder/config.json`` holds a different configuration, and
-    :class:`CorruptRun` if the folder is damaged (see :func:`inspect_folder`)."""
+    """Raise [`ConfigMismatch`][empirical.runs.ConfigMismatch] if ``folder/config.json`` holds a different
+    configuration, and
+    [`CorruptRun`][empirical.runs.CorruptRun] if the folder is damaged (see
+    [`inspect_folder`][empirical.runs.inspect_folder])."""
     reason = inspect_folder(folder, config)
     if reason:
         raise CorruptRun(reason)
@@ -448,9 +453,10 @@ def is_finished(folder: Path) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class RunOutcome:
-    """What :func:`execute_run` did: ``status`` is finished/diverged/stopped (done now), ``skipped`` (was
-    already done; ``result`` holds its stored status), ``failed`` (``error`` says why), ``paused`` (its deadline
-    passed during training: the state after the last epoch is kept and the next call resumes) or ``pending`` (its
+    """What [`execute_run`][empirical.runs.execute_run] did: ``status`` is finished/diverged/stopped (done now),
+    ``skipped`` (was already done; ``result`` holds its stored status), ``failed`` (``error`` says why), ``paused`` (its
+    deadline passed during training: the state after the last epoch is kept and the next call resumes) or ``pending``
+    (its
     deadline had passed before it started; nothing was touched)."""
 
     hash: str
@@ -488,11 +494,11 @@ def execute_run(
         start_by: a ``time.time()`` value: past it, the run is not started and is returned ``pending``.
 
     Returns:
-        A :class:`RunOutcome`. Exceptions inside the run are caught, recorded in ``status.json`` and returned
-        as ``status="failed"``.
+        A [`RunOutcome`][empirical.runs.RunOutcome]. Exceptions inside the run are caught, recorded in ``status.json``
+        and returned as ``status="failed"``.
 
-    A damaged folder (see :func:`inspect_folder`) is quarantined first and the run redone; the outcome's
-    ``quarantined`` says where the folder went.
+    A damaged folder (see [`inspect_folder`][empirical.runs.inspect_folder]) is quarantined first and the run redone;
+    the outcome's ``quarantined`` says where the folder went.
 
     Raises:
         ConfigMismatch: the run folder holds a different configuration.
@@ -738,7 +744,8 @@ class RunRecord:
         return load_checkpoint(path, map_location=map_location)
 
     def gauss_length(self) -> LogitGaussLength | None:
-        """The run's :class:`mlitheory.LogitGaussLength` (``None`` when it was not measured)."""
+        """The run's [`mlitheory.LogitGaussLength`][mlitheory.logit_geometry.LogitGaussLength] (``None`` when it was not
+        measured)."""
         path = self.folder / "gauss_length.json"
         return LogitGaussLength.load(path) if self.metrics and path.is_file() else None
 

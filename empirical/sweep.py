@@ -1,30 +1,32 @@
 """Sweeps: grids (or lists) of run configurations, executed locally, on a process pool or on Ray; resumable.
 
-A sweep file is TOML::
+A sweep file is TOML:
 
-    name = "mnist_mlp"
-    description = "MLP on MNIST: SGD vs Adam, with and without batch norm"
+```text
+name = "mnist_mlp"
+description = "MLP on MNIST: SGD vs Adam, with and without batch norm"
 
-    [base]                      # a RunConfig (see empirical.runs.RunConfig)
-    dataset = "mnist"
-    model = "mlp"
-    model_options = { hidden = [128] }
+[base]                      # a RunConfig (see empirical.runs.RunConfig)
+dataset = "mnist"
+model = "mlp"
+model_options = { hidden = [128] }
 
-    [grid]                      # cartesian product; dotted keys reach into option tables
-    optimizer = ["sgd", "adam"]
-    lr = [0.1, 0.01]
-    "model_options.batchnorm" = [false, true]
+[grid]                      # cartesian product; dotted keys reach into option tables
+optimizer = ["sgd", "adam"]
+lr = [0.1, 0.01]
+"model_options.batchnorm" = [false, true]
 
-    [[runs]]                    # optional list; each entry is combined with every grid point
-    seed = 0
+[[runs]]                    # optional list; each entry is combined with every grid point
+seed = 0
 
-    [scales.smoke]              # overrides of `base` for `--scale smoke` ...
-    n_train = 500
-    [scales.smoke.grid]         # ... and replacements of grid entries
-    lr = [0.1]
+[scales.smoke]              # overrides of `base` for `--scale smoke` ...
+n_train = 500
+[scales.smoke.grid]         # ... and replacements of grid entries
+lr = [0.1]
+```
 
-Each configuration is ``base ⊕ scales.<scale> ⊕ runs[i] ⊕ grid point``. :func:`run_sweep` runs every
-configuration that is not finished in the root folder, with one of three backends:
+Each configuration is ``base ⊕ scales.<scale> ⊕ runs[i] ⊕ grid point``. [`run_sweep`][empirical.sweep.run_sweep] runs
+every configuration that is not finished in the root folder, with one of three backends:
 
 - ``local``: one after another in this process;
 - ``process``: a pool of worker processes on this machine (``spawn``; each worker uses one thread unless
@@ -35,9 +37,9 @@ configuration that is not finished in the root folder, with one of three backend
 
 Re-running a sweep resumes it: finished runs are skipped, failed or killed ones are run again, and the
 summary counts done / skipped / failed / diverged. Before anything runs, every run folder is inspected
-(:func:`empirical.runs.inspect_folder`): a damaged one (unreadable JSON, a file that no longer matches its
-checksum) is quarantined under ``ROOT/.quarantine/`` and redone, and the summary lists where it went. A lock
-file ``ROOT/.sweep.lock`` keeps two sweeps from running into the same root at once. With Ray, a task whose
+([`empirical.runs.inspect_folder`][empirical.runs.inspect_folder]): a damaged one (unreadable JSON, a file that no
+longer matches its checksum) is quarantined under ``ROOT/.quarantine/`` and redone, and the summary lists where it went.
+A lock file ``ROOT/.sweep.lock`` keeps two sweeps from running into the same root at once. With Ray, a task whose
 worker or node dies is retried on another node (system failures only; a run that raises is recorded as failed).
 """
 
@@ -158,8 +160,8 @@ def load_sweep(path: str | os.PathLike, *, scale: str = "small", overrides: dict
     """Read a sweep file (a path, or the name of a bundled sweep) at ``scale``.
 
     Args:
-        path: a TOML file, or a name from :func:`sweep_files`.
-        scale: one of :data:`SCALES` (must be defined in the file when it has a ``[scales]`` table).
+        path: a TOML file, or a name from [`sweep_files`][empirical.sweep.sweep_files].
+        scale: one of [`SCALES`][empirical.sweep.SCALES] (must be defined in the file when it has a ``[scales]`` table).
         overrides: values applied on top of every configuration (e.g. ``{"seed": 3}``), after the grid and the
             ``[[runs]]`` entries: a key also on the grid replaces the grid's values (the sweep then runs that
             one value). Each such replacement is said in ``SweepSpec.notes``.
@@ -241,7 +243,7 @@ def _has_key(d: dict, key: str) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class SweepSummary(Result):
-    """The outcome of :func:`run_sweep`.
+    """The outcome of [`run_sweep`][empirical.sweep.run_sweep].
 
     Attributes:
         root: the runs' folder.
@@ -402,7 +404,7 @@ def run_sweep(
     Args:
         configs: the configurations (duplicates by hash are run once).
         root: folder of run folders.
-        backend: one of :data:`BACKENDS`.
+        backend: one of [`BACKENDS`][empirical.sweep.BACKENDS].
         workers: parallel runs for ``process``/``ray`` (default: the CPU count; Ray started locally gets
             this many CPUs).
         address: Ray cluster address (``"auto"`` or ``host:port``); default starts Ray locally.
@@ -414,10 +416,11 @@ def run_sweep(
         deadline: a ``time.time()`` value: runs not started by then stay ``pending`` (except the first one, or the
             first ``workers``, so that every call makes progress) and training that passes it pauses after its
             epoch, so that a call ends soon after the deadline; the next call resumes (see
-            :func:`empirical.runs.execute_run`). ``summary.pending`` counts what is left.
+            [`empirical.runs.execute_run`][empirical.runs.execute_run]). ``summary.pending`` counts what is left.
 
     Returns:
-        A :class:`SweepSummary`. Failed runs do not stop the sweep; they are counted and listed.
+        A [`SweepSummary`][empirical.sweep.SweepSummary]. Failed runs do not stop the sweep; they are counted and
+        listed.
 
     Raises:
         ValueError: unknown backend.

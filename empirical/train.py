@@ -1,6 +1,7 @@
 """Training with checkpoints: SGD with momentum, Adam, RMSProp, an optimiser switch, schedules, full batch.
 
-:func:`train` trains a model in place on tensors held in memory and returns a :class:`TrainResult`:
+[`train`][empirical.train.train] trains a model in place on tensors held in memory and returns a
+[`TrainResult`][empirical.train.TrainResult]:
 
 - optimisers ``sgd`` (momentum, default 0.9), ``adam`` (betas (0.9, 0.999)), ``adamw`` and ``rmsprop``,
   with weight decay; an optional switch to another optimiser (fresh state) at a chosen (fractional) epoch;
@@ -8,10 +9,11 @@
   decay to 0, each with an optional linear warm-up;
 - mini-batches reshuffled every epoch from a seeded generator, or full batch (``batch_size=None``);
 - checkpoints ``init.pt``, ``epoch_XXXX.pt``, ``step_XXXXXXX.pt`` and ``final.pt`` (``torch.save`` of the state
-  dict, written atomically; read back with :func:`load_checkpoint`, which uses ``weights_only=True``);
+  dict, written atomically; read back with [`load_checkpoint`][empirical.train.load_checkpoint], which uses
+  ``weights_only=True``);
 - a per-epoch log: mean training loss and accuracy over the epoch's batches, the learning rate, the weight
-  distance from initialisation :math:`\\|\\theta_t-\\theta_0\\|_2` and its normalised form
-  :math:`\\|\\theta_t-\\theta_0\\|_2/\\|\\theta_0\\|_2`, optional held-out loss and accuracy;
+  distance from initialisation $\\|\\theta_t-\\theta_0\\|_2$ and its normalised form
+  $\\|\\theta_t-\\theta_0\\|_2/\\|\\theta_0\\|_2$, optional held-out loss and accuracy;
 - a non-finite training loss stops training at once with status ``"diverged"``; ``stop_if=(E, L)`` stops with
   status ``"stopped"`` when the mean loss is still above ``L`` after epoch ``E`` (the 2021 authors' early abort).
 
@@ -81,7 +83,7 @@ def make_optimizer(
     weight_decay: float = 0.0,
     rms_alpha: float = 0.99,
 ) -> torch.optim.Optimizer:
-    """Build optimiser ``name`` (one of :data:`OPTIMIZERS`) over ``params``."""
+    """Build optimiser ``name`` (one of [`OPTIMIZERS`][empirical.train.OPTIMIZERS]) over ``params``."""
     if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr={lr!r}; use a positive finite learning rate")
     if name == "sgd":
@@ -106,9 +108,9 @@ def lr_multiplier(
 ) -> float:
     """Learning-rate multiplier at (fractional) ``epoch`` of ``total_epochs``.
 
-    ``constant``: 1; ``multistep``: :math:`\\gamma^{\\#\\{m \\le \\text{epoch}\\}}`; ``cosine``:
-    :math:`\\tfrac12(1+\\cos(\\pi t/T))`; ``linear``: :math:`1-t/T`. A warm-up multiplies by
-    :math:`\\min(1, \\text{epoch}/\\text{warmup})`.
+    ``constant``: 1; ``multistep``: $\\gamma^{\\#\\{m \\le \\text{epoch}\\}}$; ``cosine``:
+    $\\tfrac12(1+\\cos(\\pi t/T))$; ``linear``: $1-t/T$. A warm-up multiplies by
+    $\\min(1, \\text{epoch}/\\text{warmup})$.
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; valid: {', '.join(SCHEDULES)}")
@@ -152,7 +154,8 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, torch.Tensor]) 
 
 
 def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
-    """Load a state dict saved by :func:`save_checkpoint` (``torch.load(..., weights_only=True)``).
+    """Load a state dict saved by [`save_checkpoint`][empirical.train.save_checkpoint] (``torch.load(...,
+    weights_only=True)``).
 
     Raises:
         FileNotFoundError: no file at ``path``.
@@ -178,7 +181,7 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
 
 @dataclasses.dataclass(frozen=True)
 class TrainResult(Result):
-    """What :func:`train` did.
+    """What [`train`][empirical.train.train] did.
 
     Attributes:
         status: ``"finished"``, ``"diverged"`` (non-finite loss) or ``"stopped"`` (``stop_if`` triggered).
@@ -289,24 +292,27 @@ def train(
     Args:
         model: the network (its parameters are updated; it is moved to ``device``).
         train_data: ``(inputs, targets)`` tensors; integer targets are class labels (accuracy is logged).
-        optimizer: one of :data:`OPTIMIZERS`.
+        optimizer: one of [`OPTIMIZERS`][empirical.train.OPTIMIZERS].
         lr: base learning rate.
         momentum: SGD momentum.
         betas, eps: Adam(W) parameters (``eps`` also for RMSProp).
         weight_decay: L2 penalty coefficient passed to the optimiser.
         epochs: number of passes over the data.
         batch_size: mini-batch size; ``None`` or 0 for full-batch gradient descent (one step per epoch).
-        schedule, milestones, gamma, warmup_epochs: learning-rate schedule (see :func:`lr_multiplier`).
+        schedule, milestones, gamma, warmup_epochs: learning-rate schedule (see
+            [`lr_multiplier`][empirical.train.lr_multiplier]).
         switch_epoch: at this (fractional) epoch, continue with ``switch_optimizer`` (fresh state) at
             ``switch_lr`` (default: ``lr``).
-        loss: a name in :data:`LOSSES` or a callable ``loss(outputs, targets)`` returning a batch mean.
+        loss: a name in [`LOSSES`][empirical.train.LOSSES] or a callable ``loss(outputs, targets)`` returning a batch
+            mean.
         seed: seed of the batch order.
         checkpoint_dir: where checkpoints go (none are written when ``None``).
         checkpoint_epochs: save after these epochs (``epoch_XXXX.pt``).
         checkpoint_steps: save after these optimiser steps (``step_XXXXXXX.pt``); step 0 is ``init.pt``.
         eval_data: held-out ``(inputs, targets)``: loss and accuracy logged each epoch.
         stop_if: ``(E, L)``: stop with status ``"stopped"`` if after an epoch ``> E`` the mean loss is ``> L``.
-        augment: ``"none"`` or ``"crop-flip"`` (:func:`crop_flip` on every training batch of images).
+        augment: ``"none"`` or ``"crop-flip"`` ([`crop_flip`][empirical.train.crop_flip] on every training batch of
+            images).
         device: training device (default: the model's).
         amp: automatic mixed precision (float16 with a gradient scaler on CUDA, bfloat16 on CPU).
         progress: show a tqdm bar.
@@ -318,7 +324,7 @@ def train(
             ``"paused"`` (its state in ``resume_path``, which is then required); a later call resumes.
 
     Returns:
-        A :class:`TrainResult`.
+        A [`TrainResult`][empirical.train.TrainResult].
     """
     x, y = train_data
     if len(x) != len(y) or len(x) == 0:

@@ -19,7 +19,7 @@ def is_single_batch(data: Any, lists: bool = True) -> bool:
     """``(x, y)`` with ``y`` a tensor: one batch (rather than an iterable of batches).
 
     With ``lists=False`` only a tuple counts: for model inputs, ``[x1, x2]`` is two batches of inputs (as for
-    :func:`torch.optim.swa_utils.update_bn`), not one batch ``(x, y)``.
+    `torch.optim.swa_utils.update_bn`), not one batch ``(x, y)``.
     """
     kinds = (tuple, list) if lists else tuple
     return isinstance(data, kinds) and len(data) == 2 and isinstance(data[1], torch.Tensor)
@@ -60,7 +60,7 @@ def batches(data: Any, name: str = "data") -> Iterator[Batch]:
 
 def inputs(data: Any, name: str = "bn_data") -> Iterator[Any]:
     """Iterate model inputs ``x`` of ``data``: a tensor of inputs, a tuple ``(x, y)`` or an iterable of tensors or
-    batches (like :func:`torch.optim.swa_utils.update_bn`; a list is always an iterable). Raises if empty."""
+    batches (like `torch.optim.swa_utils.update_bn`; a list is always an iterable). Raises if empty."""
     if isinstance(data, torch.Tensor):
         yield data
         return
@@ -114,7 +114,7 @@ def call(fn: Callable, x: Any) -> Any:
 
 
 def args_kwargs(x: Any) -> tuple[tuple, dict]:
-    """``(args, kwargs)`` for :func:`torch.func.functional_call` from a model input ``x``."""
+    """``(args, kwargs)`` for `torch.func.functional_call` from a model input ``x``."""
     if isinstance(x, (tuple, list)):
         return tuple(x), {}
     if isinstance(x, dict):

@@ -1,4 +1,5 @@
-"""A model evaluated at many states of a family over the data (:func:`mlitheory.interpolate`, :func:`loss_plane`).
+"""A model evaluated at many states of a family over the data
+([`mlitheory.interpolate`][mlitheory.interpolation.interpolate], [`loss_plane`][mlitheory.plane.loss_plane]).
 
 A *family* of states is an affine combination of ``J`` basis states with per-key mixing weights. This module
 evaluates the model at a list of *jobs* (a point of the family + a batch-norm policy) over the data, with the
@@ -6,11 +7,11 @@ data iterated once (outer loop over batches, inner loop over jobs): each batch i
 shuffling or augmenting loader gives every α the same examples.
 
 First-layer reuse: when the first module holding parameters is a plain ``Linear`` or ``Conv``, its output is
-affine in the state, :math:`W_\\alpha x + b_\\alpha = \\sum_j w_j (W_j x + b_j)`. It computes
-:math:`W_j x + b_j` once per batch for each basis state and mixes them at every point (one ``lerp`` for a line):
+affine in the state, $W_\\alpha x + b_\\alpha = \\sum_j w_j (W_j x + b_j)$. It computes
+$W_j x + b_j$ once per batch for each basis state and mixes them at every point (one ``lerp`` for a line):
 exact in exact arithmetic, and bit-identical at the basis states themselves. The basis may also be a centre and
-two directions, with weights :math:`(1, a, b)` (:func:`mlitheory.loss_plane` with ``directions=``). A cached
-output is used only for an input equal to the cached one, so any model stays correct; the reuse switches itself
+two directions, with weights $(1, a, b)$ ([`mlitheory.loss_plane`][mlitheory.plane.loss_plane] with ``directions=``). A
+cached output is used only for an input equal to the cached one, so any model stays correct; the reuse switches itself
 off when the layer's input changes from point to point.
 """
 

@@ -1,10 +1,10 @@
 """Jet algebra for second-order forward (Taylor) mode: values with their first two derivatives along α.
 
-A :class:`Jet` ``(v, v′, v″)`` is propagated by the second-order rules of :mod:`mlitheory.taylor`: bilinear maps
-(product rule with the cross term ``2a′b′``), elementwise functions (``φ″u′² + φ′u″``), linear maps (applied to each
-component). Also the rule tables of the interpreter, and compositions of the normalisation layers from elementary
-ops, used wherever nested :func:`torch.func.jvp` must run through them (PyTorch's fused kernels give wrong second
-forward derivatives with batch statistics, see :class:`CompositeNorms`).
+A [`Jet`][mlitheory.taylor.Jet] ``(v, v′, v″)`` is propagated by the second-order rules of
+[`mlitheory.taylor`][mlitheory.taylor]: bilinear maps (product rule with the cross term ``2a′b′``), elementwise
+functions (``φ″u′² + φ′u″``), linear maps (applied to each component). Also the rule tables of the interpreter, and
+compositions of the normalisation layers from elementary ops, used wherever nested `torch.func.jvp` must run through
+them (PyTorch's fused kernels give wrong second forward derivatives with batch statistics, see `CompositeNorms`).
 """
 
 from __future__ import annotations
@@ -295,10 +295,10 @@ def poly(obj: Any, t: Tensor) -> Any:
 
 
 def nested_jvp(f: Callable[[Tensor], Any], t: Tensor) -> tuple[Any, Any, Any]:
-    """:math:`(f(t), f'(t), f''(t))` of a function of one scalar tensor by nested forward mode.
+    """$(f(t), f'(t), f''(t))$ of a function of one scalar tensor by nested forward mode.
 
     ``torch.func.jvp`` of ``torch.func.jvp`` with the unit tangent: exact, no finite differences. ``f`` may return
-    a tensor or a tuple of tensors (then each of the three is a tuple); works under :func:`torch.func.vmap`. The one
+    a tensor or a tuple of tensors (then each of the three is a tuple); works under `torch.func.vmap`. The one
     place where the package takes second derivatives along a path by nested jvp.
     """
     one = torch.ones_like(t)
@@ -445,7 +445,7 @@ class CompositeNorms:
     """Within the block, layers without forward-mode derivatives run as compositions of elementary ops.
 
     PyTorch's fused ``layer_norm``, ``batch_norm`` with batch statistics and ``instance_norm`` return wrong
-    second derivatives under forward-over-forward :func:`torch.func.jvp` (torch 2.13; checked against finite
+    second derivatives under forward-over-forward `torch.func.jvp` (torch 2.13; checked against finite
     differences in ``tests/test_taylor.py``), and ``batch_norm`` refuses forward derivatives with respect to the
     running statistics. Nested-jvp fallbacks therefore use these compositions.
 

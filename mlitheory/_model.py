@@ -1,14 +1,14 @@
 """A private, configurable view of the caller's model: the caller's module is never touched, even temporarily.
 
-:class:`ModelView` makes a *structural* clone of the model with :func:`copy.deepcopy`, sharing every parameter
+`ModelView` makes a *structural* clone of the model with `copy.deepcopy`, sharing every parameter
 (the memo maps each parameter to itself, so no weight is copied) and copying the buffers. Mode flags (train/eval,
 batch-norm momentum) are then set on the clone only, and the clone's states are supplied with
-:func:`torch.func.functional_call`. If a model cannot be deep-copied (it holds a lock, a file, a generator), the
+`torch.func.functional_call`. If a model cannot be deep-copied (it holds a lock, a file, a generator), the
 clone is built module by module instead: a new module object per module, with its own attribute dictionary and
 its own parameter, buffer and child tables, sharing the values. If even that fails, the view refuses with an
 error; it never falls back to switching the caller's model.
 
-States handed to a forward are private too (:meth:`ModelView.private`): every buffer entry is a fresh copy, so a
+States handed to a forward are private too (`ModelView.private`): every buffer entry is a fresh copy, so a
 forward that updates a buffer in place (a step counter, an average) changes neither the caller's states nor the
 next evaluation; names that the model ties to one tensor get one value.
 """
@@ -38,7 +38,7 @@ class ModelView:
     Modes:
         ``"eval"``: every module in eval mode (dropout off, running statistics used).
         ``"stats"``: batch-norm modules in train mode with ``momentum=None`` (exact cumulative average of the
-            running statistics, as :func:`torch.optim.swa_utils.update_bn`); every other module in eval mode.
+            running statistics, as `torch.optim.swa_utils.update_bn`); every other module in eval mode.
         ``"batch"``: batch-norm modules normalise with the statistics of the current batch and update nothing
             (train mode, ``track_running_stats=False``); every other module in eval mode.
     """

@@ -1,4 +1,5 @@
-"""The adaptive quadrature behind :func:`mlitheory.gauss_length` and :func:`mlitheory.arc_length`.
+"""The adaptive quadrature behind [`mlitheory.gauss_length`][mlitheory.geometry.gauss_length] and
+[`mlitheory.arc_length`][mlitheory.geometry.arc_length].
 
 A globally adaptive Simpson rule on panels of five equally spaced nodes. The panel with the largest error
 estimate is split until the total estimate is below the tolerance. For the Gauss length, each panel also
@@ -24,10 +25,10 @@ _ZERO_SPEED = 1e-13  # speed below this fraction of the curve's scale counts as 
 
 
 def gauss_integrand(dz: torch.Tensor, d2z: torch.Tensor) -> torch.Tensor:
-    r"""The Gauss-length integrand :math:`\|T'\| = \|z'' - \langle z'',T\rangle T\| / \|z'\|` over the last dim.
+    r"""The Gauss-length integrand $\|T'\| = \|z'' - \langle z'',T\rangle T\| / \|z'\|$ over the last dim.
 
-    Computed through the component of :math:`z''` orthogonal to the tangent (no cancellation of
-    :math:`\|z'\|^2\|z''\|^2 - \langle z',z''\rangle^2`). Where :math:`z' = 0` the integrand is undefined
+    Computed through the component of $z''$ orthogonal to the tangent (no cancellation of
+    $\|z'\|^2\|z''\|^2 - \langle z',z''\rangle^2$). Where $z' = 0$ the integrand is undefined
     and 0 is returned; a reversal there is accounted for separately as a jump of the tangent.
 
     Args:
@@ -52,7 +53,7 @@ def gauss_integrand(dz: torch.Tensor, d2z: torch.Tensor) -> torch.Tensor:
 
 
 def unit_angle(u, v):
-    """Spherical distance between unit vectors over the last dim, :math:`2\\operatorname{atan2}(\\|u-v\\|, \\|u+v\\|)`.
+    """Spherical distance between unit vectors over the last dim, $2\\operatorname{atan2}(\\|u-v\\|, \\|u+v\\|)$.
 
     Accurate near 0 and near π (where ``arccos`` of the dot product loses half the digits). The one formula for
     every turning angle of the package: tangents in the quadrature, chords of a sampled polygon, velocities.

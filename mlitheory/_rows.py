@@ -1,7 +1,7 @@
 """Rows of the verification table, and the two constructors every theorem family builds them with.
 
 A leaf module: it imports nothing of the package but the result base, so the theorem families import it at module
-level and :mod:`mlitheory.verify` imports the families, with no circle.
+level and [`mlitheory.verify`][mlitheory.verify] imports the families, with no circle.
 
 Two kinds of row, shown in two sections of ``python -m mlitheory verify``:
 
@@ -132,7 +132,7 @@ def check_counts(
     slack: str = "",
     note: str = "",
 ) -> FamilyReport:
-    """A check row from counts, for families that tally instances as they go (see :func:`check_row`).
+    """A check row from counts, for families that tally instances as they go (see `check_row`).
 
     ``conclusion_held`` is derived as ``hypotheses_held − counterexamples`` (the conclusion among the instances
     whose hypotheses hold), so it means the same in every row.

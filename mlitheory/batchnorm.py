@@ -2,18 +2,18 @@ r"""Batch normalisation along a path: an explicit policy for the running statist
 
 Interpolating the parameters of a network with batch norm leaves its running statistics (``running_mean``,
 ``running_var``) without a meaning: they were estimated for the start or the end state, not for
-:math:`\theta_\alpha`. Lucas et al. (2021, §4, "A note on batch normalization") reset and re-estimate them at
+$\theta_\alpha$. Lucas et al. (2021, §4, "A note on batch normalization") reset and re-estimate them at
 every α. The tools of this package make the choice explicit:
 
 ``"recompute"`` (default)
     At every point, reset the running statistics and re-estimate them over ``bn_data`` with an exact cumulative
-    average (``momentum=None``), exactly as :func:`torch.optim.swa_utils.update_bn` does: the average over
+    average (``momentum=None``), exactly as `torch.optim.swa_utils.update_bn` does: the average over
     batches of each batch's mean and unbiased variance (for equal batch sizes, the mean over all examples of
     the batch means). Then evaluate in eval mode. Unlike ``update_bn``, other modules (dropout) stay in eval
     mode while the statistics are estimated, and the caller's model is not touched. The authors' code uses an
     exponential average with momentum 0.1 instead (``measurement_and_experiments.md`` §3).
 ``"interpolate"``
-    The float buffers follow the path like the parameters, :math:`(1-\alpha)\mu_0 + \alpha\mu_T`; eval mode.
+    The float buffers follow the path like the parameters, $(1-\alpha)\mu_0 + \alpha\mu_T$; eval mode.
     Integer buffers (``num_batches_tracked``) are never interpolated.
 ``"batch"``
     Batch-norm layers normalise with the statistics of each evaluated batch (train-mode normalisation, no
@@ -22,12 +22,12 @@ every α. The tools of this package make the choice explicit:
     The running statistics of the ``end`` state are used at every point; eval mode.
 
 Except for ``"interpolate"``, a policy changes the loss at the endpoints themselves: at α = 0 the recomputed
-statistics are not those stored in ``start``. :func:`mlitheory.interpolate` therefore also evaluates both
-endpoint states directly and reports the shift (``InterpolationCurve.endpoint_shift``).
+statistics are not those stored in ``start``. [`mlitheory.interpolate`][mlitheory.interpolation.interpolate] therefore
+also evaluates both endpoint states directly and reports the shift (``InterpolationCurve.endpoint_shift``).
 
-For derivatives along the path (:func:`mlitheory.logit_gauss_length`), the statistics recomputed at α are held
-constant while differentiating, as in the authors' code; ``"interpolate"`` and ``"batch"`` differentiate through
-the statistics.
+For derivatives along the path ([`mlitheory.logit_gauss_length`][mlitheory.logit_geometry.logit_gauss_length]), the
+statistics recomputed at α are held constant while differentiating, as in the authors' code; ``"interpolate"`` and
+``"batch"`` differentiate through the statistics.
 
 References:
     Lucas et al., ICML 2021, §4. Izmailov et al., *Averaging Weights Leads to Wider Optima and Better
@@ -105,7 +105,7 @@ def recompute_statistics(
 ) -> dict[str, torch.Tensor]:
     """Running statistics of ``model``'s batch-norm layers re-estimated at ``state``, functionally.
 
-    The result equals what :func:`torch.optim.swa_utils.update_bn` leaves in a model loaded with ``state``
+    The result equals what `torch.optim.swa_utils.update_bn` leaves in a model loaded with ``state``
     (exact cumulative average over the batches of ``bn_data``) when the model has no dropout; neither ``model``
     nor ``state`` is modified.
 

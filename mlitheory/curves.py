@@ -2,8 +2,8 @@ r"""Curve families α ↦ z(α) ∈ ℝⁿ for checking theorems about curves: B
 chosen point, circular arcs, and the reversal.
 
 Every constructor returns a plain callable on 0-dim float64 tensors, built from torch operations only, so that
-:func:`torch.func.jvp` (nested, for z″) and :func:`torch.func.vmap` apply. Randomness is explicit: ``seed`` is an
-int or a :class:`numpy.random.Generator`.
+`torch.func.jvp` (nested, for z″) and `torch.func.vmap` apply. Randomness is explicit: ``seed`` is an
+int or a `numpy.random.Generator`.
 
 References:
     Lucas et al., *Analyzing Monotonic Linear Interpolation in Neural Network Loss Landscapes*, ICML 2021, §3 (the
@@ -55,7 +55,7 @@ def _powers(x: torch.Tensor, degree: int) -> list[torch.Tensor]:
 
 
 def bezier_curve(control_points: torch.Tensor | np.ndarray) -> Curve:
-    r"""The Bézier curve :math:`z(\alpha)=\sum_{k=0}^d\binom dk\alpha^k(1-\alpha)^{d-k}P_k`; it ends at :math:`P_d`.
+    r"""The Bézier curve $z(\alpha)=\sum_{k=0}^d\binom dk\alpha^k(1-\alpha)^{d-k}P_k$; it ends at $P_d$.
 
     Args:
         control_points: ``(d + 1, n)`` control points, ``d >= 1``.
@@ -110,7 +110,7 @@ def random_bezier_curve(
 def random_polynomial_curve(
     dim: int, *, degree: int = 4, scale: float = 0.3, seed: int | np.random.Generator | None = 0
 ) -> Curve:
-    r"""A random polynomial curve :math:`z(\alpha)=z^*-(1-\alpha)u+\sum_{k=2}^{d}c_k(1-\alpha)^k` ending at ``z*``.
+    r"""A random polynomial curve $z(\alpha)=z^*-(1-\alpha)u+\sum_{k=2}^{d}c_k(1-\alpha)^k$ ending at ``z*``.
 
     Args:
         dim: dimension ``n >= 2``.
@@ -136,7 +136,7 @@ def random_polynomial_curve(
 def circular_arc(
     angle: float, *, radius: float = 1.0, dim: int = 2, seed: int | np.random.Generator | None = None
 ) -> Curve:
-    r"""A circular arc of the given angle: :math:`z(\alpha)=R\,(\sin(\varphi\alpha)\,e_1+(1-\cos(\varphi\alpha))\,e_2)`.
+    r"""A circular arc of the given angle: $z(\alpha)=R\,(\sin(\varphi\alpha)\,e_1+(1-\cos(\varphi\alpha))\,e_2)$.
 
     Its Gauss length is ``angle`` and ``‖z* − z(α)‖ = 2R sin(φ(1 − α)/2)``, so it is monotone exactly when
     ``angle <= π``.
@@ -159,13 +159,13 @@ def circular_arc(
 
 
 def reversal_curve(v: torch.Tensor | np.ndarray | None = None, *, dim: int = 2) -> Curve:
-    r"""The reversal :math:`z(\alpha)=(1-\alpha)(1-3\alpha)\,v` with :math:`z^*=0`.
+    r"""The reversal $z(\alpha)=(1-\alpha)(1-3\alpha)\,v$ with $z^*=0$.
 
-    The curve passes through :math:`z^*` at :math:`\alpha=1/3`, stops and reverses at :math:`\alpha=2/3`, and
-    returns. Projective Gauss length 0, spherical :math:`\pi`; :math:`L` is not monotone.
+    The curve passes through $z^*$ at $\alpha=1/3$, stops and reverses at $\alpha=2/3$, and
+    returns. Projective Gauss length 0, spherical $\pi$; $L$ is not monotone.
 
     Args:
-        v: the direction, shape ``(n,)``, nonzero; default :math:`e_1` in ℝ^dim.
+        v: the direction, shape ``(n,)``, nonzero; default $e_1$ in ℝ^dim.
         dim: dimension when ``v`` is not given.
     """
     vec = torch.eye(dim, dtype=_F64)[0] if v is None else torch.as_tensor(np.asarray(v, dtype=np.float64))

@@ -1,13 +1,13 @@
 r"""Directions for loss-landscape planes: filter-normalised random directions and the PCA of a trajectory.
 
-**Filter-normalised random directions** (Li et al. 2018, §4). A Gaussian direction :math:`d\sim\mathcal N(0, I)`
-with the shape of the reference state :math:`\theta` is rescaled filter by filter,
+**Filter-normalised random directions** (Li et al. 2018, §4). A Gaussian direction $d\sim\mathcal N(0, I)$
+with the shape of the reference state $\theta$ is rescaled filter by filter,
 
-.. math::
+$$
+d_{i,j} \leftarrow \frac{d_{i,j}}{\|d_{i,j}\|}\,\|\theta_{i,j}\|,
+$$
 
-    d_{i,j} \leftarrow \frac{d_{i,j}}{\|d_{i,j}\|}\,\|\theta_{i,j}\|,
-
-where :math:`d_{i,j}` is the :math:`j`-th filter of layer :math:`i`. Plots along such directions are comparable
+where $d_{i,j}$ is the $j$-th filter of layer $i$. Plots along such directions are comparable
 across networks whose weights differ by a per-filter scale (which ReLU networks are invariant to). What is a
 filter here (the slices along the first dimension of every parameter with at least two dimensions):
 
@@ -32,19 +32,19 @@ which entries count as parameters), and the norms are computed in float64
 (no float16 overflow); the result is then cast to each entry's dtype and moved to its device. The same seed
 therefore gives the same direction, bit for bit, on any device.
 
-**PCA directions of a trajectory** (Li et al. 2018, §7). For checkpoints :math:`\theta_0,\dots,\theta_{m-1}` and
-the final state :math:`\theta_n`, the matrix of flattened differences
+**PCA directions of a trajectory** (Li et al. 2018, §7). For checkpoints $\theta_0,\dots,\theta_{m-1}$ and
+the final state $\theta_n$, the matrix of flattened differences
 
-.. math::
+$$
+M = \begin{pmatrix}\theta_0-\theta_n\\ \vdots\\ \theta_{m-1}-\theta_n\end{pmatrix}
+  = U\Sigma V^\top \quad\text{(thin SVD)}
+$$
 
-    M = \begin{pmatrix}\theta_0-\theta_n\\ \vdots\\ \theta_{m-1}-\theta_n\end{pmatrix}
-      = U\Sigma V^\top \quad\text{(thin SVD)}
-
-gives the directions :math:`v_1,\dots,v_k` (rows of :math:`V^\top`, orthonormal), their explained variance ratios
-:math:`\sigma_i^2/\sum_j\sigma_j^2` and the coordinates :math:`M v_i` of every checkpoint, so that the final
+gives the directions $v_1,\dots,v_k$ (rows of $V^\top$, orthonormal), their explained variance ratios
+$\sigma_i^2/\sum_j\sigma_j^2$ and the coordinates $M v_i$ of every checkpoint, so that the final
 state is the origin of the plane. ``center="final"`` (default) is the paper's matrix as written: the differences
 are centred at the final state and not further. ``center="mean"`` subtracts the mean difference before the SVD, as
-a textbook PCA (scikit-learn's ``PCA``) would; the coordinates are still those of :math:`\theta_t-\theta_n`, so the
+a textbook PCA (scikit-learn's ``PCA``) would; the coordinates are still those of $\theta_t-\theta_n$, so the
 final state stays at the origin. Only the parameters enter (running statistics excluded, as for the plane through
 three states); the directions are zero elsewhere.
 
@@ -149,7 +149,7 @@ def random_direction(
         ValueError: bad ``normalize``/``biases``, a non-finite parameter (named), a seed out of range.
         TypeError: ``seed`` of the wrong type, a complex parameter.
 
-    Example:
+    Examples:
         >>> from torch import nn
         >>> net = nn.Linear(3, 2)
         >>> d = random_direction(net, seed=0)
@@ -208,9 +208,9 @@ class TrajectoryDirections(Result):
 
     Attributes:
         directions: ``k`` state dicts (keys of the final state), orthonormal over the parameters, zero elsewhere.
-        explained_variance_ratio: ``(k,)``, :math:`\sigma_i^2/\sum_j\sigma_j^2` of the (centred) difference matrix.
-        singular_values: ``(k,)`` :math:`\sigma_i`, decreasing.
-        coordinates: ``(m, k)`` coordinates :math:`\langle\theta_t-\theta_{\text{final}}, v_i\rangle` of the
+        explained_variance_ratio: ``(k,)``, $\sigma_i^2/\sum_j\sigma_j^2$ of the (centred) difference matrix.
+        singular_values: ``(k,)`` $\sigma_i$, decreasing.
+        coordinates: ``(m, k)`` coordinates $\langle\theta_t-\theta_{\text{final}}, v_i\rangle$ of the
             checkpoints.
         final_coordinates: ``(k,)`` coordinates of the final state (the origin: zeros).
         residuals: ``(m,)`` distance of each checkpoint from the affine span of the final state and the directions.
@@ -244,7 +244,7 @@ class TrajectoryDirections(Result):
         return np.stack([lo - margin * ext, hi + margin * ext], axis=1)
 
     def grid(self, n: int | tuple[int, int] = 21, margin: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
-        """Coordinates ``(u, v)`` spanning :meth:`bounds` with ``n`` (or ``(nu, nv)``) points per axis."""
+        """Coordinates ``(u, v)`` spanning `bounds` with ``n`` (or ``(nu, nv)``) points per axis."""
         nu, nv = (n, n) if isinstance(n, int) else n
         b = self.bounds(margin)
         return np.linspace(b[0, 0], b[0, 1], nu), np.linspace(b[1, 0], b[1, 1], nv)
@@ -285,7 +285,7 @@ def trajectory_directions(
     center: str = "final",
     model: nn.Module | None = None,
 ) -> TrajectoryDirections:
-    r"""The top-``k`` principal directions of :math:`\{\theta_t-\theta_{\text{final}}\}` (Li et al. 2018, §7).
+    r"""The top-``k`` principal directions of $\{\theta_t-\theta_{\text{final}}\}$ (Li et al. 2018, §7).
 
     Args:
         checkpoints: states along training (state dicts or modules), in order, e.g. initialisation and every
@@ -300,8 +300,9 @@ def trajectory_directions(
             running statistic counts.
 
     Returns:
-        :class:`TrajectoryDirections`. Signs are fixed so that the first checkpoint has a negative coordinate on
-        every direction (where that coordinate is zero, so that the direction's largest entry is positive).
+        [`TrajectoryDirections`][mlitheory.directions.TrajectoryDirections]. Signs are fixed so that the first
+        checkpoint has a negative coordinate on every direction (where that coordinate is zero, so that the direction's
+        largest entry is positive).
 
     Raises:
         ValueError: empty ``checkpoints``, ``k`` out of range, bad ``center``, states that do not match ``final``

@@ -1,16 +1,16 @@
-r"""Distance travelled in weight space: :math:`\|\theta_T - \theta_0\|_2`, normalised, per layer.
+r"""Distance travelled in weight space: $\|\theta_T - \theta_0\|_2$, normalised, per layer.
 
 Lucas et al. (2021, §4.2.1) relate non-monotonic interpolation to the distance the weights moved. Their
-measurement (``measurement_and_experiments.md`` §2): the :math:`\ell_2` distance over every parameter (weights,
+measurement (``measurement_and_experiments.md`` §2): the $\ell_2$ distance over every parameter (weights,
 biases, batch-norm affine parameters), **excluding** batch-norm running statistics; the normalised variant
-divides by :math:`\|\theta_0\|_2` in the figures, while the value logged during training divides by the final
-norm :math:`\|\theta_T\|_2`. Both are offered:
+divides by $\|\theta_0\|_2$ in the figures, while the value logged during training divides by the final
+norm $\|\theta_T\|_2$. Both are offered:
 
-.. math::
-
-    d = \|\theta_{\text{end}} - \theta_{\text{start}}\|_2,\qquad
-    d_{\text{start}} = \frac{d}{\|\theta_{\text{start}}\|_2},\qquad
-    d_{\text{end}} = \frac{d}{\|\theta_{\text{end}}\|_2}.
+$$
+d = \|\theta_{\text{end}} - \theta_{\text{start}}\|_2,\qquad
+d_{\text{start}} = \frac{d}{\|\theta_{\text{start}}\|_2},\qquad
+d_{\text{end}} = \frac{d}{\|\theta_{\text{end}}\|_2}.
+$$
 
 Sums are accumulated in float64 whatever the parameters' dtype. A tied parameter (one tensor under two names, as
 an embedding shared with the output layer) is counted once. Entries that are NaN or infinite are an error, not a
@@ -67,12 +67,12 @@ class WeightDistance(Result):
 
     @property
     def relative_to_start(self) -> float:
-        """:math:`d / \\|\\theta_{\\text{start}}\\|_2` (``inf`` when that norm is 0), whatever ``normalize`` was."""
+        """$d / \\|\\theta_{\\text{start}}\\|_2$ (``inf`` when that norm is 0), whatever ``normalize`` was."""
         return self.distance / self.start_norm if self.start_norm > 0 else math.inf
 
     @property
     def relative_to_end(self) -> float:
-        """:math:`d / \\|\\theta_{\\text{end}}\\|_2` (``inf`` when that norm is 0), whatever ``normalize`` was."""
+        """$d / \\|\\theta_{\\text{end}}\\|_2$ (``inf`` when that norm is 0), whatever ``normalize`` was."""
         return self.distance / self.end_norm if self.end_norm > 0 else math.inf
 
     def table(self) -> str:
@@ -139,14 +139,14 @@ def weight_distance(
             ``num_batches_tracked`` (entries sharing storage in both states count once).
 
     Returns:
-        :class:`WeightDistance` (``float(result)`` is the value).
+        [`WeightDistance`][mlitheory.distance.WeightDistance] (``float(result)`` is the value).
 
     Raises:
         ValueError: unknown ``normalize``, mismatched keys/shapes (named), states that do not match ``model``
             (missing parameters or unknown keys, named), NaN/inf or meta entries, or a zero norm to divide by.
         TypeError: ``model`` is not a module, dtype mismatches or integer weights (named).
 
-    Example:
+    Examples:
         >>> import torch
         >>> d = weight_distance({"w": torch.tensor([3.0, 0.0])}, {"w": torch.tensor([0.0, 4.0])})
         >>> d.value

@@ -1,20 +1,20 @@
 r"""Geometry of curves: Gauss length (total curvature), arc length, the cone condition.
 
-For a curve :math:`z:[a,b]\to\mathbb R^n` with unit tangent :math:`T = z'/\|z'\|`, the **Gauss length** is the
+For a curve $z:[a,b]\to\mathbb R^n$ with unit tangent $T = z'/\|z'\|$, the **Gauss length** is the
 length of the tangent image on the unit sphere,
 
-.. math::
-
-    G(z) = \int_a^b \|T'(\alpha)\|\,d\alpha, \qquad
-    \|T'\| = \frac{\sqrt{\|z'\|^2\|z''\|^2 - \langle z', z''\rangle^2}}{\|z'\|^2}
-           = \frac{\|z'' - \langle z'', T\rangle T\|}{\|z'\|},
+$$
+G(z) = \int_a^b \|T'(\alpha)\|\,d\alpha, \qquad
+\|T'\| = \frac{\sqrt{\|z'\|^2\|z''\|^2 - \langle z', z''\rangle^2}}{\|z'\|^2}
+       = \frac{\|z'' - \langle z'', T\rangle T\|}{\|z'\|},
+$$
 
 i.e. the total curvature of the curve. Where the velocity vanishes and the curve reverses, the tangent jumps to
-its antipode; on the sphere that adds :math:`\pi` (the total-variation definition of the reference). The
+its antipode; on the sphere that adds $\pi$ (the total-variation definition of the reference). The
 Gauss map goes to the sphere, not to projective space: Theorem 3 (Lucas et al. 2021) is false with the
 projective length.
 
-Derivatives come from nested :func:`torch.func.jvp` (exact, no finite differences). The integral is computed by
+Derivatives come from nested `torch.func.jvp` (exact, no finite differences). The integral is computed by
 a globally adaptive Simpson rule that refines where the tangent turns fast or the speed collapses; on each
 panel the sum of spherical angles between the tangents at its nodes (a lower bound of the total variation)
 is compared with the integral, so a reversal or a near-reversal spike that the integrand misses still forces
@@ -199,7 +199,8 @@ class GaussLengthResult(Result):
 
 @dataclass(frozen=True)
 class ArcLengthResult(Result):
-    """Arc length of a curve on ``[a, b]``; fields as :class:`GaussLengthResult` (no ``min_speed``)."""
+    """Arc length of a curve on ``[a, b]``; fields as [`GaussLengthResult`][mlitheory.geometry.GaussLengthResult] (no
+    ``min_speed``)."""
 
     value: float | torch.Tensor
     error: float | torch.Tensor
@@ -260,7 +261,7 @@ def gauss_length_from_derivatives(
         batched: return ``value`` as a tensor ``(batch,)`` (else a float, for ``batch == 1``).
 
     Returns:
-        :class:`GaussLengthResult`.
+        [`GaussLengthResult`][mlitheory.geometry.GaussLengthResult].
     """
     a, b = _check_interval(a, b, tol, max_evaluations)
     eng = _AdaptiveSimpson(derivatives, a, b, tangents=True)
@@ -293,21 +294,22 @@ def gauss_length(
     r"""Gauss length (total curvature) of ``curve`` on ``[a, b]``.
 
     The tangent image is measured on the sphere: a reversal of direction (velocity through zero) adds
-    :math:`\pi`. A curve whose velocity vanishes everywhere (a constant curve) has no tangent; its Gauss length
+    $\pi$. A curve whose velocity vanishes everywhere (a constant curve) has no tangent; its Gauss length
     is reported as 0 with ``min_speed == 0``.
 
     Args:
         curve: maps a 0-dim float64 tensor α to a tensor of shape ``(n,)`` or ``(batch, n)``; it must be
-            differentiable twice by :func:`torch.func.jvp` (any composition of torch operations is).
+            differentiable twice by `torch.func.jvp` (any composition of torch operations is).
         a, b: the interval, ``a < b``.
         tol: absolute tolerance on the quadrature error estimate (per curve of a batch).
         max_evaluations: most values of α at which derivatives are computed; if reached, a
-            :class:`ConvergenceWarning` is issued and ``converged`` is False.
+            [`ConvergenceWarning`][mlitheory.geometry.ConvergenceWarning] is issued and ``converged`` is False.
 
     Returns:
-        :class:`GaussLengthResult` with ``value`` a float (or a ``(batch,)`` tensor for a batch of curves).
+        [`GaussLengthResult`][mlitheory.geometry.GaussLengthResult] with ``value`` a float (or a ``(batch,)`` tensor for
+        a batch of curves).
 
-    Example:
+    Examples:
         >>> import math, torch
         >>> arc = lambda t: torch.stack([torch.cos(math.pi * t), torch.sin(math.pi * t)])
         >>> round(gauss_length(arc).value, 8)
@@ -322,14 +324,14 @@ def gauss_length(
 
 
 def tail_gauss_length(curve: Curve, alpha: float, b: float = 1.0, *, tol: float = 1e-8) -> float | torch.Tensor:
-    """Tail Gauss length :math:`G_\\alpha`: the Gauss length of the curve restricted to ``[alpha, b]``."""
+    """Tail Gauss length $G_\\alpha$: the Gauss length of the curve restricted to ``[alpha, b]``."""
     return gauss_length(curve, alpha, b, tol=tol).value
 
 
 def arc_length(
     curve: Curve, a: float = 0.0, b: float = 1.0, *, tol: float = 1e-10, max_evaluations: int = 20000
 ) -> ArcLengthResult:
-    r"""Arc length :math:`\int_a^b \|z'(\alpha)\|\,d\alpha` by adaptive Simpson quadrature (exact ``jvp`` speed)."""
+    r"""Arc length $\int_a^b \|z'(\alpha)\|\,d\alpha$ by adaptive Simpson quadrature (exact ``jvp`` speed)."""
     _curve(curve)
     a, b = _check_interval(a, b, tol, max_evaluations)
     batched = _shape_probe(curve, a)
@@ -383,10 +385,10 @@ class ConeConditionResult(Result):
 def cone_condition(
     curve: Curve, a: float = 0.0, b: float = 1.0, *, points: int = 401, tol: float = 1e-12
 ) -> ConeConditionResult:
-    r"""Check the cone condition :math:`\langle z'(\alpha), z'(s)\rangle \ge 0` for all :math:`\alpha < s`.
+    r"""Check the cone condition $\langle z'(\alpha), z'(s)\rangle \ge 0$ for all $\alpha < s$.
 
-    It is what the proof of Theorem 3 uses: Gauss length :math:`< \pi/2` implies it, and it implies that
-    :math:`\|z(\alpha) - z(b)\|^2` is non-increasing. Checked on ``points`` equally spaced α (both ends exact).
+    It is what the proof of Theorem 3 uses: Gauss length $< \pi/2$ implies it, and it implies that
+    $\|z(\alpha) - z(b)\|^2$ is non-increasing. Checked on ``points`` equally spaced α (both ends exact).
     Zero velocities are skipped (they contribute nothing).
     """
     _curve(curve)

@@ -1,15 +1,15 @@
 r"""Evaluate any PyTorch model along a path between two states: loss, accuracy, any metric.
 
-.. math::
+$$
+\mathcal L(\alpha) = \frac{1}{N}\sum_{i=1}^{N} \ell\big(f(x_i;\theta_\alpha), y_i\big),\qquad
+\theta_\alpha = (1-\alpha)\,\theta_0 + \alpha\,\theta_T
+$$
 
-    \mathcal L(\alpha) = \frac{1}{N}\sum_{i=1}^{N} \ell\big(f(x_i;\theta_\alpha), y_i\big),\qquad
-    \theta_\alpha = (1-\alpha)\,\theta_0 + \alpha\,\theta_T
-
-(or any path of :mod:`mlitheory.paths`). The model is evaluated functionally with
-:func:`torch.func.functional_call` under :func:`torch.no_grad`: the caller's model (parameters, buffers,
+(or any path of [`mlitheory.paths`][mlitheory.paths]). The model is evaluated functionally with
+`torch.func.functional_call` under `torch.no_grad`: the caller's model (parameters, buffers,
 train/eval mode) is never changed. Means over the data are weighted by batch size exactly. Batch-norm running
-statistics follow an explicit policy (:mod:`mlitheory.batchnorm`), and the endpoint states are also evaluated
-directly, so the curve reports how much the policy itself moved the endpoint values.
+statistics follow an explicit policy ([`mlitheory.batchnorm`][mlitheory.batchnorm]), and the endpoint states are also
+evaluated directly, so the curve reports how much the policy itself moved the endpoint values.
 
 When the model's first parametric layer is a plain ``Linear`` or ``Conv``, its output is computed once per batch
 for each endpoint and mixed at every α (it is affine in α): exact, and about twice as fast for an MLP.
@@ -82,8 +82,8 @@ class InterpolationCurve(Result):
         has_batchnorm: whether the model has batch-norm running statistics (else the policy is moot).
         first_layer_reuse: name of the layer whose output was reused, ``""`` if none.
         logits: per-example logits ``(m, N, k)`` when asked for (``keep_logits=True``), else ``None``.
-        exact: the :class:`~mlitheory.MLIDecision` on the continuum of α when asked for (``exact=True``: ReLU
-            networks, cross-entropy or MSE), else ``None``; ``is_monotone(exact=True)`` reads it.
+        exact: the [`MLIDecision`][mlitheory.piecewise.decide.MLIDecision] on the continuum of α when asked for
+            (``exact=True``: ReLU networks, cross-entropy or MSE), else ``None``; ``is_monotone(exact=True)`` reads it.
         logits: per-example logits ``(m, N, k)`` when asked for (``keep_logits=True``), else ``None``; ``N``
             counts every example, ignored ones included.
         n_ignored: examples left out of every metric because their target is the ignored label -100
@@ -138,7 +138,8 @@ class InterpolationCurve(Result):
     def min_delta(
         self, metric: str = "loss", *, tol: float = 0.0, nonfinite: str = "raise", exact: bool = False
     ) -> float:
-        """:math:`\\min\\Delta` of ``metric`` over the points with α in [0, 1] (see :func:`mlitheory.min_delta`).
+        """$\\min\\Delta$ of ``metric`` over the points with α in [0, 1] (see
+        [`mlitheory.min_delta`][mlitheory.monotonicity.min_delta]).
 
         Points outside [0, 1] (extrapolation) are left out; fewer than two points inside is an error.
         ``nonfinite="raise"`` (default) raises when a value there is NaN/inf; ``"omit"`` leaves those points out.
@@ -170,8 +171,8 @@ class InterpolationCurve(Result):
         """Whether ``metric`` is non-increasing on α ∈ [0, 1] up to ``tol``.
 
         On the sampled points by default; ``exact=True`` returns the decision on the continuum of α
-        (:func:`mlitheory.decide_mli`, computed by ``interpolate(..., exact=True)``): a rise between samples
-        counts, up to the decision's own tolerance (or ``tol`` if larger).
+        ([`mlitheory.decide_mli`][mlitheory.piecewise.decide.decide_mli], computed by ``interpolate(..., exact=True)``):
+        a rise between samples counts, up to the decision's own tolerance (or ``tol`` if larger).
         """
         if exact:
             d = self._exact(metric)
@@ -233,7 +234,8 @@ class InterpolationCurve(Result):
 
 
 class _LineFamily:
-    """A :class:`ParameterPath` as a family of states of :mod:`mlitheory._evaluation`: basis (start, end),
+    """A [`ParameterPath`][mlitheory.paths.ParameterPath] as a family of states of `mlitheory._evaluation`: basis
+    (start, end),
     weights (1 − c, c)."""
 
     def __init__(self, path: ParameterPath):
@@ -274,7 +276,8 @@ def evaluate_path(
     progress: bool = True,
     exact: bool | str = False,
 ) -> InterpolationCurve:
-    """Evaluate ``model`` along any :class:`~mlitheory.paths.ParameterPath`; see :func:`interpolate`."""
+    """Evaluate ``model`` along any [`ParameterPath`][mlitheory.paths.ParameterPath]; see
+    [`interpolate`][mlitheory.interpolation.interpolate]."""
     _validate.module(model)
     check_policy(bn)
     if not isinstance(path, ParameterPath):
@@ -394,7 +397,7 @@ def interpolate(
     progress: bool = True,
     exact: bool | str = False,
 ) -> InterpolationCurve:
-    r"""Loss and metrics of ``model`` along :math:`\theta_\alpha=(1-\alpha)\theta_0+\alpha\theta_1` (start to end).
+    r"""Loss and metrics of ``model`` along $\theta_\alpha=(1-\alpha)\theta_0+\alpha\theta_1$ (start to end).
 
     Args:
         model: any ``nn.Module`` whose ``forward`` returns logits (or predictions); never modified.
@@ -404,26 +407,27 @@ def interpolate(
         alphas: a count (uniform on [0, 1], both ends exact) or any array of distinct values (extrapolation
             allowed).
         loss: ``loss(logits, y)`` returning the batch mean (a scalar) or per-example values ``(n,)``; default
-            :func:`torch.nn.functional.cross_entropy`. Means are weighted by batch size exactly. Examples whose
+            `torch.nn.functional.cross_entropy`. Means are weighted by batch size exactly. Examples whose
             integer target is -100 (PyTorch's ``ignore_index``) are left out of every metric and of the count
             (``n_ignored`` says how many); labels outside ``[0, k)`` for ``k`` logits are an error with the
             built-in loss and accuracy.
         metrics: names among ``"loss"``, ``"accuracy"``, ``"error"``, or ``{name: fn(logits, y)}`` (``None``
             for a built-in). ``"loss"`` is always computed.
         bn: batch-norm policy, ``"recompute"``, ``"interpolate"``, ``"batch"`` or ``"none"``
-            (:mod:`mlitheory.batchnorm`).
+            ([`mlitheory.batchnorm`][mlitheory.batchnorm]).
         bn_data: data for ``"recompute"`` (inputs or batches); default ``data``.
         device: where to compute (default: the states' device); states and batches are moved there.
         dtype: floating dtype to compute in (states and floating inputs are cast); default the states'.
         keep_logits: also return the per-example outputs at every α (``(m, N, k)`` array).
         reuse_first_layer: reuse the first Linear/Conv layer's endpoint outputs (exact; see module docstring).
         progress: show a tqdm progress bar.
-        exact: also **decide** MLI on the continuum of α (:func:`mlitheory.decide_mli`; ReLU networks of
-            supported modules): ``True`` for the default cross-entropy, or ``"cross_entropy"`` / ``"mse"``; the
-            decision is in ``curve.exact`` and ``curve.is_monotone(exact=True)``.
+        exact: also **decide** MLI on the continuum of α
+            ([`mlitheory.decide_mli`][mlitheory.piecewise.decide.decide_mli]; ReLU networks of supported modules):
+            ``True`` for the default cross-entropy, or ``"cross_entropy"`` / ``"mse"``; the decision is in
+            ``curve.exact`` and ``curve.is_monotone(exact=True)``.
 
     Returns:
-        :class:`InterpolationCurve`.
+        [`InterpolationCurve`][mlitheory.interpolation.InterpolationCurve].
 
     Raises:
         ValueError: keys, shapes or devices of the states do not match (the error names the key); NaN/inf or
@@ -433,7 +437,7 @@ def interpolate(
             dtype mismatch between the states or between inputs and states (named), integer weights,
             malformed batches, ``accuracy`` on float targets.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> net = nn.Linear(3, 2)

@@ -1,4 +1,4 @@
-"""Old path of :mod:`mlitheory.wide.lemma7`,
+"""Old path of [`mlitheory.wide.lemma7`][mlitheory.wide.lemma7],
 kept so that existing imports work: ``import mlitheory.lemma7`` gives that very module object."""
 
 import sys

@@ -1,4 +1,4 @@
-"""Old path of :mod:`mlitheory.two_layer_linear.dynamics`,
+"""Old path of [`mlitheory.two_layer_linear.dynamics`][mlitheory.two_layer_linear.dynamics],
 kept so that existing imports work: ``import mlitheory.linear_dynamics`` gives that very module object."""
 
 import sys

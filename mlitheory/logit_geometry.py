@@ -1,30 +1,31 @@
-r"""Gauss length of the logit path :math:`z(\alpha; x) = f(x; \theta_\alpha)` of any model.
+r"""Gauss length of the logit path $z(\alpha; x) = f(x; \theta_\alpha)$ of any model.
 
 Lucas et al. (2021, §3.3, Definition 2) measure how far the *logit interpolation* of a network is from a
 straight line by its Gauss length, the length of its unit tangent on the sphere,
 
-.. math::
+$$
+G(z) = \int_0^1 \frac{\|z'' - \langle z'', T\rangle T\|}{\|z'\|}\,d\alpha,\qquad T = \frac{z'}{\|z'\|},
+$$
 
-    G(z) = \int_0^1 \frac{\|z'' - \langle z'', T\rangle T\|}{\|z'\|}\,d\alpha,\qquad T = \frac{z'}{\|z'\|},
+and Theorem 3 shows that $G < \pi/2$ forces a monotone MSE loss. Two conventions are reported:
 
-and Theorem 3 shows that :math:`G < \pi/2` forces a monotone MSE loss. Two conventions are reported:
-
-* the **mean per-example** Gauss length :math:`\frac1N\sum_i G(z(\cdot; x_i))` with :math:`z(\alpha;x_i)\in\mathbb
-  R^k` (the authors' "average Gauss length"), and
-* the Gauss length of the **concatenated** curve :math:`\alpha\mapsto(z(\alpha;x_1),\dots,z(\alpha;x_N))\in\mathbb
-  R^{Nk}` (the curve of the whole output, to which Theorem 3 applies for the summed MSE loss).
+* the **mean per-example** Gauss length $\frac1N\sum_i G(z(\cdot; x_i))$ with $z(\alpha;x_i)\in\mathbb
+  R^k$ (the authors' "average Gauss length"), and
+* the Gauss length of the **concatenated** curve $\alpha\mapsto(z(\alpha;x_1),\dots,z(\alpha;x_N))\in\mathbb
+  R^{Nk}$ (the curve of the whole output, to which Theorem 3 applies for the summed MSE loss).
 
 **ReLU networks** (Linear / Conv / ReLU / LeakyReLU / pooling / residual additions, see
-:mod:`mlitheory.piecewise`): with ``method="auto"`` (the default) the logit paths are computed exactly as piecewise
-polynomials and the Gauss length is exact, *corners included* (:func:`mlitheory.exact_gauss_length`); a
-quadrature of a kinked path never converges, and a derivative-based value misses every corner. The result's
-``exact`` field holds the breakdown (smooth part, corners). Any other model uses the quadrature below.
+[`mlitheory.piecewise`][mlitheory.piecewise]): with ``method="auto"`` (the default) the logit paths are computed exactly
+as piecewise polynomials and the Gauss length is exact, *corners included*
+([`mlitheory.exact_gauss_length`][mlitheory.piecewise.gauss.exact_gauss_length]); a quadrature of a kinked path never
+converges, and a derivative-based value misses every corner. The result's ``exact`` field holds the breakdown (smooth
+part, corners). Any other model uses the quadrature below.
 
-:math:`z'` and :math:`z''` are exact: by second-order forward (Taylor) mode through the network
-(:mod:`mlitheory.taylor`, the default) or by nested :func:`torch.func.jvp` through
-:func:`torch.func.functional_call` (``method="jvp"``). The integral is the adaptive quadrature of
-:func:`mlitheory.geometry.gauss_length_from_derivatives`; where the velocity vanishes the integrand is 0 and a
-reversal adds :math:`\pi`, so a stationary logit path gives a number, never NaN.
+$z'$ and $z''$ are exact: by second-order forward (Taylor) mode through the network
+([`mlitheory.taylor`][mlitheory.taylor], the default) or by nested `torch.func.jvp` through
+`torch.func.functional_call` (``method="jvp"``). The integral is the adaptive quadrature of
+[`mlitheory.geometry.gauss_length_from_derivatives`][mlitheory.geometry.gauss_length_from_derivatives]; where the
+velocity vanishes the integrand is 0 and a reversal adds $\pi$, so a stationary logit path gives a number, never NaN.
 
 References:
     Lucas et al., *Analyzing Monotonic Linear Interpolation in Neural Network Loss Landscapes*, ICML 2021,
@@ -74,13 +75,14 @@ class LogitGaussLength(Result):
             or ``"frozen"`` (held constant); else ``""``.
         fallback_nodes: graph nodes that Taylor mode evaluated by nested jvp (``["<model>"]``: the model
             could not be traced).
-        exact: with ``method="exact"``: the :class:`~mlitheory.ExactGaussLength` (smooth part, corners, per
-            example); ``evaluations`` then counts the polynomial pieces and ``min_speed`` is the exact minimum of
-            ‖z′‖ over each path.
+        exact: with ``method="exact"``: the [`ExactGaussLength`][mlitheory.piecewise.gauss.ExactGaussLength] (smooth
+            part, corners, per example); ``evaluations`` then counts the polynomial pieces and ``min_speed`` is the
+            exact minimum of ‖z′‖ over each path.
         dtype: the floating dtype in which the derivatives were computed (``"float64"`` unless ``dtype=`` asked
             for less).
         roundoff_error: for a dtype below float64, the largest round-off floor added to the error estimates
-            (measured against float64, see :func:`logit_gauss_length`); 0 for float64.
+            (measured against float64, see [`logit_gauss_length`][mlitheory.logit_geometry.logit_gauss_length]); 0 for
+            float64.
     """
 
     mean: float
@@ -246,7 +248,7 @@ def _roundoff(
 ) -> tuple[np.ndarray, float]:
     """Round-off floor of ``low``'s dtype in the Gauss lengths, per example and for the concatenated curve.
 
-    At up to :data:`_ROUNDOFF_NODES` of the quadrature's nodes α (and at α + h, h = 10⁻³(b − a)) the derivatives
+    At up to `_ROUNDOFF_NODES` of the quadrature's nodes α (and at α + h, h = 10⁻³(b − a)) the derivatives
     are evaluated in both dtypes. With κ the Gauss integrand and e = T − T₆₄ the error of the unit tangent, the
     floor is ``(b − a) · max |κ − κ₆₄| + 2 m · max ‖e(α) − e(α + h)‖`` for a quadrature of m evaluations: the
     first term bounds the integral of the integrand's error, the second the change of the tangent polygon (the
@@ -306,20 +308,20 @@ def logit_gauss_length(
         start, end: state dicts or modules (``None`` when ``path`` is given).
         inputs: a tensor of inputs ``(N, ...)`` with ``N >= 1``, a batch ``(x, y)`` or an iterable of batches
             (their ``x`` are used).
-        path: any :class:`~mlitheory.paths.ParameterPath` instead of the linear path.
+        path: any [`ParameterPath`][mlitheory.paths.ParameterPath] instead of the linear path.
         interval: the α interval ``(a, b)``, finite with ``a < b``.
-        bn: batch-norm policy (:mod:`mlitheory.batchnorm`). With ``"recompute"`` the statistics are re-estimated
-            at every α on ``bn_data`` (default: the inputs) exactly as ``update_bn`` does, and z′, z″ are the
-            derivatives of that curve, through the statistics (Taylor mode carries the jets of every batch mean
+        bn: batch-norm policy ([`mlitheory.batchnorm`][mlitheory.batchnorm]). With ``"recompute"`` the statistics are
+            re-estimated at every α on ``bn_data`` (default: the inputs) exactly as ``update_bn`` does, and z′, z″ are
+            the derivatives of that curve, through the statistics (Taylor mode carries the jets of every batch mean
             and variance). ``"interpolate"`` and ``"batch"`` also differentiate through the statistics.
         frozen_statistics: with ``"recompute"``, hold the re-estimated statistics constant while
             differentiating, as the authors' code does. The "derivatives" are then not those of any curve, and
             the quadrature's check of the tangent turning (a lower bound) may keep it from converging.
         per_example, concatenated: which conventions to compute (see the module docstring).
         method: ``"auto"`` (default: ``"exact"`` when the model is piecewise polynomial along the path — a ReLU
-            network without batch statistics — else ``"taylor"``), ``"exact"`` (:func:`mlitheory.exact_gauss_length`;
-            raises for other models), ``"taylor"`` (second-order forward mode and adaptive quadrature) or
-            ``"jvp"`` (nested jvp).
+            network without batch statistics — else ``"taylor"``), ``"exact"``
+            ([`mlitheory.exact_gauss_length`][mlitheory.piecewise.gauss.exact_gauss_length]; raises for other models),
+            ``"taylor"`` (second-order forward mode and adaptive quadrature) or ``"jvp"`` (nested jvp).
         tol: absolute error tolerance of each quadrature (per example for the per-example lengths).
         max_evaluations: most values of α per quadrature.
         batch_size: split the inputs into chunks of this size (memory; ``"batch"`` statistics are per chunk).
@@ -333,7 +335,7 @@ def logit_gauss_length(
         progress: show a tqdm bar over the values of α.
 
     Returns:
-        :class:`LogitGaussLength`.
+        [`LogitGaussLength`][mlitheory.logit_geometry.LogitGaussLength].
 
     Raises:
         TypeError: ``model`` not a module, ``dtype`` not a floating torch dtype, a malformed ``interval``.
@@ -342,7 +344,7 @@ def logit_gauss_length(
         NotImplementedError: an operation of the model has no forward-mode derivative in torch (the error
             names the graph node and the module).
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> a, b = nn.Linear(3, 2).double(), nn.Linear(3, 2).double()
@@ -466,7 +468,8 @@ def logit_gauss_length(
 
 
 def _exact(model, path, inputs, interval, bn, per_example, concatenated, tol, device, required) -> Any:
-    """The exact Gauss length as a :class:`LogitGaussLength`, or ``None`` when the model is not piecewise
+    """The exact Gauss length as a [`LogitGaussLength`][mlitheory.logit_geometry.LogitGaussLength], or ``None`` when the
+    model is not piecewise
     polynomial along the path (and ``required`` is False)."""
     from mlitheory.piecewise import Unsupported
     from mlitheory.piecewise.gauss import path_gauss_length

@@ -1,18 +1,18 @@
-r"""Monotonicity of a loss curve along a path: :math:`\min\Delta`, bumps, and the MLI test.
+r"""Monotonicity of a loss curve along a path: $\min\Delta$, bumps, and the MLI test.
 
-A curve :math:`\ell(\alpha_0), \dots, \ell(\alpha_{m-1})` (sampled along the path, in path order) is
+A curve $\ell(\alpha_0), \dots, \ell(\alpha_{m-1})$ (sampled along the path, in path order) is
 *Δ-monotone* when no later value exceeds an earlier one by more than Δ. The smallest such Δ is
 
-.. math::
+$$
+\min\Delta = \max_{i<j} \big[\ell(\alpha_j) - \ell(\alpha_i)\big]_+
+           = \max_j \big[\ell(\alpha_j) - \min_{i<j}\ell(\alpha_i)\big]_+ ,
+$$
 
-    \min\Delta = \max_{i<j} \big[\ell(\alpha_j) - \ell(\alpha_i)\big]_+
-               = \max_j \big[\ell(\alpha_j) - \min_{i<j}\ell(\alpha_i)\big]_+ ,
-
-and MLI holds on the grid exactly when :math:`\min\Delta = 0` (Lucas et al. 2021, §4). Every index pair is
+and MLI holds on the grid exactly when $\min\Delta = 0$ (Lucas et al. 2021, §4). Every index pair is
 compared, including a rise at the final step.
 
 Every rise above the running minimum is a *bump*: it starts at the running minimum, peaks, and ends where the
-curve comes back down to its starting level (or at the end of the path). :math:`\min\Delta` is the largest
+curve comes back down to its starting level (or at the end of the path). $\min\Delta$ is the largest
 bump height.
 
 References:
@@ -107,12 +107,13 @@ def _prepare(losses: ArrayLike, alphas: ArrayLike | None, nonfinite: str) -> tup
 def min_delta(
     losses: ArrayLike, alphas: ArrayLike | None = None, *, tol: float = 0.0, nonfinite: str = "raise"
 ) -> float:
-    r"""The smallest Δ for which the curve is Δ-monotone: :math:`\max_{i<j}(\ell_j - \ell_i)_+`.
+    r"""The smallest Δ for which the curve is Δ-monotone: $\max_{i<j}(\ell_j - \ell_i)_+$.
 
     Args:
         losses: loss values in path order, shape ``(m,)``, ``m >= 1`` (one point: 0).
         alphas: their positions, strictly increasing (only checked; the order is what matters). Any real
-            values (points outside [0, 1] included); :meth:`InterpolationCurve.min_delta` is the one that
+            values (points outside [0, 1] included);
+            [`InterpolationCurve.min_delta`][mlitheory.interpolation.InterpolationCurve.min_delta] is the one that
             restricts to [0, 1].
         tol: noise floor ``>= 0``: a largest rise ``<= tol`` is reported as 0.
         nonfinite: ``"raise"`` (default) raises on NaN/inf naming the index; ``"omit"`` drops those points.
@@ -125,7 +126,7 @@ def min_delta(
             non-increasing or non-finite ``alphas``, a negative or NaN ``tol``.
         TypeError: values that are not real numbers.
 
-    Example:
+    Examples:
         >>> min_delta([3.0, 2.0, 2.5, 1.0, 1.2])
         0.5
     """
@@ -143,7 +144,7 @@ def is_monotone(losses: ArrayLike, tol: float = 0.0, *, alphas: ArrayLike | None
     """Whether the curve is non-increasing up to ``tol``: ``min_delta(losses) <= tol`` (a bool).
 
     ``tol`` is a number ``>= 0`` (an array there is an error: pass the alphas as ``alphas=``); the other
-    arguments and errors are those of :func:`min_delta`.
+    arguments and errors are those of [`min_delta`][mlitheory.monotonicity.min_delta].
     """
     tol = _tol(tol)
     return bool(min_delta(losses, alphas) <= tol)
@@ -178,10 +179,10 @@ def bumps(
 ) -> list[Bump]:
     """Every bump of the curve: each excursion above the running minimum higher than ``tol``.
 
-    The largest height equals :func:`min_delta`. Indices refer to the input arrays (also when non-finite
-    points are omitted).
+    The largest height equals [`min_delta`][mlitheory.monotonicity.min_delta]. Indices refer to the input arrays (also
+    when non-finite points are omitted).
 
-    Example:
+    Examples:
         >>> [(b.start, b.peak, b.end, b.height) for b in bumps([3.0, 2.0, 2.5, 1.0, 1.2])]
         [(1, 2, 3, 0.5), (3, 4, 4, 0.19999999999999996)]
     """

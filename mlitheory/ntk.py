@@ -1,4 +1,4 @@
-"""Old path of :mod:`mlitheory.wide.ntk`,
+"""Old path of [`mlitheory.wide.ntk`][mlitheory.wide.ntk],
 kept so that existing imports work: ``import mlitheory.ntk`` gives that very module object."""
 
 import sys

@@ -1,33 +1,33 @@
 r"""Parameter paths between two network states: linear, layer-wise, homogeneous-bias.
 
-A path gives every floating-point entry :math:`k` of a state dict a coefficient :math:`c_k(\alpha)`,
+A path gives every floating-point entry $k$ of a state dict a coefficient $c_k(\alpha)$,
 
-.. math::
+$$
+\theta_k(\alpha) = \big(1 - c_k(\alpha)\big)\,\theta_k^{\text{start}} + c_k(\alpha)\,\theta_k^{\text{end}},
+\qquad c_k(\alpha) = s_k\,\alpha^{p_k},\quad s_k\in\{0, 1\},\ p_k\in\{0, 1, 2, \dots\}.
+$$
 
-    \theta_k(\alpha) = \big(1 - c_k(\alpha)\big)\,\theta_k^{\text{start}} + c_k(\alpha)\,\theta_k^{\text{end}},
-    \qquad c_k(\alpha) = s_k\,\alpha^{p_k},\quad s_k\in\{0, 1\},\ p_k\in\{0, 1, 2, \dots\}.
-
-* **linear** (Goodfellow et al. 2015; Lucas et al. 2021, eq. 1): :math:`c_k(\alpha)=\alpha` for every entry.
-* **layer-wise** (Vlaar & Frankle 2022): one group of entries moves, :math:`c_k(\alpha)=\alpha`; every other
-  entry stays at its final value, :math:`c_k\equiv 1` (or at its initial value, :math:`c_k\equiv 0`).
+* **linear** (Goodfellow et al. 2015; Lucas et al. 2021, eq. 1): $c_k(\alpha)=\alpha$ for every entry.
+* **layer-wise** (Vlaar & Frankle 2022): one group of entries moves, $c_k(\alpha)=\alpha$; every other
+  entry stays at its final value, $c_k\equiv 1$ (or at its initial value, $c_k\equiv 0$).
 * **homogeneous bias** (``theory_bias_plateau.md`` §3.4): weights move linearly and the bias of layer
-  :math:`\ell` (1-based, counting Linear/Conv layers) as :math:`\alpha^\ell`. For a ReLU or linear network
-  started at :math:`\theta^{\text{start}}=0` this gives :math:`f(x;\theta(\alpha))=\alpha^L f(x;\theta^{\text{end}})`
-  exactly, because :math:`(W_\ell, b_\ell)\mapsto(cW_\ell, c^\ell b_\ell)` scales the network by :math:`c^L`.
+  $\ell$ (1-based, counting Linear/Conv layers) as $\alpha^\ell$. For a ReLU or linear network
+  started at $\theta^{\text{start}}=0$ this gives $f(x;\theta(\alpha))=\alpha^L f(x;\theta^{\text{end}})$
+  exactly, because $(W_\ell, b_\ell)\mapsto(cW_\ell, c^\ell b_\ell)$ scales the network by $c^L$.
 
 Because each coefficient is a monomial, the path's derivatives are exact:
-:math:`\theta_k'(\alpha)=c_k'(\alpha)\,\Delta_k` and :math:`\theta_k''(\alpha)=c_k''(\alpha)\,\Delta_k` with
-:math:`\Delta_k=\theta_k^{\text{end}}-\theta_k^{\text{start}}`; the Taylor-mode logit derivatives use them.
+$\theta_k'(\alpha)=c_k'(\alpha)\,\Delta_k$ and $\theta_k''(\alpha)=c_k''(\alpha)\,\Delta_k$ with
+$\Delta_k=\theta_k^{\text{end}}-\theta_k^{\text{start}}$; the Taylor-mode logit derivatives use them.
 Integer entries (``num_batches_tracked``) are never interpolated: every point of the path carries the value of
-``end``. The states are computed with :func:`torch.lerp`, exact at both ends (``c = 0`` gives ``start`` and
+``end``. The states are computed with `torch.lerp`, exact at both ends (``c = 0`` gives ``start`` and
 ``c = 1`` gives ``end`` bit for bit).
 
 The module also validates pairs of states (keys, shapes, dtypes, devices, finite values, data rather than meta
 tensors, floating-point weights), with errors that name the key.
 
 Tied (shared) parameters, such as an embedding and an output layer holding one weight, are one tensor: the state
-dict lists it under every name, but distances count it once (:func:`tied_keys`, :func:`parameter_keys`) and a
-path moves all its names together.
+dict lists it under every name, but distances count it once ([`tied_keys`][mlitheory.paths.tied_keys],
+[`parameter_keys`][mlitheory.paths.parameter_keys]) and a path moves all its names together.
 
 References:
     Goodfellow, Vinyals, Saxe. *Qualitatively characterizing neural network optimization problems*, ICLR 2015.
@@ -264,7 +264,7 @@ def parameter_keys(state: Mapping[str, torch.Tensor], model: nn.Module | None = 
 
 @dataclass(frozen=True)
 class Coefficient:
-    """The coefficient :math:`c(\\alpha) = s\\,\\alpha^p` of one state entry (``s`` = ``scale`` ∈ {0, 1})."""
+    """The coefficient $c(\\alpha) = s\\,\\alpha^p$ of one state entry (``s`` = ``scale`` ∈ {0, 1})."""
 
     power: int = 1
     scale: float = 1.0
@@ -296,7 +296,7 @@ _AT_START = Coefficient(0, 0.0)
 
 @dataclass(frozen=True, eq=False)
 class ParameterPath:
-    r"""A path :math:`\alpha\mapsto\theta(\alpha)` between two states (see the module docstring).
+    r"""A path $\alpha\mapsto\theta(\alpha)$ between two states (see the module docstring).
 
     Attributes:
         start: state at the start (every key of the model's state dict).
@@ -322,7 +322,7 @@ class ParameterPath:
         return (1.0 - c, c)
 
     def state(self, alpha: float) -> State:
-        """:math:`\\theta(\\alpha)`: every entry of the state (integer entries from ``end``)."""
+        """$\\theta(\\alpha)$: every entry of the state (integer entries from ``end``)."""
         out: State = {}
         for k, e in self.end.items():
             coef = self.coefficients.get(k)
@@ -334,7 +334,7 @@ class ParameterPath:
         return out
 
     def derivatives(self, alpha: float) -> tuple[State, State]:
-        """:math:`(\\theta'(\\alpha), \\theta''(\\alpha))`, only the entries that are not identically zero."""
+        """$(\\theta'(\\alpha), \\theta''(\\alpha))$, only the entries that are not identically zero."""
         d1: State = {}
         d2: State = {}
         for k, coef in self.coefficients.items():
@@ -370,7 +370,7 @@ def _float_keys(state: State) -> list[str]:
 
 
 def linear_path(start: StateLike, end: StateLike, *, model: nn.Module | None = None) -> ParameterPath:
-    r""":math:`\theta(\alpha) = (1-\alpha)\theta^{\text{start}} + \alpha\theta^{\text{end}}` (float buffers too).
+    r"""$\theta(\alpha) = (1-\alpha)\theta^{\text{start}} + \alpha\theta^{\text{end}}$ (float buffers too).
 
     Args:
         start, end: state dicts or modules with the same keys, shapes, dtypes, device.
@@ -443,16 +443,16 @@ def layerwise_path(
 ) -> ParameterPath:
     r"""Layer-wise path (Vlaar & Frankle 2022): ``group`` moves from start to end, the rest stays fixed.
 
-    .. math::
-
-        \theta^{(g)}(\alpha) = (1-\alpha)\theta^{(g)}_{\text{start}} + \alpha\theta^{(g)}_{\text{end}},\qquad
-        \theta^{(k)}(\alpha) = \theta^{(k)}_{\text{end}}\ (k\notin g).
+    $$
+    \theta^{(g)}(\alpha) = (1-\alpha)\theta^{(g)}_{\text{start}} + \alpha\theta^{(g)}_{\text{end}},\qquad
+    \theta^{(k)}(\alpha) = \theta^{(k)}_{\text{end}}\ (k\notin g).
+    $$
 
     Args:
         start, end: the two states.
         group: a module name (``"layer1.0"`` selects ``layer1.0.*``), a compiled regex (``re.compile(r"bias$")``,
-            matched with ``search``) or an explicit collection of keys. A tied tensor (see :func:`tied_keys`)
-            moves under all its names when one of them is selected.
+            matched with ``search``) or an explicit collection of keys. A tied tensor (see
+            [`tied_keys`][mlitheory.paths.tied_keys]) moves under all its names when one of them is selected.
         rest: ``"end"`` (the paper's choice) or ``"start"``: where the other entries stay.
         model: optional model the states must match.
 
@@ -478,7 +478,7 @@ def layer_numbers(state: StateLike) -> dict[str, int]:
 
     The layers are the modules owning an entry ``<m>.weight`` with at least two dimensions (``Linear``, ``Conv``),
     numbered in state order (the order of registration); normalisation layers (1-D weights) are not layers. This
-    is the numbering of the homogeneous scaling :math:`(W_\\ell, b_\\ell) \\mapsto (cW_\\ell, c^\\ell b_\\ell)`.
+    is the numbering of the homogeneous scaling $(W_\\ell, b_\\ell) \\mapsto (cW_\\ell, c^\\ell b_\\ell)$.
 
     Raises:
         ValueError: the state has no such weight.
@@ -501,16 +501,16 @@ def homogeneous_bias_path(
 ) -> ParameterPath:
     r"""Homogeneous interpolation of biases (``theory_bias_plateau.md`` §3.4, eq. (3)).
 
-    .. math::
-
-        W_\ell(\alpha) = (1-\alpha)W_\ell^{\text{start}} + \alpha W_\ell^{\text{end}},\qquad
-        b_\ell(\alpha) = (1-\alpha^\ell)\,b_\ell^{\text{start}} + \alpha^\ell\,b_\ell^{\text{end}}.
+    $$
+    W_\ell(\alpha) = (1-\alpha)W_\ell^{\text{start}} + \alpha W_\ell^{\text{end}},\qquad
+    b_\ell(\alpha) = (1-\alpha^\ell)\,b_\ell^{\text{start}} + \alpha^\ell\,b_\ell^{\text{end}}.
+    $$
 
     Args:
         start, end: the two states.
-        depths: ``{bias key: ℓ}``. By default the layers of :func:`layer_numbers` (entries ``<m>.weight`` with at
-            least two dimensions, in state order, from 1), and ``<m>.bias`` gets exponent ℓ of ``<m>.weight``. All
-            other floating-point entries move linearly.
+        depths: ``{bias key: ℓ}``. By default the layers of [`layer_numbers`][mlitheory.paths.layer_numbers] (entries
+            ``<m>.weight`` with at least two dimensions, in state order, from 1), and ``<m>.bias`` gets exponent ℓ of
+            ``<m>.weight``. All other floating-point entries move linearly.
         model: optional model the states must match.
 
     Raises:

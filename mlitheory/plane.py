@@ -1,36 +1,36 @@
 r"""Planes of states: through three states (orthonormal basis), or through a centre along two directions.
 
-**Three states.** For states :math:`\theta_a, \theta_b, \theta_c` (e.g. an initialisation and two optima, Lucas
+**Three states.** For states $\theta_a, \theta_b, \theta_c$ (e.g. an initialisation and two optima, Lucas
 et al. 2021 Fig. 9) the Gram–Schmidt basis
 
-.. math::
+$$
+e_1 = \frac{\theta_b-\theta_a}{\|\theta_b-\theta_a\|},\qquad
+e_2 = \frac{w}{\|w\|},\quad w = (\theta_c-\theta_a) - \langle\theta_c-\theta_a, e_1\rangle e_1
+$$
 
-    e_1 = \frac{\theta_b-\theta_a}{\|\theta_b-\theta_a\|},\qquad
-    e_2 = \frac{w}{\|w\|},\quad w = (\theta_c-\theta_a) - \langle\theta_c-\theta_a, e_1\rangle e_1
-
-is orthonormal, so plane coordinates :math:`(u, v)` of :math:`\theta = \theta_a + u e_1 + v e_2` are true
+is orthonormal, so plane coordinates $(u, v)$ of $\theta = \theta_a + u e_1 + v e_2$ are true
 Euclidean coordinates: distances and angles in the figure are those in weight space (unlike random or merely
-normalised directions). The three states sit at :math:`(0,0)`, :math:`(\|\theta_b-\theta_a\|, 0)` and
-:math:`(\langle\theta_c-\theta_a,e_1\rangle, \|w\|)`; every linear path between two of them is the straight
+normalised directions). The three states sit at $(0,0)$, $(\|\theta_b-\theta_a\|, 0)$ and
+$(\langle\theta_c-\theta_a,e_1\rangle, \|w\|)$; every linear path between two of them is the straight
 segment between their coordinates, and any other state (a training checkpoint) is projected with its distance
-from the plane. A point of the plane is the affine combination :math:`(1-s-t)\theta_a + s\theta_b + t\theta_c`.
+from the plane. A point of the plane is the affine combination $(1-s-t)\theta_a + s\theta_b + t\theta_c$.
 
-**A centre and two directions.** For a centre :math:`\theta_c` and directions :math:`d_1, d_2` (filter-normalised
-random directions or the PCA directions of a trajectory, :mod:`mlitheory.directions`, or any two states of the
-model's shape)
+**A centre and two directions.** For a centre $\theta_c$ and directions $d_1, d_2$ (filter-normalised
+random directions or the PCA directions of a trajectory, [`mlitheory.directions`][mlitheory.directions], or any two
+states of the model's shape)
 
-.. math::
+$$
+\theta(a, b) = \theta_c + a\,d_1 + b\,d_2 ,
+$$
 
-    \theta(a, b) = \theta_c + a\,d_1 + b\,d_2 ,
-
-on any grid of :math:`(a, b)`. At :math:`(0, 0)` the state is the centre itself, bit for bit; integer entries
+on any grid of $(a, b)$. At $(0, 0)$ the state is the centre itself, bit for bit; integer entries
 always come from the centre. Other states are projected by least squares in the directions' Gram matrix (exact
 dot products when the directions are orthonormal, as the PCA directions are), with their distance from the plane.
 
-Both forms are evaluated by the engine of :func:`mlitheory.interpolate`: functionally, the caller's model and
-states untouched, every batch-norm policy, and first-layer reuse. The plane is affine in its two coordinates, so
-the first layer's output is too, :math:`W(a,b)x = W_cx + a\,D_1x + b\,D_2x`: the three terms are computed once per
-batch and mixed at every grid point. Coordinates and projections use the parameters only (batch-norm running
+Both forms are evaluated by the engine of [`mlitheory.interpolate`][mlitheory.interpolation.interpolate]: functionally,
+the caller's model and states untouched, every batch-norm policy, and first-layer reuse. The plane is affine in its two
+coordinates, so the first layer's output is too, $W(a,b)x = W_cx + a\,D_1x + b\,D_2x$: the three terms are computed once
+per batch and mixed at every grid point. Coordinates and projections use the parameters only (batch-norm running
 statistics excluded); the running statistics at a point follow the batch-norm policy (default ``"recompute"``;
 ``"interpolate"`` combines the float buffers like the parameters, which for directions that are zero on them,
 as the package's are, keeps the centre's; ``"none"`` uses those of the first state or the centre). The named
@@ -206,7 +206,7 @@ class PlaneSurface(Result):
 
     def plot(self, ax: Any = None, metric: str = "loss", levels: int = 30, **kwargs: Any) -> Any:
         """Filled contour of ``metric`` with the named states, segments and projected states
-        (see :func:`mlitheory.plotting.plot_contour`)."""
+        (see [`mlitheory.plotting.plot_contour`][mlitheory.plotting.plot_contour])."""
         from mlitheory.plotting import plot_contour
 
         return plot_contour(self, ax=ax, metric=metric, levels=levels, **kwargs)
@@ -269,7 +269,7 @@ class _DirectionFamily:
 
     The moving entries of a state are written into private scratch tensors, reused from point to point: a fresh
     multi-megabyte tensor per entry and point costs more in page faults than the arithmetic (about a tenth of a
-    forward pass of an MNIST MLP). A state is therefore valid until the next call of :meth:`state`, which is how
+    forward pass of an MNIST MLP). A state is therefore valid until the next call of `state`, which is how
     the engine uses it (one point at a time); the centre and the directions are never written to.
     """
 
@@ -436,36 +436,38 @@ def loss_plane(
     Two forms:
 
     * ``loss_plane(model, (a, b, c), data)``: the plane through three states, orthonormal coordinates;
-    * ``loss_plane(model, centre, data, directions=(d1, d2))``: :math:`\theta_c + u\,d_1 + v\,d_2`, for
-      filter-normalised random directions (:func:`mlitheory.random_direction`), the PCA directions of a
-      trajectory (:func:`mlitheory.trajectory_directions`; pass the result itself) or any two states.
+    * ``loss_plane(model, centre, data, directions=(d1, d2))``: $\theta_c + u\,d_1 + v\,d_2$, for
+      filter-normalised random directions ([`mlitheory.random_direction`][mlitheory.directions.random_direction]), the
+      PCA directions of a trajectory ([`mlitheory.trajectory_directions`][mlitheory.directions.trajectory_directions];
+      pass the result itself) or any two states.
 
     Args:
         model: any module (never modified).
         states: three state dicts or modules; with ``directions``, the centre (one state dict or module).
         data: a batch ``(x, y)`` or an iterable of batches (iterated once).
         directions: ``None`` (three states), a pair of states with the centre's keys and shapes, or a
-            :class:`~mlitheory.directions.TrajectoryDirections` (its first two directions).
+            [`TrajectoryDirections`][mlitheory.directions.TrajectoryDirections] (its first two directions).
         grid: points per axis (or ``(nu, nv)``). The default extent: the three states plus ``margin`` of their
             extent; for a trajectory, its bounding box (checkpoints and final state) plus ``margin``; for other
-            directions, :math:`[-1, 1]^2` (Li et al.'s), with 0 on the grid for an odd count.
+            directions, $[-1, 1]^2$ (Li et al.'s), with 0 on the grid for an odd count.
         margin: widening of the default extent, as a fraction of it.
         u, v: explicit coordinate arrays (override ``grid``/``margin``); any finite values.
         labels: names of the named states (default ``("a", "b", "c")``, or ``("centre",)``).
         project: extra states to project onto the plane (e.g. training checkpoints). project_labels: their names.
-        loss, metrics, bn, bn_data, device, dtype, progress: as in :func:`mlitheory.interpolate`.
+        loss, metrics, bn, bn_data, device, dtype, progress: as in
+            [`mlitheory.interpolate`][mlitheory.interpolation.interpolate].
         reuse_first_layer: compute the first Linear/Conv layer's output once per batch for each basis state and
             mix it at every point (exact; see the module docstring).
 
     Returns:
-        :class:`PlaneSurface`.
+        [`PlaneSurface`][mlitheory.plane.PlaneSurface].
 
     Raises:
         ValueError: three states that are collinear; directions whose keys or shapes do not match the centre
             (named), that are non-finite, zero or parallel; bad grids; ``bn="recompute"`` without data.
         TypeError: ``directions`` of the wrong kind; dtype mismatches (named).
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> import mlitheory as mli

@@ -1,17 +1,17 @@
 """Figures of loss planes: a contour map with the trajectory and the straight path, and a surface.
 
-Every function takes a :class:`~mlitheory.plane.PlaneSurface` and draws on a Matplotlib axes (a new
-:class:`matplotlib.figure.Figure`, Agg-safe, when none is given). Matplotlib is imported only when a figure is
+Every function takes a [`PlaneSurface`][mlitheory.plane.PlaneSurface] and draws on a Matplotlib axes (a new
+`matplotlib.figure.Figure`, Agg-safe, when none is given). Matplotlib is imported only when a figure is
 drawn, so the rest of the package does not need it.
 
-* :func:`plot_contour`: filled contours of a metric, the named states (the centre, or the three states), the
-  projected states drawn as a trajectory, and a straight path: by default the segments between the three states,
-  or, on a plane through a centre (the final state) with projected checkpoints, the segment from the first
+* [`plot_contour`][mlitheory.plotting.plot_contour]: filled contours of a metric, the named states (the centre, or the
+  three states), the projected states drawn as a trajectory, and a straight path: by default the segments between the
+  three states, or, on a plane through a centre (the final state) with projected checkpoints, the segment from the first
   projected state (the initialisation) to the centre: the shadow on the plane of the linear path
-  :math:`(1-\\alpha)\\theta_0 + \\alpha\\theta_T` of monotonic linear interpolation. It lies in the plane exactly
+  $(1-\\alpha)\\theta_0 + \\alpha\\theta_T$ of monotonic linear interpolation. It lies in the plane exactly
   when the first state does (its distance from the plane is in ``projected_distance``).
-* :func:`plot_surface`: the same metric as a 3-D surface.
-* :func:`save_landscape`: both figures as PNG and PDF files.
+* [`plot_surface`][mlitheory.plotting.plot_surface]: the same metric as a 3-D surface.
+* [`save_landscape`][mlitheory.plotting.save_landscape]: both figures as PNG and PDF files.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def plot_contour(
     """Filled contour map of ``metric`` on the plane, with the states, the trajectory and a straight path.
 
     Args:
-        surface: a :class:`~mlitheory.plane.PlaneSurface`.
+        surface: a [`PlaneSurface`][mlitheory.plane.PlaneSurface].
         ax: Matplotlib axes (default: a new Agg figure).
         metric: which of ``surface.values``. levels: number of levels or their values.
         log: contour ``log10`` of the metric. clip: cap the metric at this value first (large losses far from
@@ -182,9 +182,9 @@ def plot_surface(
     """``metric`` on the plane as a 3-D surface (non-finite points left out), the named states marked.
 
     Args:
-        surface: a :class:`~mlitheory.plane.PlaneSurface`.
+        surface: a [`PlaneSurface`][mlitheory.plane.PlaneSurface].
         ax: a 3-D axes (``projection="3d"``; default: a new Agg figure).
-        metric, log, clip, cmap, xlabel, ylabel, title: as in :func:`plot_contour`.
+        metric, log, clip, cmap, xlabel, ylabel, title: as in [`plot_contour`][mlitheory.plotting.plot_contour].
         elev, azim: view angles in degrees.
 
     Returns:
@@ -224,7 +224,8 @@ def save_landscape(
 ) -> list[Path]:
     """Write ``<name>_contour.<fmt>`` and ``<name>_surface.<fmt>`` into folder ``out``; return the paths.
 
-    ``contour`` and ``surface_options`` are keyword arguments of :func:`plot_contour` and :func:`plot_surface`.
+    ``contour`` and ``surface_options`` are keyword arguments of [`plot_contour`][mlitheory.plotting.plot_contour] and
+    [`plot_surface`][mlitheory.plotting.plot_surface].
     """
     from matplotlib.figure import Figure
 

@@ -1,13 +1,13 @@
 """Results are data: a mixin that gives frozen dataclasses ``save``/``load`` (``.npz`` + ``.json``) and a summary.
 
-Every result object of the package is a frozen dataclass that inherits :class:`Result`. Arrays (NumPy or
-torch) go to a compressed ``.npz`` file; everything else (numbers, strings, nested results, lists and dicts of
+Every result object of the package is a frozen dataclass that inherits [`Result`][mlitheory.results.Result]. Arrays
+(NumPy or torch) go to a compressed ``.npz`` file; everything else (numbers, strings, nested results, lists and dicts of
 them) goes to a ``.json`` file beside it. Loading rebuilds the same class with equal fields; torch tensors come
 back as torch tensors (on the CPU).
 
 Writes are atomic (temporary file + rename) and never overwrite a finished result unless asked to. Loading
 reads no pickle (``np.load(allow_pickle=False)``) and imports only modules of ``mlitheory`` and ``empirical``
-to find the class a file names (:data:`TRUSTED_PACKAGES`).
+to find the class a file names (`TRUSTED_PACKAGES`).
 """
 
 from __future__ import annotations
@@ -146,14 +146,14 @@ class _Encoder:
         )
 
 
-#: packages whose modules :meth:`Result.load` may import to find the class named in a file
+#: packages whose modules `Result.load` may import to find the class named in a file
 TRUSTED_PACKAGES = ("mlitheory", "empirical")
 
 
 def _result_class(name: Any) -> type:
-    """The :class:`Result` subclass named ``"module:qualname"`` in a saved file.
+    """The [`Result`][mlitheory.results.Result] subclass named ``"module:qualname"`` in a saved file.
 
-    Only modules of :data:`TRUSTED_PACKAGES` are imported; a class of any other module is accepted only if
+    Only modules of `TRUSTED_PACKAGES` are imported; a class of any other module is accepted only if
     that module is already imported (the caller's own result classes), so a file cannot make ``load`` import,
     and run, code of its choosing. The object found must be a ``Result`` subclass.
     """
@@ -206,7 +206,7 @@ def _decode(value: Any, arrays: Any) -> Any:
 class Result:
     """Mixin for frozen result dataclasses: ``save``, ``load``, ``to_dict`` and a readable ``summary``.
 
-    Subclasses override :meth:`summary` for a tailored printout; ``str(result)`` returns it.
+    Subclasses override `summary` for a tailored printout; ``str(result)`` returns it.
     """
 
     _summary_fields: ClassVar[tuple[str, ...] | None] = None
@@ -241,7 +241,7 @@ class Result:
 
     @classmethod
     def load(cls, path: str | os.PathLike):
-        """Load a result saved with :meth:`save`; the class stored in the file must be ``cls`` or a subclass."""
+        """Load a result saved with `save`; the class stored in the file must be ``cls`` or a subclass."""
         stem = _stem(path)
         jpath, npath = stem.with_suffix(".json"), stem.with_suffix(".npz")
         if not jpath.exists():

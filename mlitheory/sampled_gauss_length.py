@@ -79,7 +79,7 @@ def gauss_length_from_samples(
         max_angle: largest turning angle (radians) still called trustworthy.
 
     Returns:
-        :class:`SampledGaussLength`.
+        [`SampledGaussLength`][mlitheory.geometry.SampledGaussLength].
     """
     max_angle = (
         float(max_angle) if isinstance(max_angle, (int, float)) and not isinstance(max_angle, bool) else max_angle

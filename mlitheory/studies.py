@@ -1,30 +1,35 @@
-r"""Convenience studies built on :func:`mlitheory.interpolate`, each returning plain results.
+r"""Convenience studies built on [`mlitheory.interpolate`][mlitheory.interpolation.interpolate], each returning plain
+results.
 
-* :func:`checkpoint_barriers`: from every training checkpoint to the final state (Frankle 2020, Fig. 3: "the
-  maximum increase in loss and error along the linear path between the state of the network at iteration t and
-  the state after training").
-* :func:`unrelated_initializations`: from fresh random initialisations to one optimum (Lucas et al. 2021,
-  Fig. 6: unrelated initialisations show the same interpolation behaviour as the original pair).
-* :func:`pairwise_interpolations`: all pairs init↔init, init→optimum, optimum↔optimum (Lucas et al. 2021,
-  Fig. 8: no barriers between initialisations or from initialisations to optima, barriers between optima).
-* :func:`layerwise_interpolation`: one layer (or block) moves, the rest stays final (Vlaar & Frankle 2022).
+* [`checkpoint_barriers`][mlitheory.studies.checkpoint_barriers]: from every training checkpoint to the final state
+  (Frankle 2020, Fig. 3: "the maximum increase in loss and error along the linear path between the state of the network
+  at iteration t and the state after training").
+* [`unrelated_initializations`][mlitheory.studies.unrelated_initializations]: from fresh random initialisations to one
+  optimum (Lucas et al. 2021, Fig. 6: unrelated initialisations show the same interpolation behaviour as the original
+  pair).
+* [`pairwise_interpolations`][mlitheory.studies.pairwise_interpolations]: all pairs init↔init, init→optimum,
+  optimum↔optimum (Lucas et al. 2021, Fig. 8: no barriers between initialisations or from initialisations to optima,
+  barriers between optima).
+* [`layerwise_interpolation`][mlitheory.studies.layerwise_interpolation]: one layer (or block) moves, the rest stays
+final (Vlaar & Frankle 2022).
 
-Three heights of a curve :math:`L(\alpha)` on :math:`\alpha\in[0,1]` are measured, each a function here (with
-min Δ of :func:`mlitheory.min_delta`, the largest increase between any two points read from the start):
+Three heights of a curve $L(\alpha)$ on $\alpha\in[0,1]$ are measured, each a function here (with
+min Δ of [`mlitheory.min_delta`][mlitheory.monotonicity.min_delta], the largest increase between any two points read
+from the start):
 
-.. math::
+$$
+B_{\text{chord}} = \max_\alpha \Big(L(\alpha) - \big[(1-\alpha)L(0) + \alpha L(1)\big]\Big)_+ ,\qquad
+B_{\text{ends}} = \Big(\max_\alpha L(\alpha) - \max\big(L(0), L(1)\big)\Big)_+ ,\qquad
+I = \Big(\max_\alpha L(\alpha) - L(0)\Big)_+ .
+$$
 
-    B_{\text{chord}} = \max_\alpha \Big(L(\alpha) - \big[(1-\alpha)L(0) + \alpha L(1)\big]\Big)_+ ,\qquad
-    B_{\text{ends}} = \Big(\max_\alpha L(\alpha) - \max\big(L(0), L(1)\big)\Big)_+ ,\qquad
-    I = \Big(\max_\alpha L(\alpha) - L(0)\Big)_+ .
-
-* :func:`chord_barrier`: the barrier above the chord between the endpoint values (Frankle, Dziugaite, Roy,
-  Carbin 2020, linear mode connectivity), symmetric in the endpoints.
-* :func:`end_barrier`: the barrier above the higher endpoint, the height a path must climb beyond both ends (the
-  "barriers" between initialisations and optima of Lucas et al. 2021, Fig. 8, and Vlaar & Frankle 2022). It is
-  at most :math:`B_{\text{chord}}` and is 0 whenever the curve never rises above both of its ends.
-* :func:`max_increase`: the largest rise above the start (Frankle 2020, Fig. 3, "the maximum increase in loss
-  along the linear path"); with :math:`L(0) \ge L(1)` it equals :math:`B_{\text{ends}}`.
+* [`chord_barrier`][mlitheory.studies.chord_barrier]: the barrier above the chord between the endpoint values (Frankle,
+  Dziugaite, Roy, Carbin 2020, linear mode connectivity), symmetric in the endpoints.
+* [`end_barrier`][mlitheory.studies.end_barrier]: the barrier above the higher endpoint, the height a path must climb
+  beyond both ends (the "barriers" between initialisations and optima of Lucas et al. 2021, Fig. 8, and Vlaar & Frankle
+  2022). It is at most $B_{\text{chord}}$ and is 0 whenever the curve never rises above both of its ends.
+* [`max_increase`][mlitheory.studies.max_increase]: the largest rise above the start (Frankle 2020, Fig. 3, "the maximum
+  increase in loss along the linear path"); with $L(0) \ge L(1)$ it equals $B_{\text{ends}}$.
 
 References:
     Frankle. *Revisiting "Qualitatively Characterizing Neural Network Optimization Problems"*, 2020.
@@ -127,8 +132,10 @@ class CheckpointBarriers(Result):
         steps: ``(n,)`` training iteration of each checkpoint. alphas: ``(m,)``.
         loss: ``(n, m)`` loss curves. error: ``(n, m)`` error curves (empty without ``classification``).
         loss_delta, error_delta: ``(n,)`` min Δ of each curve.
-        loss_increase, error_increase: ``(n,)`` :func:`max_increase` of each curve (Frankle 2020, Fig. 3).
-        loss_chord_barrier, error_chord_barrier: ``(n,)`` :func:`chord_barrier` of each curve.
+        loss_increase, error_increase: ``(n,)`` [`max_increase`][mlitheory.studies.max_increase] of each curve (Frankle
+            2020, Fig. 3).
+        loss_chord_barrier, error_chord_barrier: ``(n,)`` [`chord_barrier`][mlitheory.studies.chord_barrier] of each
+            curve.
         bn: batch-norm policy.
     """
 
@@ -156,7 +163,8 @@ class CheckpointBarriers(Result):
         return "\n".join(lines)
 
     def plot(self, ax: Any = None, metric: str = "loss", kind: str = "increase") -> Any:
-        """``kind`` ``"increase"`` (:func:`max_increase`), ``"delta"`` (min Δ) or ``"chord_barrier"`` of ``metric``
+        """``kind`` ``"increase"`` ([`max_increase`][mlitheory.studies.max_increase]), ``"delta"`` (min Δ) or
+        ``"chord_barrier"`` of ``metric``
         against the step (log x axis)."""
         if kind not in ("increase", "delta", "chord_barrier"):
             raise ValueError(f"kind must be 'increase', 'delta' or 'chord_barrier', got {kind!r}")
@@ -190,7 +198,8 @@ def checkpoint_barriers(
         data: batch or iterable of batches.
         steps: iteration numbers of the checkpoints (default: the mapping's keys, else 0, 1, …).
         classification: also measure the error (1 − accuracy); needs integer labels.
-        **kwargs: passed to :func:`mlitheory.interpolate` (``alphas``, ``loss``, ``bn``, ``bn_data``, …).
+        **kwargs: passed to [`mlitheory.interpolate`][mlitheory.interpolation.interpolate] (``alphas``, ``loss``,
+            ``bn``, ``bn_data``, …).
     """
     if isinstance(checkpoints, Mapping):
         steps = list(checkpoints) if steps is None else steps
@@ -222,7 +231,7 @@ def checkpoint_barriers(
 def fresh_initializations(model: nn.Module, n: int, *, seed: int) -> list[dict[str, torch.Tensor]]:
     """``n`` new random initialisations of ``model``'s architecture (``reset_parameters`` of every module).
 
-    Each is drawn on a private copy under :func:`torch.random.fork_rng` seeded with ``seed + i``, so the global
+    Each is drawn on a private copy under `torch.random.fork_rng` seeded with ``seed + i``, so the global
     random state and ``model`` are left as they were (a model that cannot be deep-copied is copied module by
     module, with fresh tensors).
     """
@@ -306,9 +315,10 @@ def unrelated_initializations(
 
     Args:
         model: the architecture. optimum: the trained state.
-        inits: initial states, or a count of fresh ones (:func:`fresh_initializations` with ``seed``).
+        inits: initial states, or a count of fresh ones
+            ([`fresh_initializations`][mlitheory.studies.fresh_initializations] with ``seed``).
         data: batch or iterable of batches. original: the optimum's own initialisation, for comparison.
-        **kwargs: passed to :func:`mlitheory.interpolate`.
+        **kwargs: passed to [`mlitheory.interpolate`][mlitheory.interpolation.interpolate].
     """
     if isinstance(inits, int):
         inits = fresh_initializations(model, inits, seed=seed)
@@ -342,8 +352,9 @@ class PairwiseInterpolations(Result):
         pairs: ``{group: [(i, j), …]}`` for groups ``init_init`` (i < j), ``init_opt`` (init i → optimum j),
             ``opt_opt`` (i < j).
         loss: ``{group: (p, m)}`` curves. min_delta: ``{group: (p,)}``.
-        end_barrier: ``{group: (p,)}`` :func:`end_barrier` (above the higher end, Lucas et al.'s barriers).
-        chord_barrier: ``{group: (p,)}`` :func:`chord_barrier`.
+        end_barrier: ``{group: (p,)}`` [`end_barrier`][mlitheory.studies.end_barrier] (above the higher end, Lucas et
+            al.'s barriers).
+        chord_barrier: ``{group: (p,)}`` [`chord_barrier`][mlitheory.studies.chord_barrier].
         bn: policy.
     """
 
@@ -387,7 +398,7 @@ def pairwise_interpolations(
     """Interpolate between all pairs of initialisations and optima (Lucas et al. 2021, Fig. 8).
 
     ``optima[j]`` need not descend from ``inits[j]``; every init is paired with every optimum.
-    **kwargs go to :func:`mlitheory.interpolate`.
+    **kwargs go to [`mlitheory.interpolate`][mlitheory.interpolation.interpolate].
     """
     if len(inits) < 1 or len(optima) < 1:
         raise ValueError("need at least one initialisation and one optimum")
@@ -426,7 +437,7 @@ class LayerwiseCurves(Result):
     """One interpolation curve per layer group (Vlaar & Frankle 2022).
 
     Attributes:
-        groups: group names. curves: one :class:`~mlitheory.interpolation.InterpolationCurve` per group.
+        groups: group names. curves: one [`InterpolationCurve`][mlitheory.interpolation.InterpolationCurve] per group.
         rest: where the other parameters stay (``"end"``: final state).
     """
 
@@ -483,7 +494,7 @@ def layerwise_interpolation(
             components, e.g. ``2`` for ``layer1.0``), a list of module names, or ``{name: module name | compiled
             regex | list of keys}``.
         rest: ``"end"`` (others at their final value, the paper's choice) or ``"start"``.
-        **kwargs: passed to :func:`mlitheory.interpolate` (``alphas``, ``bn``, …).
+        **kwargs: passed to [`mlitheory.interpolate`][mlitheory.interpolation.interpolate] (``alphas``, ``bn``, …).
     """
     s = as_state(start, "start")
     if (

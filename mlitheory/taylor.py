@@ -1,25 +1,25 @@
-r"""Second-order forward (Taylor) mode along a parameter path: :math:`(z, z', z'')` of a network's outputs.
+r"""Second-order forward (Taylor) mode along a parameter path: $(z, z', z'')$ of a network's outputs.
 
-For a path :math:`\theta(\alpha)` (:mod:`mlitheory.paths`) and inputs :math:`x`, the outputs
-:math:`z(\alpha)=f(x;\theta(\alpha))` have derivatives :math:`z'` and :math:`z''` in α. Instead of nesting two
-forward-mode passes (:func:`torch.func.jvp` of :func:`torch.func.jvp`, which carries four tensors per value),
-this module carries the *jet* :math:`(v, v', v'')` of every intermediate value through the network once, with
+For a path $\theta(\alpha)$ ([`mlitheory.paths`][mlitheory.paths]) and inputs $x$, the outputs
+$z(\alpha)=f(x;\theta(\alpha))$ have derivatives $z'$ and $z''$ in α. Instead of nesting two
+forward-mode passes (`torch.func.jvp` of `torch.func.jvp`, which carries four tensors per value),
+this module carries the *jet* $(v, v', v'')$ of every intermediate value through the network once, with
 the second-order rules
 
-.. math::
-
-    (ab)'' = a''b + 2a'b' + ab'', \qquad \phi(u)'' = \phi''(u)\,u'^2 + \phi'(u)\,u'' ,
+$$
+(ab)'' = a''b + 2a'b' + ab'', \qquad \phi(u)'' = \phi''(u)\,u'^2 + \phi'(u)\,u'' ,
+$$
 
 for bilinear maps (Linear, Conv, matmul, products) and elementwise functions. The parameters enter as the exact
-jets of the path: :math:`\theta_k' = c_k'(\alpha)\Delta_k`, :math:`\theta_k'' = c_k''(\alpha)\Delta_k`, and
-:math:`\theta''=0` on a linear path, which removes most second-order terms. The first Linear/Conv layer, whose
+jets of the path: $\theta_k' = c_k'(\alpha)\Delta_k$, $\theta_k'' = c_k''(\alpha)\Delta_k$, and
+$\theta''=0$ on a linear path, which removes most second-order terms. The first Linear/Conv layer, whose
 input does not depend on α, is computed once per input for both endpoint states and mixed at every α.
 
 Known rules: Linear, Conv1d/2d/3d, ReLU, LeakyReLU, Tanh, Sigmoid, GELU, SiLU, Softplus, ELU, Identity,
 Dropout (eval), Flatten, Unflatten, batch norm (running statistics, or batch statistics in ``"batch"`` mode),
 LayerNorm, max/average/adaptive-average pooling, residual additions, products, concatenation, reshaping and
-indexing. The graph comes from :func:`torch.fx.symbolic_trace`; any node without a rule (or a whole model that
-cannot be traced) falls back to nested :func:`torch.func.jvp` on that node alone, so every model works and
+indexing. The graph comes from `torch.fx.symbolic_trace`; any node without a rule (or a whole model that
+cannot be traced) falls back to nested `torch.func.jvp` on that node alone, so every model works and
 the known layers are fast.
 
 References:
@@ -86,8 +86,8 @@ class TaylorForward:
 
     Args:
         model: any ``nn.Module`` (never modified; a private clone shares its tensors).
-        path: the :class:`~mlitheory.paths.ParameterPath` (already on the compute device and dtype).
-        mode: ``"eval"`` (running statistics from the state supplied to :meth:`__call__`) or ``"batch"``
+        path: the [`ParameterPath`][mlitheory.paths.ParameterPath] (already on the compute device and dtype).
+        mode: ``"eval"`` (running statistics from the state supplied to `__call__`) or ``"batch"``
             (batch-norm layers use the statistics of the inputs).
         statistics: ``"path"`` (float buffers follow the path and are differentiated) or ``"constant"``
             (buffers are the constants supplied per call, derivative zero).
@@ -168,7 +168,7 @@ class TaylorForward:
     def recomputed_statistics(self, bn_inputs: Any, alpha: float, device=None, dtype=None) -> dict[str, Any]:
         """Jets of the running statistics re-estimated at ``alpha`` over ``bn_inputs``.
 
-        Exactly what :func:`torch.optim.swa_utils.update_bn` computes (the average over batches of each batch's
+        Exactly what `torch.optim.swa_utils.update_bn` computes (the average over batches of each batch's
         mean and unbiased variance, with batch-norm layers normalising by batch statistics meanwhile), with
         their first two α-derivatives. Requires a traced model.
         """
@@ -495,10 +495,11 @@ def nested_jvp_outputs(
     mode: str = "eval",
     view: ModelView | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """:math:`(z, z', z'')` at ``alpha`` by nested :func:`torch.func.jvp` through :func:`functional_call`.
+    """$(z, z', z'')$ at ``alpha`` by nested `torch.func.jvp` through `functional_call`.
 
-    The reference for :class:`TaylorForward`: the path's coefficients :math:`c_k(\\alpha)` are evaluated on a
-    tensor α so both derivatives flow through every parameter; ``buffers`` (constants) override state entries.
+    The reference for [`TaylorForward`][mlitheory.taylor.TaylorForward]: the path's coefficients $c_k(\\alpha)$ are
+    evaluated on a tensor α so both derivatives flow through every parameter; ``buffers`` (constants) override state
+    entries.
     """
     own = view is None
     view = view or ModelView(model)

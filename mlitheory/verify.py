@@ -1,8 +1,8 @@
 """``python -m mlitheory verify``: every theorem family checked on instances, one table in two sections.
 
 Each theorem family contributes ``verify_family(*, quick: bool, seed: int) -> list[FamilyReport]``, registered in
-:data:`FAMILIES` under a short name. Its rows are built with the constructors of the leaf module
-:mod:`mlitheory._rows` (which imports no theorem module, so there is no import circle):
+[`FAMILIES`][mlitheory.verify.FAMILIES] under a short name. Its rows are built with the constructors of the leaf module
+`mlitheory._rows` (which imports no theorem module, so there is no import circle):
 
 * **checks** — a theorem tried on instances. *Hypotheses held* counts the instances whose hypotheses hold;
   *conclusion held* counts, among those, the instances whose conclusion holds; a *counterexample* is an instance
@@ -160,7 +160,7 @@ def format_table(rows: Sequence[FamilyReport]) -> str:
 
 
 def run_verify(*, quick: bool = False, seed: int = 0, only: Sequence[str] | None = None) -> VerifyReport:
-    """Run every registered family (or those selected by ``only``, see :func:`select_families`).
+    """Run every registered family (or those selected by ``only``, see `select_families`).
 
     Raises:
         ValueError: ``only`` matches no family.

@@ -1,4 +1,4 @@
-"""Old path of :mod:`mlitheory.wide.networks`,
+"""Old path of [`mlitheory.wide.networks`][mlitheory.wide.networks],
 kept so that existing imports work: ``import mlitheory.wide_networks`` gives that very module object."""
 
 import sys

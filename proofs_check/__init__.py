@@ -1,7 +1,7 @@
 """Symbolic (SymPy) checks of the proof steps behind the theorems that ``mlitheory`` verifies numerically.
 
 Each module here holds the steps of one theorem family and exposes ``checks() -> list[Check]``; the modules
-are listed in :data:`MODULES`. ``python -m proofs_check`` runs them all and prints a table (step, status).
+are listed in `MODULES`. ``python -m proofs_check`` runs them all and prints a table (step, status).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Check:
 
 
 def run_all() -> list[Check]:
-    """Run the checks of every module in :data:`MODULES`."""
+    """Run the checks of every module in `MODULES`."""
     out: list[Check] = []
     for name in MODULES:
         out.extend(importlib.import_module(name).checks())

@@ -1,21 +1,21 @@
 """Proof steps of Theorem 3 (small Gauss length gives monotone squared distance), checked with SymPy.
 
-Theorem 3 of Lucas et al. (2021): if :math:`z:[0,1]\\to\\mathbb R^n` is smooth, :math:`z(1)=z^*` and the Gauss
-length :math:`G=\\int_0^1\\|T'\\|\\,d\\alpha` of :math:`T=z'/\\|z'\\|` is below :math:`\\pi/2`, then
-:math:`L(\\alpha)=\\|z(\\alpha)-z^*\\|^2` is strictly decreasing (proof and sharpness in
-``docs/theorem3.md`` and :mod:`mlitheory.theorem3`). The steps below are the algebra the proof and the
+Theorem 3 of Lucas et al. (2021): if $z:[0,1]\\to\\mathbb R^n$ is smooth, $z(1)=z^*$ and the Gauss
+length $G=\\int_0^1\\|T'\\|\\,d\\alpha$ of $T=z'/\\|z'\\|$ is below $\\pi/2$, then
+$L(\\alpha)=\\|z(\\alpha)-z^*\\|^2$ is strictly decreasing (proof and sharpness in
+``docs/theorem3.md`` and [`mlitheory.theorem3`][mlitheory.theorem3]). The steps below are the algebra the proof and the
 numerical checks rest on:
 
-1. the integrand identity :math:`\\|T'\\|=\\sqrt{\\|z'\\|^2\\|z''\\|^2-\\langle z',z''\\rangle^2}/\\|z'\\|^2`, and its
-   equality with :math:`\\|z''-\\langle z'',T\\rangle T\\|/\\|z'\\|`, the form the estimator evaluates;
-2. :math:`L'(\\alpha)=-2\\langle z^*-z(\\alpha),z'(\\alpha)\\rangle`;
-3. the chord of a circular arc, :math:`2R\\sin(\\rho/2)`, is increasing in the remaining angle
-   :math:`\\rho\\in[0,\\pi]`, so an arc of any angle up to :math:`\\pi` is monotone although its Gauss length is
-   :math:`\\ge\\pi/2` (the converse of the theorem fails);
-4. the tightness construction: a first leg :math:`\\varepsilon e_1` then a leg :math:`v` at angle
-   :math:`\\varphi=\\pi/2+\\delta` has :math:`L'(0)>0` exactly when :math:`\\varepsilon<\\sin\\delta`; the smoothed
-   version of :func:`mlitheory.theorem3.smoothed_turn` keeps the endpoints, the sign of :math:`L'(0)`, and turns
-   monotonically, so its Gauss length is exactly :math:`\\varphi`.
+1. the integrand identity $\\|T'\\|=\\sqrt{\\|z'\\|^2\\|z''\\|^2-\\langle z',z''\\rangle^2}/\\|z'\\|^2$, and its
+   equality with $\\|z''-\\langle z'',T\\rangle T\\|/\\|z'\\|$, the form the estimator evaluates;
+2. $L'(\\alpha)=-2\\langle z^*-z(\\alpha),z'(\\alpha)\\rangle$;
+3. the chord of a circular arc, $2R\\sin(\\rho/2)$, is increasing in the remaining angle
+   $\\rho\\in[0,\\pi]$, so an arc of any angle up to $\\pi$ is monotone although its Gauss length is
+   $\\ge\\pi/2$ (the converse of the theorem fails);
+4. the tightness construction: a first leg $\\varepsilon e_1$ then a leg $v$ at angle
+   $\\varphi=\\pi/2+\\delta$ has $L'(0)>0$ exactly when $\\varepsilon<\\sin\\delta$; the smoothed
+   version of [`mlitheory.theorem3.smoothed_turn`][mlitheory.theorem3.check.smoothed_turn] keeps the endpoints, the sign
+   of $L'(0)$, and turns monotonically, so its Gauss length is exactly $\\varphi$.
 
 References:
     Lucas, Bae, Zhang, Fort, Zemel, Grosse. Analyzing Monotonic Linear Interpolation in Neural Network Loss

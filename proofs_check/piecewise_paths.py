@@ -3,17 +3,17 @@
 The exact tools (``mlitheory.piecewise``) rest on four algebraic facts, and Theorem 3 for piecewise-smooth curves on
 one step at a corner (``theory_piecewise_paths.md`` §1–4):
 
-1. at a corner :math:`c` of a continuous piecewise-polynomial curve, the one-sided derivatives of
-   :math:`L=\\|z-z^*\\|^2` are :math:`L'(c^\\pm)=-2\\langle z^*-z(c),z'(c^\\pm)\\rangle`, the derivatives of the pieces
+1. at a corner $c$ of a continuous piecewise-polynomial curve, the one-sided derivatives of
+   $L=\\|z-z^*\\|^2$ are $L'(c^\\pm)=-2\\langle z^*-z(c),z'(c^\\pm)\\rangle$, the derivatives of the pieces
    (the limits of the difference quotients from each side);
-2. on a quadratic piece :math:`z'=b+2c\\alpha` turns monotonically (the planar cross product :math:`z'\\times z''` is
-   constant), so its smooth Gauss length is the angle between :math:`z'` at its ends;
-3. one hidden layer: when neuron :math:`j` flips, the output polynomial changes by the rank-one term
-   :math:`\\pm(W_2+\\alpha\\Delta W_2)_{:,j}(p_j+\\alpha q_j)`;
-4. the kink-blind counterexample :math:`z=(1,2\\alpha)` then straight to 0: both legs straight (smooth part 0), the
-   corner's exterior angle is :math:`3\\pi/4`, and :math:`\\|z\\|^2=1+4\\alpha^2` rises on the first leg;
-5. the tightness polygon (a leg :math:`\\varepsilon e_1`, then a leg at angle :math:`\\pi/2+\\delta`): the exterior
-   angle is :math:`\\pi/2+\\delta` and :math:`L'(0^+)>0` exactly when :math:`\\varepsilon<\\sin\\delta`.
+2. on a quadratic piece $z'=b+2c\\alpha$ turns monotonically (the planar cross product $z'\\times z''$ is
+   constant), so its smooth Gauss length is the angle between $z'$ at its ends;
+3. one hidden layer: when neuron $j$ flips, the output polynomial changes by the rank-one term
+   $\\pm(W_2+\\alpha\\Delta W_2)_{:,j}(p_j+\\alpha q_j)$;
+4. the kink-blind counterexample $z=(1,2\\alpha)$ then straight to 0: both legs straight (smooth part 0), the
+   corner's exterior angle is $3\\pi/4$, and $\\|z\\|^2=1+4\\alpha^2$ rises on the first leg;
+5. the tightness polygon (a leg $\\varepsilon e_1$, then a leg at angle $\\pi/2+\\delta$): the exterior
+   angle is $\\pi/2+\\delta$ and $L'(0^+)>0$ exactly when $\\varepsilon<\\sin\\delta$.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Proof steps of the two-layer linear MLI statement (``mlitheory.two_layer_linear``), checked with SymPy.
 
 Steps: the interpolated mode curve and its end velocities; the mode dynamics (conservation, the strength
-equation, the Riccati closed form used by :func:`mlitheory.two_layer_linear.dynamics.mode_closed_form`, Saxe's
+equation, the Riccati closed form used by
+[`mlitheory.two_layer_linear.dynamics.mode_closed_form`][mlitheory.two_layer_linear.dynamics.mode_closed_form], Saxe's
 sigmoid); the hyperbolic parametrisation step of the proof of (C1) in every case; and (C2) from (C1).
 """
 

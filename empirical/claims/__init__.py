@@ -3,11 +3,12 @@
 A claim of a paper is written, before the runs, as a rule in its experiment's TOML file (``[[claims]]``): which
 units it reads, the statistic, the test, the paper's direction, the minimum counts, the paper's effect size (for
 power) and the claim's scope. The analysis of an experiment supplies the units (one row per run, pair or
-network); :func:`evaluate_all` tests every rule and :func:`judge` corrects the report's p-values (Holm) and gives
-each claim a verdict: supported, contradicted, not detected (with its power and the runs 80 % power needs), or not
-comparable (stand-in data or a scale outside the claim's scope).
+network); [`evaluate_all`][empirical.claims.rules.evaluate_all] tests every rule and
+[`judge`][empirical.claims.rules.judge] corrects the report's p-values (Holm) and gives each claim a verdict: supported,
+contradicted, not detected (with its power and the runs 80 % power needs), or not comparable (stand-in data or a scale
+outside the claim's scope).
 
-Rules (:mod:`empirical.claims.rules`)
+Rules ([`empirical.claims.rules`][empirical.claims.rules])
     Rule                  one claim as a pre-registered test (``Rule.from_dict`` reads a ``[[claims]]`` table)
     RuleChange            a rule changed after its data were seen (``[[rule_changes]]``), shown in the report
     Settings              α, the correction, the power target, simulation draws and seed (``[verdicts]``)
@@ -20,7 +21,7 @@ Rules (:mod:`empirical.claims.rules`)
     ClaimResult           a judged claim (the per-claim fields of ``results.json``)
     KINDS, VERDICTS       the rule kinds and the four verdicts
 
-Tests (:mod:`empirical.claims.stats`; scipy.stats underneath)
+Tests ([`empirical.claims.stats`][empirical.claims.stats]; scipy.stats underneath)
     share_difference      Fisher / Boschloo exact, one-sided, with the odds ratio and its exact interval
     share_bound           exact binomial test of a share against a bound
     predicts              Mann–Whitney U, with the ROC AUC and a bootstrap interval
@@ -29,12 +30,12 @@ Tests (:mod:`empirical.claims.stats`; scipy.stats underneath)
     mean_bound            one-sample t-test or Wilcoxon against a bound
     equivalence           two one-sided tests of |ρ| < margin (null claims)
 
-Power (:mod:`empirical.claims.power`)
+Power ([`empirical.claims.power`][empirical.claims.power])
     power_share_difference, power_share_bound       exact enumeration
     power_predicts, power_trend, power_paired, power_mean_bound, power_equivalence   simulation (seeded) or exact
     runs_needed           smallest sample with the target power
 
-Paper against ours (:mod:`empirical.claims.cells`)
+Paper against ours ([`empirical.claims.cells`][empirical.claims.cells])
     compare_shares        cell by cell: our share with its exact interval beside the paper's
     compare_means         the same for means, through the t interval
 """

@@ -57,7 +57,7 @@ def compare_shares(
         paper: cell → ``(share, count)`` as the paper prints it, or ``None`` for an empty cell.
 
     Returns:
-        :class:`CellComparison` over the cells of ``ours`` (in their order).
+        [`CellComparison`][empirical.claims.cells.CellComparison] over the cells of ``ours`` (in their order).
     """
     rows, compared, agree = [], 0, 0
     for cell, (k, n) in ours.items():

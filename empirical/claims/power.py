@@ -1,8 +1,8 @@
 """Power of the claim tests at the paper's effect size, and the number of runs that 80 % power needs.
 
-Each ``power_*`` function returns the probability that the test of :mod:`empirical.claims.stats` of the same name
-rejects in the paper's direction at level ``alpha``, when the truth is the paper's effect and the sample has our
-sizes:
+Each ``power_*`` function returns the probability that the test of [`empirical.claims.stats`][empirical.claims.stats] of
+the same name rejects in the paper's direction at level ``alpha``, when the truth is the paper's effect and the sample
+has our sizes:
 
 - shares (Fisher, Boschloo, binomial) by **exact enumeration** of the binomial outcomes (Fisher's one-sided
   p-values are the hypergeometric tails ``scipy.stats.hypergeom.sf`` / ``cdf``, the same numbers ``fisher_exact``
@@ -11,11 +11,12 @@ sizes:
 - the t-tests exactly through the noncentral t distribution (``scipy.stats.nct``);
 - the rank tests (Mann–Whitney, Spearman, Wilcoxon, the equivalence TOST) by **simulation** with an explicit seed
   (``sims`` draws; Monte Carlo standard error about 0.009 at power 0.8 with 2000 draws): normal scores shifted so
-  that the AUC is the paper's, a Gaussian copula with the paper's Spearman ρ (Pearson :math:`2\\sin(\\pi\\rho/6)`),
+  that the AUC is the paper's, a Gaussian copula with the paper's Spearman ρ (Pearson $2\\sin(\\pi\\rho/6)$),
   normal differences with the standardised effect.
 
-:func:`runs_needed` searches the smallest total number of units with power ≥ ``target`` by doubling then bisection
-(the power of an exact test is not monotone in n, so a few more units may occasionally be needed).
+[`runs_needed`][empirical.claims.power.runs_needed] searches the smallest total number of units with power ≥ ``target``
+by doubling then bisection (the power of an exact test is not monotone in n, so a few more units may occasionally be
+needed).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def _check_share(p: float, name: str) -> float:
 def fisher_pvalues(k_a: np.ndarray, n_a: int, k_b: np.ndarray, n_b: int, alternative: str) -> np.ndarray:
     """One-sided Fisher p-values of the tables ``[[k_a, n_a − k_a], [k_b, n_b − k_b]]`` (broadcast over k_a, k_b).
 
-    ``"greater"``: :math:`P(X \\ge k_a)`, ``"less"``: :math:`P(X \\le k_a)`, with X hypergeometric (population
+    ``"greater"``: $P(X \\ge k_a)$, ``"less"``: $P(X \\le k_a)$, with X hypergeometric (population
     ``n_a + n_b``, ``k_a + k_b`` events, ``n_a`` draws), exactly what ``scipy.stats.fisher_exact`` computes.
     """
     total = np.asarray(k_a) + np.asarray(k_b)
@@ -87,12 +88,14 @@ def _boschloo_p(k_a: int, n_a: int, k_b: int, n_b: int, alternative: str) -> flo
 def power_share_difference(
     n_a: int, n_b: int, p_a: float, p_b: float, *, alpha: float = 0.05, direction: str = "greater", test: str = "fisher"
 ) -> float:
-    """Power of :func:`empirical.claims.stats.share_difference` when the true shares are ``p_a`` and ``p_b``.
+    """Power of [`empirical.claims.stats.share_difference`][empirical.claims.stats.share_difference] when the true
+    shares are ``p_a`` and ``p_b``.
 
     Exact: the sum over the binomial outcomes (k_a, k_b) of their probability times [p-value < α]. For
     ``test="boschloo"`` the tables are enumerated with ``boschloo_exact`` when there are at most
-    :data:`BOSCHLOO_ENUMERATION_MAX` likely ones; above that, Fisher's power is returned, a lower bound (Boschloo's
-    test is uniformly more powerful than Fisher's); :func:`share_difference_power_method` says which.
+    [`BOSCHLOO_ENUMERATION_MAX`][empirical.claims.power.BOSCHLOO_ENUMERATION_MAX] likely ones; above that, Fisher's
+    power is returned, a lower bound (Boschloo's test is uniformly more powerful than Fisher's);
+    [`share_difference_power_method`][empirical.claims.power.share_difference_power_method] says which.
     """
     p_a, p_b = _check_share(p_a, "p_a"), _check_share(p_b, "p_b")
     if n_a <= 0 or n_b <= 0:
@@ -112,7 +115,8 @@ def power_share_difference(
 
 
 def share_difference_power_method(n_a: int, n_b: int, p_a: float, p_b: float, test: str) -> str:
-    """How :func:`power_share_difference` computes its number at these sizes."""
+    """How [`power_share_difference`][empirical.claims.power.power_share_difference] computes its number at these
+    sizes."""
     if test == "boschloo":
         if len(_support(n_a, p_a)[0]) * len(_support(n_b, p_b)[0]) > BOSCHLOO_ENUMERATION_MAX:
             return "Fisher's exact power by enumeration (a lower bound of Boschloo's at this size)"
@@ -121,9 +125,10 @@ def share_difference_power_method(n_a: int, n_b: int, p_a: float, p_b: float, te
 
 
 def power_share_bound(n: int, p: float, *, bound: float, alpha: float = 0.05, direction: str = "below") -> float:
-    """Power of :func:`empirical.claims.stats.share_bound` when the true share is ``p`` (exact).
+    """Power of [`empirical.claims.stats.share_bound`][empirical.claims.stats.share_bound] when the true share is ``p``
+    (exact).
 
-    The one-sided binomial p-value of k events is :math:`P(K \\le k)` (``"below"``) or :math:`P(K \\ge k)`
+    The one-sided binomial p-value of k events is $P(K \\le k)$ (``"below"``) or $P(K \\ge k)$
     (``"above"``) under Binomial(n, bound), as ``scipy.stats.binomtest`` computes it.
     """
     p = _check_share(p, "p")
@@ -154,9 +159,10 @@ def power_predicts(
     sims: int = 2000,
     seed: int = 0,
 ) -> float:
-    """Power of :func:`empirical.claims.stats.predicts` when the true ROC AUC is ``auc`` (simulated).
+    """Power of [`empirical.claims.stats.predicts`][empirical.claims.stats.predicts] when the true ROC AUC is ``auc``
+    (simulated).
 
-    Scores are normal with unit variance, the positives shifted by :math:`\\sqrt2\\,\\Phi^{-1}(\\text{AUC})`
+    Scores are normal with unit variance, the positives shifted by $\\sqrt2\\,\\Phi^{-1}(\\text{AUC})$
     (which makes P(positive > negative) = AUC; an AUC below ½ shifts them down).
     """
     if not 0 < auc < 1:
@@ -206,10 +212,11 @@ def power_trend(
     sims: int = 2000,
     seed: int = 0,
 ) -> float:
-    """Power of :func:`empirical.claims.stats.trend` at the true correlation ``rho`` (simulated).
+    """Power of [`empirical.claims.stats.trend`][empirical.claims.stats.trend] at the true correlation ``rho``
+    (simulated).
 
     ``rho`` is signed (negative: decreasing). ``method="spearman"``: ρ is Spearman's, drawn through a Gaussian
-    copula with Pearson :math:`2\\sin(\\pi\\rho/6)`; up to ``EXACT_SPEARMAN_MAX`` units the p-values come from
+    copula with Pearson $2\\sin(\\pi\\rho/6)$; up to ``EXACT_SPEARMAN_MAX`` units the p-values come from
     the exact permutation distribution, as in the test. ``method="pearson"``: ``rho`` is the Pearson r of the
     (log) values, drawn normal.
     """
@@ -257,7 +264,8 @@ def power_paired(
     sims: int = 2000,
     seed: int = 0,
 ) -> float:
-    """Power of :func:`empirical.claims.stats.paired` when the differences a − b are normal with standardised mean
+    """Power of [`empirical.claims.stats.paired`][empirical.claims.stats.paired] when the differences a − b are normal
+    with standardised mean
     ``dz`` (positive: a > b), for the claim ``direction`` (exact for the t-test, simulated for Wilcoxon)."""
     alt = {"greater": "greater", "less": "less"}.get(direction)
     if alt is None:
@@ -283,8 +291,9 @@ def power_mean_bound(
     sims: int = 2000,
     seed: int = 0,
 ) -> float:
-    """Power of :func:`empirical.claims.stats.mean_bound` when the values are normal with their mean ``d`` standard
-    deviations above the bound (``d < 0``: below it), for the claim ``direction`` "below" or "above" (exact for the
+    """Power of [`empirical.claims.stats.mean_bound`][empirical.claims.stats.mean_bound] when the values are normal with
+    their mean ``d`` standard deviations above the bound (``d < 0``: below it), for the claim ``direction`` "below" or
+    "above" (exact for the
     t-test, simulated for Wilcoxon)."""
     alt = {"above": "greater", "below": "less"}.get(direction)
     if alt is None:
@@ -303,7 +312,8 @@ def power_mean_bound(
 def power_equivalence(
     n: int, rho: float, *, margin: float, alpha: float = 0.05, sims: int = 2000, seed: int = 0
 ) -> float:
-    """Power of :func:`empirical.claims.stats.equivalence` (TOST at ``±margin``) when the true Spearman ρ is ``rho``
+    """Power of [`empirical.claims.stats.equivalence`][empirical.claims.stats.equivalence] (TOST at ``±margin``) when
+    the true Spearman ρ is ``rho``
     (simulated through a Gaussian copula)."""
     if not 0 < margin < 1:
         raise ValueError(f"margin={margin!r}; valid: (0, 1)")

@@ -1,26 +1,28 @@
 """Claim rules: a paper's claim written down as a pre-registered test, and its verdict from the data.
 
-A rule is a table of an experiment's TOML file (``[[claims]]``), committed before the runs it judges::
+A rule is a table of an experiment's TOML file (``[[claims]]``), committed before the runs it judges:
 
-    [[claims]]
-    id = "adam_more_nonmonotone"
-    statement = "Adam-trained networks are non-monotone more often than SGD-trained ones"
-    source = "Lucas et al. 2021, §4.1.2 and Table 1"
-    kind = "share_difference"          # the statistic and its test (see KINDS)
-    units = "runs"                     # which units of the analysis it reads
-    outcome = "nonmonotone"            # a boolean field of each unit
-    a = { optimizer = "adam" }         # group a; group b below
-    b = { optimizer = "sgd" }
-    direction = "greater"              # the paper's direction: share(a) > share(b)
-    test = "fisher"
-    min_count = 5                      # fewer units in a group: not detected, with the power it had
-    labels = { a = "Adam", b = "SGD" }
-    paper = { a = 0.63, b = 0.19, basis = "Table 1, pooled over its cells" }   # the effect size for power
-    scope = { datasets = ["mnist", "fashion-mnist"] }                          # else: not comparable
+```text
+[[claims]]
+id = "adam_more_nonmonotone"
+statement = "Adam-trained networks are non-monotone more often than SGD-trained ones"
+source = "Lucas et al. 2021, §4.1.2 and Table 1"
+kind = "share_difference"          # the statistic and its test (see KINDS)
+units = "runs"                     # which units of the analysis it reads
+outcome = "nonmonotone"            # a boolean field of each unit
+a = { optimizer = "adam" }         # group a; group b below
+b = { optimizer = "sgd" }
+direction = "greater"              # the paper's direction: share(a) > share(b)
+test = "fisher"
+min_count = 5                      # fewer units in a group: not detected, with the power it had
+labels = { a = "Adam", b = "SGD" }
+paper = { a = 0.63, b = 0.19, basis = "Table 1, pooled over its cells" }   # the effect size for power
+scope = { datasets = ["mnist", "fashion-mnist"] }                          # else: not comparable
+```
 
-:func:`evaluate` computes each rule's test on the units an analysis provides; :func:`judge` corrects the report's
-p-values for multiplicity (Holm, separately in the paper's direction and against it) and gives each claim one of
-:data:`VERDICTS`:
+[`evaluate`][empirical.claims.rules.evaluate] computes each rule's test on the units an analysis provides;
+[`judge`][empirical.claims.rules.judge] corrects the report's p-values for multiplicity (Holm, separately in the paper's
+direction and against it) and gives each claim one of [`VERDICTS`][empirical.claims.rules.VERDICTS]:
 
 - **supported**: significant at α in the paper's direction;
 - **contradicted**: significant at α against it;
@@ -109,7 +111,7 @@ _SPEC = {
     "mean_bound": (("value",), ("bound",), ("d",), 2),
     "equivalence": (("x", "y"), ("margin",), ("rho",), 4),
 }
-#: the kinds of rule: each names its statistic and test (module docstring of :mod:`empirical.claims.stats`)
+#: the kinds of rule: each names its statistic and test (module docstring of `empirical.claims.stats`)
 KINDS: tuple[str, ...] = (*_SPEC, "all")
 _COMMON = {"id", "statement", "source", "kind", "units", "where", "min_count", "paper", "scope", "labels", "label"}
 _COMMON |= {"direction", "test", "note", "parts"}
@@ -169,7 +171,7 @@ class Rule:
 
     Attributes:
         id, statement, source: the claim's key, wording and place in the paper.
-        kind: one of :data:`KINDS`.
+        kind: one of [`KINDS`][empirical.claims.rules.KINDS].
         units: the name of the unit list it reads (``"runs"``, ``"pairs"``, ...).
         params: the kind's fields (``outcome``, ``score``, ``x``, ``y``, ``bound``, ``margin``, ``a``, ``b``, ...).
         direction, test: the paper's direction and the test (defaults: the first valid ones of the kind).
@@ -367,7 +369,7 @@ def _effect_against(kind: str, direction: str, paper: Mapping, params: Mapping) 
 
 
 def parse_rules(doc: Mapping, *, where: str = "experiment") -> list[Rule]:
-    """The ``[[claims]]`` of a TOML document as :class:`Rule` objects (ids unique)."""
+    """The ``[[claims]]`` of a TOML document as [`Rule`][empirical.claims.rules.Rule] objects (ids unique)."""
     rules = [Rule.from_dict(d, where=f"{where}: claims[{i}]") for i, d in enumerate(doc.get("claims", []))]
     ids = [r.id for r in rules]
     dup = sorted({i for i in ids if ids.count(i) > 1})
@@ -438,7 +440,8 @@ class ClaimResult:
 
     Attributes:
         id, statement, source, kind, test, direction: from the rule (``test`` as scipy names it).
-        verdict: one of :data:`VERDICTS` (``None`` before :func:`judge`).
+        verdict: one of [`VERDICTS`][empirical.claims.rules.VERDICTS] (``None`` before
+            [`judge`][empirical.claims.rules.judge]).
         p_value: one-sided p-value in the paper's direction (``None`` when not computed).
         p_adjusted: the same after the report's correction (``None`` without correction or p-value).
         p_against, p_against_adjusted: the p-value against the paper's direction, raw and corrected.
@@ -873,7 +876,8 @@ def _all_result(rule: Rule, rows: Sequence[Mapping], scale: str, settings: Setti
 
 
 def evaluate(rule: Rule, units: Mapping[str, Sequence[Mapping]], *, scale: str, settings: Settings) -> ClaimResult:
-    """The test of ``rule`` on the analysis' ``units`` (``name → list of rows``), before :func:`judge`.
+    """The test of ``rule`` on the analysis' ``units`` (``name → list of rows``), before
+    [`judge`][empirical.claims.rules.judge].
 
     Raises:
         KeyError: the rule names a unit list or a field that the analysis does not provide (named).
@@ -887,7 +891,7 @@ def evaluate(rule: Rule, units: Mapping[str, Sequence[Mapping]], *, scale: str, 
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm's step-down adjusted p-values: :math:`\\tilde p_{(i)} = \\max_{j\\le i}\\min(1, (m-j+1)\\,p_{(j)})`."""
+    """Holm's step-down adjusted p-values: $\\tilde p_{(i)} = \\max_{j\\le i}\\min(1, (m-j+1)\\,p_{(j)})$."""
     m = len(pvalues)
     order = sorted(range(m), key=lambda i: pvalues[i])
     out = [0.0] * m
@@ -959,6 +963,7 @@ def judge(results: Sequence[ClaimResult], settings: Settings) -> list[ClaimResul
 def evaluate_all(
     rules: Sequence[Rule], units: Mapping[str, Sequence[Mapping]], *, scale: str, settings: Settings | None = None
 ) -> list[ClaimResult]:
-    """:func:`evaluate` every rule, then :func:`judge` them together (one report's claims)."""
+    """[`evaluate`][empirical.claims.rules.evaluate] every rule, then [`judge`][empirical.claims.rules.judge] them
+    together (one report's claims)."""
     settings = settings or Settings()
     return judge([evaluate(r, units, scale=scale, settings=settings) for r in rules], settings)

@@ -1,27 +1,23 @@
-"""The statistical tests behind the claim rules, each a thin, checked call of :mod:`scipy.stats`.
+"""The statistical tests behind the claim rules, each a thin, checked call of `scipy.stats`.
 
-Every test returns a :class:`Outcome`: the estimate of the claim's statistic with a confidence interval, the
-one-sided p-value in the paper's direction (``p_for``) and the one against it (``p_against``), and the counts. A
-claim is *supported* when ``p_for`` is below α and *contradicted* when ``p_against`` is (after the report's
-correction for multiple claims, :func:`empirical.claims.rules.judge`).
+Every test returns a [`Outcome`][empirical.claims.stats.Outcome]: the estimate of the claim's statistic with a
+confidence interval, the one-sided p-value in the paper's direction (``p_for``) and the one against it (``p_against``),
+and the counts. A claim is *supported* when ``p_for`` is below α and *contradicted* when ``p_against`` is (after the
+report's correction for multiple claims, [`empirical.claims.rules.judge`][empirical.claims.rules.judge]).
 
-============================ ==================================================== ==============================
-kind                         test (scipy.stats)                                    estimate, interval
-============================ ==================================================== ==============================
-``share_difference``         ``fisher_exact`` or ``boschloo_exact``, one-sided      odds ratio, exact conditional
-                                                                                   CI (``contingency.odds_ratio``)
-``share_bound``              ``binomtest`` against the bound, one-sided             share, Clopper–Pearson CI
-``predicts``                 ``mannwhitneyu``, one-sided                            ROC AUC (U / n₊n₋), bootstrap CI
-``trend``                    ``spearmanr`` / ``pearsonr``, one-sided           ρ (r), bootstrap (Fisher-z) CI
-``paired``                   ``wilcoxon`` or ``ttest_rel``, one-sided               mean difference, t CI
-``mean_bound``               ``ttest_1samp`` or ``wilcoxon`` against the bound      mean, t CI
-``equivalence``              two one-sided tests (TOST) of Spearman's ρ within      ρ, Fisher-z CI at 1 − 2α
-                             ±margin, on the ranks through ``pearsonr``
-============================ ==================================================== ==============================
+- ```share_difference``` — ``fisher_exact`` or ``boschloo_exact``, one-sided; odds ratio, exact conditional CI
+  (``contingency.odds_ratio``)
+- ```share_bound``` — ``binomtest`` against the bound, one-sided; share, Clopper–Pearson CI
+- ```predicts``` — ``mannwhitneyu``, one-sided; ROC AUC (U / n₊n₋), bootstrap CI
+- ```trend``` — ``spearmanr`` / ``pearsonr``, one-sided           ρ (; r), bootstrap (Fisher-z) CI
+- ```paired``` — ``wilcoxon`` or ``ttest_rel``, one-sided; mean difference, t CI
+- ```mean_bound``` — ``ttest_1samp`` or ``wilcoxon`` against the bound; mean, t CI
+- ```equivalence``` — two one-sided tests (TOST) of Spearman's ρ within ±margin, on the ranks through ``pearsonr``; ρ,
+  Fisher-z CI at 1 − 2α
 
 The equivalence test is the one place where a p-value is written out: scipy has no test of a correlation against a
 non-zero value, so the TOST p-values are the Fisher-z normal tail areas
-:math:`\\Phi\\big((\\operatorname{atanh} r \\mp \\operatorname{atanh} m)\\sqrt{n-3}\\big)`, the same approximation that
+$\\Phi\\big((\\operatorname{atanh} r \\mp \\operatorname{atanh} m)\\sqrt{n-3}\\big)$, the same approximation that
 ``scipy.stats.pearsonr(...).confidence_interval`` inverts (the tests check that the two agree).
 
 References:
@@ -128,8 +124,9 @@ def share_difference(
             (``scipy.stats.boschloo_exact``: unconditional, uniformly more powerful than Fisher's; slower).
 
     Returns:
-        :class:`Outcome` with the conditional odds ratio (``scipy.stats.contingency.odds_ratio``) and its exact
-        interval as estimate and ``ci``; ``detail`` holds each group's share and Clopper–Pearson interval.
+        [`Outcome`][empirical.claims.stats.Outcome] with the conditional odds ratio
+        (``scipy.stats.contingency.odds_ratio``) and its exact interval as estimate and ``ci``; ``detail`` holds each
+        group's share and Clopper–Pearson interval.
     """
     k_a, n_a = _count(k_a, n_a, "group a")
     k_b, n_b = _count(k_b, n_b, "group b")
@@ -244,7 +241,8 @@ def predicts(
         seed: seed of the bootstrap interval.
 
     Returns:
-        :class:`Outcome` with the ROC AUC :math:`U/(n_+ n_-)` and its percentile bootstrap interval.
+        [`Outcome`][empirical.claims.stats.Outcome] with the ROC AUC $U/(n_+ n_-)$ and its percentile bootstrap
+        interval.
     """
     pos, neg = _finite(positive, "positive scores"), _finite(negative, "negative scores")
     if len(pos) == 0 or len(neg) == 0:
@@ -311,14 +309,14 @@ def trend(
         method: ``"spearman"`` (rank correlation ρ, ``scipy.stats.spearmanr``) or ``"pearson"``
             (``scipy.stats.pearsonr``; with ``log=True`` this is the log–log fit of a power law, R² = r²).
         test: ``"exact"``: for Spearman, the exact permutation distribution of ρ up to
-            :data:`EXACT_SPEARMAN_MAX` units (``scipy.stats.permutation_test``), the t approximation of
+            `EXACT_SPEARMAN_MAX` units (``scipy.stats.permutation_test``), the t approximation of
             ``spearmanr`` above; for Pearson, ``pearsonr`` (exact under normality).
         log: correlate ``log x`` and ``log y``.
         seed: seed of the bootstrap interval.
 
     Returns:
-        :class:`Outcome` with ρ (r) and its interval: percentile bootstrap of the pairs for Spearman, the Fisher-z
-        interval of ``pearsonr`` for Pearson.
+        [`Outcome`][empirical.claims.stats.Outcome] with ρ (r) and its interval: percentile bootstrap of the pairs for
+        Spearman, the Fisher-z interval of ``pearsonr`` for Pearson.
     """
     x, y = _prepare_xy(x, y, log)
     if len(x) < 3:
@@ -373,7 +371,7 @@ def paired(a: Sequence[float], b: Sequence[float], *, direction: str = "greater"
             (``scipy.stats.ttest_rel``).
 
     Returns:
-        :class:`Outcome` with the mean difference a − b and its t interval.
+        [`Outcome`][empirical.claims.stats.Outcome] with the mean difference a − b and its t interval.
     """
     a, b = _finite(a, "a"), _finite(b, "b")
     if len(a) != len(b):
@@ -486,10 +484,10 @@ def _fisher_z_tails(r: float, n: int, margin: float) -> tuple[float, float, floa
 def equivalence(x: Sequence[float], y: Sequence[float], *, margin: float, alpha: float = 0.05) -> Outcome:
     """Is Spearman's ρ between ``x`` and ``y`` within ``±margin`` (a null claim: "x does not predict y")?
 
-    Two one-sided tests (TOST) on Fisher's z of the rank correlation, with standard error :math:`1/\\sqrt{n-3}`:
-    ``p_for = max`` of the p-values of :math:`H_0: \\rho \\ge m` and :math:`H_0: \\rho \\le -m`; ``p_against``
-    (ρ lies outside the margin) is twice the smaller of the p-values of :math:`H_0: \\rho \\le m` and
-    :math:`H_0: \\rho \\ge -m` (Bonferroni over the two sides). The interval is the :math:`1-2\\alpha` Fisher-z
+    Two one-sided tests (TOST) on Fisher's z of the rank correlation, with standard error $1/\\sqrt{n-3}$:
+    ``p_for = max`` of the p-values of $H_0: \\rho \\ge m$ and $H_0: \\rho \\le -m$; ``p_against``
+    (ρ lies outside the margin) is twice the smaller of the p-values of $H_0: \\rho \\le m$ and
+    $H_0: \\rho \\ge -m$ (Bonferroni over the two sides). The interval is the $1-2\\alpha$ Fisher-z
     interval of ``scipy.stats.pearsonr`` on the ranks, the one whose inclusion in ``(−m, m)`` is the TOST at α.
 
     Args:

@@ -1,26 +1,22 @@
 """The papers' experiments as named, versioned configurations, each with an analysis that writes a report.
 
-======================== ===================================================================================
-name                     reproduces
-======================== ===================================================================================
-lucas_table1             Lucas et al. 2021, Table 1: share of non-monotone MNIST/Fashion-MNIST MLPs by
-                         optimiser × batch norm × learning rate
-lucas_table2             Lucas et al. 2021, Table 2: CIFAR ResNet variants BN / BN-I / NBN-I / NBN-F × SGD /
-                         Adam (CIFAR-10 when present, else Fashion-MNIST padded to 32×32×3)
-lucas_fig5_7             Lucas et al. 2021, Figures 5 and 7: distance and Gauss length against min Δ; the
-                         power law of Gauss length on distance
-lucas_fig6_8             Lucas et al. 2021, Figures 6 and 8: unrelated initialisations → an optimum;
-                         init↔init, init→optimum, optimum↔optimum
-lucas_autoencoder        Lucas et al. 2021, Figure 4: deep MNIST autoencoders, SGD vs Adam
-frankle_barriers         Frankle 2020, Figures 1–3: init → final and checkpoint → final; barriers by iteration
-vlaar_frankle_layerwise  Vlaar & Frankle 2022: layer-wise interpolation of a ResNet; all-but-one-layer retrain
-wang_plateau             Wang et al. 2023: last-layer bias gap and error plateau, linear vs homogeneous bias
-optimizer_switch         Lucas et al. 2021, §4.2.2 / App. C.4: SGD → Adam and Adam → SGD mid-training
-======================== ===================================================================================
+- `lucas_table1` — Lucas et al. 2021, Table 1: share of non-monotone MNIST/Fashion-MNIST MLPs by optimiser × batch norm
+  × learning rate
+- `lucas_table2` — Lucas et al. 2021, Table 2: CIFAR ResNet variants BN / BN-I / NBN-I / NBN-F × SGD / Adam (CIFAR-10
+  when present, else Fashion-MNIST padded to 32×32×3)
+- `lucas_fig5_7` — Lucas et al. 2021, Figures 5 and 7: distance and Gauss length against min Δ; the power law of Gauss
+  length on distance
+- `lucas_fig6_8` — Lucas et al. 2021, Figures 6 and 8: unrelated initialisations → an optimum; init↔init, init→optimum,
+  optimum↔optimum
+- `lucas_autoencoder` — Lucas et al. 2021, Figure 4: deep MNIST autoencoders, SGD vs Adam
+- `frankle_barriers` — Frankle 2020, Figures 1–3: init → final and checkpoint → final; barriers by iteration
+- `vlaar_frankle_layerwise` — Vlaar & Frankle 2022: layer-wise interpolation of a ResNet; all-but-one-layer retrain
+- `wang_plateau` — Wang et al. 2023: last-layer bias gap and error plateau, linear vs homogeneous bias
+- `optimizer_switch` — Lucas et al. 2021, §4.2.2 / App. C.4: SGD → Adam and Adam → SGD mid-training
 
 Each experiment is a TOML file ``<name>.toml`` beside this module (the configuration, versioned by its
 ``version`` key) and a Python module ``<name>.py`` with ``analyse(ctx) -> Report``. The TOML holds a sweep in
-the format of :mod:`empirical.sweep` (``[base]``, ``[grid]``, ``[[runs]]``) plus:
+the format of [`empirical.sweep`][empirical.sweep] (``[base]``, ``[grid]``, ``[[runs]]``) plus:
 
 - ``name``, ``version``, ``title``, ``reference``, ``description``;
 - ``[analysis]``: the analysis parameters (thresholds, numbers of random initialisations, ...);
@@ -32,12 +28,13 @@ the format of :mod:`empirical.sweep` (``[base]``, ``[grid]``, ``[[runs]]``) plus
   not installed, every configuration that uses it gets ``replace`` merged in and the report says so;
 - ``changes = ["..."]``: what moved in the numbers with this ``version`` of the configuration and why (the
   report's notes start with them);
-- ``[[claims]]``: the paper's claims as pre-registered rules (:mod:`empirical.claims.rules`: statistic, test,
-  direction, minimum counts, the paper's effect size, scope), ``[verdicts]``: α, the correction, the power target,
-  and ``[[rule_changes]]``: each rule changed after its data were seen (date, what, why), shown in the report.
+- ``[[claims]]``: the paper's claims as pre-registered rules ([`empirical.claims.rules`][empirical.claims.rules]:
+  statistic, test, direction, minimum counts, the paper's effect size, scope), ``[verdicts]``: α, the correction, the
+  power target, and ``[[rule_changes]]``: each rule changed after its data were seen (date, what, why), shown in the
+  report.
 
-:func:`load_experiment` reads one at a scale and returns an :class:`ExperimentSpec`; :mod:`empirical.reproduce`
-runs it.
+[`load_experiment`][empirical.experiments.load_experiment] reads one at a scale and returns an
+[`ExperimentSpec`][empirical.experiments.ExperimentSpec]; [`empirical.reproduce`][empirical.reproduce] runs it.
 """
 
 from __future__ import annotations
@@ -84,15 +81,15 @@ class ExperimentSpec:
 
     Attributes:
         name, version, title, reference, description: from the TOML file.
-        scale: the preset (one of :data:`empirical.sweep.SCALES`).
+        scale: the preset (one of [`empirical.sweep.SCALES`][empirical.sweep.SCALES]).
         configs: the run configurations of its sweep (deduplicated, in grid order).
         analysis: the analysis parameters at this scale.
         notes: statements for the report (e.g. a data set that stood in for a missing one).
         document: the TOML document as read (for the report's record of the exact configuration).
         path: the TOML file.
-        rules: the claims as :class:`empirical.claims.Rule` objects.
-        rule_changes: the recorded rule changes (:class:`empirical.claims.RuleChange`).
-        verdicts: the verdict settings (:class:`empirical.claims.Settings`).
+        rules: the claims as [`empirical.claims.Rule`][empirical.claims.rules.Rule] objects.
+        rule_changes: the recorded rule changes ([`empirical.claims.RuleChange`][empirical.claims.rules.RuleChange]).
+        verdicts: the verdict settings ([`empirical.claims.Settings`][empirical.claims.rules.Settings]).
     """
 
     name: str
@@ -148,7 +145,7 @@ def load_experiment(
     """Read experiment ``name`` at ``scale``.
 
     Args:
-        name: one of :data:`EXPERIMENTS`.
+        name: one of [`EXPERIMENTS`][empirical.experiments.EXPERIMENTS].
         scale: ``"smoke"`` (seconds), ``"small"`` (a 2-core CPU, minutes), ``"medium"`` (the MLP experiments on
             the full MNIST / Fashion-MNIST training sets, under an hour each on a 2-core CPU) or ``"paper"``.
         data_dir: folder searched for CIFAR (default ``$MLITHEORY_DATA_DIR``); decides the fallbacks.

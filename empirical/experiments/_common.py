@@ -71,7 +71,8 @@ def measure_row(rec: RunRecord) -> dict[str, Any]:
 
 
 def cells_table(name: str, title: str, cmp: Any) -> Any:
-    """A report table of a :class:`empirical.claims.CellComparison`: the paper's number beside ours, with our
+    """A report table of a [`empirical.claims.CellComparison`][empirical.claims.cells.CellComparison]: the paper's
+    number beside ours, with our
     interval, whether the paper's number lies inside it, and the count of agreeing cells in the note."""
     from empirical.report import Table
 
@@ -197,8 +198,9 @@ def load_data(c: RunConfig, *, split: str = "train", n: int | None = None, offse
 
 
 def interpolation_options(c: RunConfig, *, bn_x: torch.Tensor, device: Any = None) -> dict[str, Any]:
-    """The keyword arguments of :func:`mlitheory.interpolate` (and the studies of :mod:`mlitheory.studies`) with
-    which run ``c`` measures a line: its loss, its batch-norm policy with statistics re-estimated on ``bn_x``, the
+    """The keyword arguments of [`mlitheory.interpolate`][mlitheory.interpolation.interpolate] (and the studies of
+    [`mlitheory.studies`][mlitheory.studies]) with which run ``c`` measures a line: its loss, its batch-norm policy with
+    statistics re-estimated on ``bn_x``, the
     metrics (error as well for a classifier), ``device``."""
     reconstruction = c.task == "reconstruction"
     return {
@@ -238,17 +240,17 @@ def half_drop_alpha(alphas: Sequence[float], values: Sequence[float]) -> float |
 def gauss_lengths(ctx, rec: RunRecord) -> dict[str, Any]:
     r"""Both estimates of the mean logit Gauss length of run ``rec``'s path θ_0 → θ_T.
 
-    - ``"derivative"``: the run's own :class:`mlitheory.LogitGaussLength`, the adaptive quadrature of
-      :math:`\int_0^1\|T'(\alpha)\|\,d\alpha` with exact z′, z″ (Taylor mode, float64) and batch-norm statistics
-      re-estimated at each α and held constant in the derivative, as Lucas et al. (2021) compute it. A ReLU kink
-      has z″ = 0 on both sides, but the quadrature's guard (the turning of the tangent between its nodes, a lower
+    - ``"derivative"``: the run's own [`mlitheory.LogitGaussLength`][mlitheory.logit_geometry.LogitGaussLength], the
+      adaptive quadrature of $\int_0^1\|T'(\alpha)\|\,d\alpha$ with exact z′, z″ (Taylor mode, float64) and batch-norm
+      statistics re-estimated at each α and held constant in the derivative, as Lucas et al. (2021) compute it. A ReLU
+      kink has z″ = 0 on both sides, but the quadrature's guard (the turning of the tangent between its nodes, a lower
       bound) counts the jump of the tangent there, so kinks count (the authors' trapezoid rule on ‖T′‖ misses them);
       the quadrature then refines towards each kink and may stop at its evaluation budget. Computed here (and
       cached in ``ctx``) only for a run that did not measure it.
-    - ``"turning"``: a :class:`mlitheory.geometry.SampledGaussLength` (``value`` per example), the total
-      turning of the polygon through the logits at the run's ``alphas`` points
-      (:func:`mlitheory.gauss_length_from_samples`): every change of direction, the kinks of a ReLU path
-      included; a lower bound that converges as the grid refines. Cached in ``ctx``.
+    - ``"turning"``: a [`mlitheory.geometry.SampledGaussLength`][mlitheory.geometry.SampledGaussLength] (``value`` per
+      example), the total turning of the polygon through the logits at the run's ``alphas`` points
+      ([`mlitheory.gauss_length_from_samples`][mlitheory.geometry.gauss_length_from_samples]): every change of
+      direction, the kinks of a ReLU path included; a lower bound that converges as the grid refines. Cached in ``ctx``.
 
     Both on the run's ``n_gauss`` examples of ``gauss_split`` (those of its own measurement), in float64.
     """

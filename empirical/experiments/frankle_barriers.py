@@ -1,9 +1,10 @@
 """Frankle 2020, Figures 1–3: interpolation from initialisation and from checkpoints to the final network.
 
 For each run (a batch-norm ResNet and an MNIST MLP): test loss and error from θ_0 → θ_T (the run's own curve) and
-from each saved checkpoint θ_t → θ_T (:func:`mlitheory.studies.checkpoint_barriers`); the maximum increase along
-each line above its start, :func:`mlitheory.studies.max_increase`, against t; the α at which the loss (and the
-error) has fallen half-way, a measure of the plateau.
+from each saved checkpoint θ_t → θ_T ([`mlitheory.studies.checkpoint_barriers`][mlitheory.studies.checkpoint_barriers]);
+the maximum increase along each line above its start,
+[`mlitheory.studies.max_increase`][mlitheory.studies.max_increase], against t; the α at which the loss (and the error)
+has fallen half-way, a measure of the plateau.
 
 References:
     Frankle 2020, "Revisiting 'Qualitatively Characterizing Neural Network Optimization Problems'", arXiv 2012.06898.

@@ -1,7 +1,7 @@
 """Lucas et al. 2021, Figure 4: deep MNIST autoencoders trained with SGD or Adam — share of non-monotone runs.
 
 A run counts when its final training loss (summed squared error per example) is below ``loss_threshold`` (30);
-it is non-monotone when :math:`\\min\\Delta >` ``delta_threshold``.
+it is non-monotone when $\\min\\Delta >$ ``delta_threshold``.
 
 References:
     Lucas et al. 2021 (arXiv 2104.11044), §4.1.2 and Figure 4.

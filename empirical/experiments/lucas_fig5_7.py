@@ -2,7 +2,7 @@
 
 For the runs that reach the loss threshold: ROC AUC of the normalised distance and of the mean logit Gauss length
 as scores for "MLI fails" (min Δ > ``delta_threshold``), Spearman correlations with min Δ and with the learning
-rate, and the least-squares fit of :math:`\\log G = a \\log d + b` with its :math:`R^2`.
+rate, and the least-squares fit of $\\log G = a \\log d + b$ with its $R^2$.
 
 References:
     Lucas et al. 2021 (arXiv 2104.11044), §4.2, Figures 5 and 7 (R² = 0.616 on the MLP/Fashion-MNIST runs).

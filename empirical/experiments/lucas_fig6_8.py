@@ -2,10 +2,11 @@
 
 Figure 6: for one optimum per training setting, the loss along lines from ``n_random_inits`` fresh
 initialisations (seeds ``random_seed_base + i``) to it, mean ± std, beside the original pair
-(:func:`mlitheory.studies.unrelated_initializations`). Figure 8: among the classifiers of the first setting with
-final loss < ``loss_threshold``, the barriers :func:`mlitheory.studies.end_barrier`,
-:math:`(\\max_\\alpha L(\\alpha) - \\max(L(0), L(1)))_+`, of init↔init and optimum↔optimum lines and min Δ of every
-init → optimum line (:func:`mlitheory.studies.pairwise_interpolations`).
+([`mlitheory.studies.unrelated_initializations`][mlitheory.studies.unrelated_initializations]). Figure 8: among the
+classifiers of the first setting with final loss < ``loss_threshold``, the barriers
+[`mlitheory.studies.end_barrier`][mlitheory.studies.end_barrier], $(\\max_\\alpha L(\\alpha) - \\max(L(0), L(1)))_+$, of
+init↔init and optimum↔optimum lines and min Δ of every init → optimum line
+([`mlitheory.studies.pairwise_interpolations`][mlitheory.studies.pairwise_interpolations]).
 
 References:
     Lucas et al. 2021 (arXiv 2104.11044), §4.3, Figures 6 and 8; Fort & Jastrzebski 2019 (barriers between optima).

@@ -1,7 +1,7 @@
 """Lucas et al. 2021, Table 1: share of non-monotone MLP classifiers by optimiser × batch norm × learning rate.
 
 A run counts when its final training loss (measured at α = 1 of its interpolation) is below
-``loss_threshold`` (0.1); it is non-monotone when :math:`\\min\\Delta >` ``delta_threshold`` (10⁻³). The table
+``loss_threshold`` (0.1); it is non-monotone when $\\min\\Delta >$ ``delta_threshold`` (10⁻³). The table
 puts the share and count of each cell beside the paper's.
 
 References:

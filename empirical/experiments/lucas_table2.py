@@ -2,7 +2,7 @@
 
 Variants (``empirical.models.CifarResNet``): ``bn`` (batch norm), ``bn-i`` (batch norm, last γ of each residual
 branch zero), ``nbn-i`` (no batch norm, residual scale zero), ``nbn-f`` (Fixup). A run counts when its final
-training loss is below ``loss_threshold`` (1.0); non-monotone when :math:`\\min\\Delta >` ``delta_threshold`` (0).
+training loss is below ``loss_threshold`` (1.0); non-monotone when $\\min\\Delta >$ ``delta_threshold`` (0).
 
 References:
     Lucas et al. 2021 (arXiv 2104.11044), Table 2 and §4.1.3.

@@ -1,10 +1,11 @@
 """Vlaar & Frankle 2022: layer-wise interpolation of a ResNet, and partial re-initialisation then retraining.
 
-Layer-wise path of group :math:`\\ell` (other parameters at their final values):
+Layer-wise path of group $\\ell$ (other parameters at their final values):
 
-.. math::
-    \\theta^{(\\ell)}_\\alpha = (1-\\alpha)\\,\\theta^{(\\ell)}_0 + \\alpha\\,\\theta^{(\\ell)}_T, \\qquad
-    \\theta^{(k)}_\\alpha = \\theta^{(k)}_T \\quad (k \\ne \\ell).
+$$
+\\theta^{(\\ell)}_\\alpha = (1-\\alpha)\\,\\theta^{(\\ell)}_0 + \\alpha\\,\\theta^{(\\ell)}_T, \\qquad
+\\theta^{(k)}_\\alpha = \\theta^{(k)}_T \\quad (k \\ne \\ell).
+$$
 
 Partial re-initialisation ("T-All but RI-k"): a run warm-started from the trained network (``init_from``) with
 the parameters of stage ``k`` freshly initialised (``init_reset``), retrained with the same budget.
@@ -28,7 +29,7 @@ from mlitheory.studies import end_barrier, layerwise_interpolation
 
 
 def resnet_groups(keys: list[str], depth: int, by: str = "block") -> dict[str, list[str]]:
-    """Group the state-dict keys of a :class:`empirical.models.CifarResNet` of ``depth``.
+    """Group the state-dict keys of a [`empirical.models.CifarResNet`][empirical.models.CifarResNet] of ``depth``.
 
     ``by="block"``: ``stem`` (first convolution, its batch norm or bias), ``block0`` … (each residual block),
     ``head`` (classifier). ``by="stage"``: ``stem``, ``stage1``–``stage3`` (the blocks of each width), ``head``.

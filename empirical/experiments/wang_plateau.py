@@ -1,15 +1,17 @@
 """Wang et al. 2023: last-layer bias gap and the error plateau under linear vs homogeneous bias interpolation.
 
-Paths from θ_0 to θ_T (:mod:`mlitheory.paths`, evaluated by :func:`mlitheory.evaluate_path`):
+Paths from θ_0 to θ_T ([`mlitheory.paths`][mlitheory.paths], evaluated by
+[`mlitheory.evaluate_path`][mlitheory.interpolation.evaluate_path]):
 
-.. math::
-    \\text{linear: } \\theta_\\alpha = (1-\\alpha)\\theta_0 + \\alpha\\theta_T; \\qquad
-    \\text{homogeneous: } W_\\ell^{[\\alpha]} = (1-\\alpha)W_\\ell^{(0)} + \\alpha W_\\ell^{(T)},\\
-    b_\\ell^{[\\alpha]} = (1-\\alpha^\\ell)\\,b_\\ell^{(0)} + \\alpha^\\ell\\, b_\\ell^{(T)};
+$$
+\\text{linear: } \\theta_\\alpha = (1-\\alpha)\\theta_0 + \\alpha\\theta_T; \\qquad
+\\text{homogeneous: } W_\\ell^{[\\alpha]} = (1-\\alpha)W_\\ell^{(0)} + \\alpha W_\\ell^{(T)},\\
+b_\\ell^{[\\alpha]} = (1-\\alpha^\\ell)\\,b_\\ell^{(0)} + \\alpha^\\ell\\, b_\\ell^{(T)};
+$$
 
 and "eq-last": linear towards θ_T with its last-layer bias replaced by the mean of its entries. The plateau end is
 the largest α with training error ≥ ``error_level`` at every grid point of (0, α]
-(:func:`mlitheory.plateau_end`).
+([`mlitheory.plateau_end`][mlitheory.bias_plateau.measures.plateau_end]).
 
 References:
     Wang et al. Plateau in Monotonic Linear Interpolation — A "Biased" View of Loss Landscape for Deep Networks.

@@ -1,49 +1,49 @@
 r"""The last-layer-bias plateau of monotonic linear interpolation (Wang, Wang, Zhou, Ge, ICLR 2023).
 
-**Model.** An :math:`r`-homogeneous-weight network with output bias,
+**Model.** An $r$-homogeneous-weight network with output bias,
 
-.. math::
+$$
+f(x; W, b) = g(x; W) + b,\qquad g(x; cW) = c^r g(x; W)\quad (c > 0),
+$$
 
-    f(x; W, b) = g(x; W) + b,\qquad g(x; cW) = c^r g(x; W)\quad (c > 0),
+e.g. a depth-$r$ linear net, a depth-$r$ ReLU net without hidden biases, or the diagonal toy model.
+Along $\theta_\alpha = (1-\alpha)\theta_0 + \alpha\theta_T$ from $\theta_0 = 0$,
 
-e.g. a depth-:math:`r` linear net, a depth-:math:`r` ReLU net without hidden biases, or the diagonal toy model.
-Along :math:`\theta_\alpha = (1-\alpha)\theta_0 + \alpha\theta_T` from :math:`\theta_0 = 0`,
+$$
+f(x; \theta_\alpha) = \alpha^r g_T(x) + \alpha\, b_T ,\tag{1}
+$$
 
-.. math::
+so for small $\alpha$ the input-independent bias term dominates and every input is assigned
+$j^\star = \arg\max_j b_{T,j}$. A deep *linear* net with biases $b_\ell$ in every layer gives exactly
 
-    f(x; \theta_\alpha) = \alpha^r g_T(x) + \alpha\, b_T ,\tag{1}
+$$
+f(x; \alpha\theta_T) = \alpha^L W_L\cdots W_1 x + \sum_{\ell=1}^L \alpha^{L-\ell+1} W_L\cdots W_{\ell+1} b_\ell ,
+\tag{2}
+$$
 
-so for small :math:`\alpha` the input-independent bias term dominates and every input is assigned
-:math:`j^\star = \arg\max_j b_{T,j}`. A deep *linear* net with biases :math:`b_\ell` in every layer gives exactly
+where only the $\alpha^L$ term depends on the input and the output bias is the lowest-order term.
 
-.. math::
+**Proposition 1** (error plateau). With $\delta$ the gap from the largest final bias to the next, $G$ the
+largest signal advantage over $j^\star$, $\Delta_{\max}$ the largest bias gap and $m > 0$ the final
+signal margin: $\gamma_{err}(\alpha) = 1 - \pi_{j^\star}$ for $0 < \alpha < \alpha_{lo} =
+(\delta/G)^{1/(r-1)}$ and $\gamma_{err}(\alpha) = 0$ for
+$\alpha > \alpha_{hi} = (\Delta_{\max}/m)^{1/(r-1)}$; with equal biases there is no plateau.
 
-    f(x; \alpha\theta_T) = \alpha^L W_L\cdots W_1 x + \sum_{\ell=1}^L \alpha^{L-\ell+1} W_L\cdots W_{\ell+1} b_\ell ,
-    \tag{2}
+**Proposition 2** (loss plateau). $\gamma_{loss}(\alpha) \ge \log k - \alpha^r \bar M - \alpha(\frac1n\sum_i
+b_{T,y_i} - \bar b_T)$, and for balanced data $\gamma_{loss}(\alpha) = \log k + \frac{\alpha^2}{2}\mathrm{Var}_j
+b_T - \alpha^r\bar M + O(\alpha^3)$.
 
-where only the :math:`\alpha^L` term depends on the input and the output bias is the lowest-order term.
+**Homogeneous bias interpolation.** Since $f(x; \{cW_\ell, c^\ell b_\ell\}) = c^L f(x;\theta)$ for ReLU or
+linear nets, interpolating biases as $b_\ell^{[\alpha]} = (1-\alpha^\ell)b_\ell^{(0)} + \alpha^\ell b_\ell^{(T)}$
+gives $f(x;\theta^{[\alpha]}) = \alpha^L f(x;\theta_T)$ from $\theta_0 = 0$: the error plateau disappears
+(and is only shortened from a random $\theta_0$).
 
-**Proposition 1** (error plateau). With :math:`\delta` the gap from the largest final bias to the next, :math:`G` the
-largest signal advantage over :math:`j^\star`, :math:`\Delta_{\max}` the largest bias gap and :math:`m > 0` the final
-signal margin: :math:`\gamma_{err}(\alpha) = 1 - \pi_{j^\star}` for :math:`0 < \alpha < \alpha_{lo} =
-(\delta/G)^{1/(r-1)}` and :math:`\gamma_{err}(\alpha) = 0` for
-:math:`\alpha > \alpha_{hi} = (\Delta_{\max}/m)^{1/(r-1)}`; with equal biases there is no plateau.
-
-**Proposition 2** (loss plateau). :math:`\gamma_{loss}(\alpha) \ge \log k - \alpha^r \bar M - \alpha(\frac1n\sum_i
-b_{T,y_i} - \bar b_T)`, and for balanced data :math:`\gamma_{loss}(\alpha) = \log k + \frac{\alpha^2}{2}\mathrm{Var}_j
-b_T - \alpha^r\bar M + O(\alpha^3)`.
-
-**Homogeneous bias interpolation.** Since :math:`f(x; \{cW_\ell, c^\ell b_\ell\}) = c^L f(x;\theta)` for ReLU or
-linear nets, interpolating biases as :math:`b_\ell^{[\alpha]} = (1-\alpha^\ell)b_\ell^{(0)} + \alpha^\ell b_\ell^{(T)}`
-gives :math:`f(x;\theta^{[\alpha]}) = \alpha^L f(x;\theta_T)` from :math:`\theta_0 = 0`: the error plateau disappears
-(and is only shortened from a random :math:`\theta_0`).
-
-Modules: :mod:`~mlitheory.bias_plateau.theory` (Propositions 1–2, exact plateau lengths),
-:mod:`~mlitheory.bias_plateau.measures` (loss, error and plateau length of a curve on a grid),
-:mod:`~mlitheory.bias_plateau.toy` (the diagonal toy model: why biases differ on balanced data),
-:mod:`~mlitheory.bias_plateau.schemes` (bias schemes and identities (1)–(3) for MLPs),
-:mod:`~mlitheory.bias_plateau.mlp` (deep ReLU MLPs with small initialisation),
-:mod:`~mlitheory.bias_plateau.demo` (``python -m mlitheory.bias_plateau``).
+Modules: [`theory`][mlitheory.bias_plateau.theory] (Propositions 1–2, exact plateau lengths),
+[`measures`][mlitheory.bias_plateau.measures] (loss, error and plateau length of a curve on a grid),
+[`toy`][mlitheory.bias_plateau.toy] (the diagonal toy model: why biases differ on balanced data),
+[`schemes`][mlitheory.bias_plateau.schemes] (bias schemes and identities (1)–(3) for MLPs),
+[`mlp`][mlitheory.bias_plateau.mlp] (deep ReLU MLPs with small initialisation),
+[`demo`][mlitheory.bias_plateau.demo] (``python -m mlitheory.bias_plateau``).
 
 References:
     X. Wang, A. N. Wang, M. Zhou, R. Ge, *Plateau in Monotonic Linear Interpolation — A "Biased" View of Loss

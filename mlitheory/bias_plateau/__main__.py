@@ -1,4 +1,4 @@
-"""``python -m mlitheory.bias_plateau``: see :mod:`mlitheory.bias_plateau.demo`."""
+"""``python -m mlitheory.bias_plateau``: see [`mlitheory.bias_plateau.demo`][mlitheory.bias_plateau.demo]."""
 
 import sys
 

@@ -67,7 +67,7 @@ class DataUnavailable(RuntimeError):
 
 
 def data_provider() -> Callable[..., Any]:
-    """The loader of named data sets: ``$MLITHEORY_DATA_PROVIDER`` or :data:`DEFAULT_DATA_PROVIDER`, imported now.
+    """The loader of named data sets: ``$MLITHEORY_DATA_PROVIDER`` or `DEFAULT_DATA_PROVIDER`, imported now.
 
     The loader is called as ``loader(name, normalize="none", seed=seed)`` and returns an object with ``x_train`` and
     ``y_train`` tensors.
@@ -122,7 +122,7 @@ def balanced_subset(
 
 
 def load_real_data(name: str, n_per_class: int, *, seed: int, dtype: torch.dtype, device: str):
-    """Balanced training subset of a named data set from the :func:`data_provider` (see :func:`balanced_subset`).
+    """Balanced training subset of a named data set from the `data_provider` (see `balanced_subset`).
 
     Args:
         name: a data set name of the provider (the default's: ``"digits"``, ``"mnist"``, ``"fashion-mnist"``, …).

@@ -37,7 +37,7 @@ def random_problem(rng: np.random.Generator, *, balanced: bool = False, integer_
 
 
 def taylor_coefficients_autodiff(g_T, b_T, y, r: int) -> np.ndarray:
-    """Taylor coefficients :math:`\\gamma^{(p)}(0)/p!`, ``p = 0..3``, of the loss curve of (1) by nested autograd."""
+    """Taylor coefficients $\\gamma^{(p)}(0)/p!$, ``p = 0..3``, of the loss curve of (1) by nested autograd."""
     g = torch.as_tensor(np.asarray(g_T), dtype=torch.float64)
     b = torch.as_tensor(np.asarray(b_T), dtype=torch.float64)
     yy = torch.as_tensor(np.asarray(y), dtype=torch.long)

@@ -2,7 +2,7 @@
 
 Part 1 trains the diagonal toy model (reference §4) for several degrees ``r`` and prints the learning order, the
 final output biases and their gap, and the plateau end of the interpolated error curve: observed on the grid,
-predicted by Proposition 1 (:math:`w(0) \\to 0`) and its bounds, under the linear and the homogeneous bias scheme.
+predicted by Proposition 1 ($w(0) \\to 0$) and its bounds, under the linear and the homogeneous bias scheme.
 Part 2 trains deep ReLU MLPs with small initialisation on a balanced data set (reference §7.2) over a
 depth × scale × seed grid and prints the last-layer bias gap and the error-plateau end under the three schemes
 (mean ± half-range over seeds). Everything printed is read from the dictionary written to ``results.json``.
@@ -181,10 +181,11 @@ def run_demo(
         seed: base seed (data, toy ``u``, network weights).
         toy_r: degrees of the toy model.
         toy_steps: gradient steps of the toy model (step 0.05).
-        width, n_per_class, lr, momentum, loss_tol, max_steps: MLP set-up (:func:`run_mlp_case`).
+        width, n_per_class, lr, momentum, loss_tol, max_steps: MLP set-up
+            ([`run_mlp_case`][mlitheory.bias_plateau.mlp.run_mlp_case]).
         data: ``"synthetic"`` (reference §7.2); a pair of tensors ``(x, y)`` (``n_per_class`` points of each
             class are drawn, flattened and standardised); or the name of a data set of the optional data provider
-            (``"digits"``, ``"mnist"``, ``"fashion-mnist"``: :func:`mlitheory.bias_plateau._io.data_provider`).
+            (``"digits"``, ``"mnist"``, ``"fashion-mnist"``: `mlitheory.bias_plateau._io.data_provider`).
         device: torch device of the MLP runs.
         dtype: dtype of the MLP runs.
         progress: tqdm bars.

@@ -1,13 +1,14 @@
 r"""Loss, error and plateau length of an interpolation curve (shared by the theory, the toy model and the demo).
 
-The plateau length with tolerance :math:`\eta` of a curve :math:`\gamma` on :math:`[0, 1]` is
+The plateau length with tolerance $\eta$ of a curve $\gamma$ on $[0, 1]$ is
 
-.. math::
+$$
+\ell(\eta) = \sup\{\alpha \in [0, 1] : \gamma(\alpha') \ge \gamma_{ref} - \eta\ \ \forall \alpha' \in (0, \alpha]\},
+$$
 
-    \ell(\eta) = \sup\{\alpha \in [0, 1] : \gamma(\alpha') \ge \gamma_{ref} - \eta\ \ \forall \alpha' \in (0, \alpha]\},
-
-with :math:`\gamma_{ref} = \gamma(0^+)` for the error curve and :math:`\gamma(0)` for the loss curve (reference
-``theory_bias_plateau.md`` §2). On a grid, :func:`plateau_end` is the practical version with a fixed threshold.
+with $\gamma_{ref} = \gamma(0^+)$ for the error curve and $\gamma(0)$ for the loss curve (reference
+``theory_bias_plateau.md`` §2). On a grid, [`plateau_end`][mlitheory.bias_plateau.measures.plateau_end] is the practical
+version with a fixed threshold.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def error_rate(logits, y) -> np.ndarray:
 
 
 def cross_entropy(logits, y) -> np.ndarray:
-    """Mean cross-entropy :math:`\\mathrm{LSE}(z) - z_y` over points, shape ``(...)`` for logits ``(..., n, k)``."""
+    """Mean cross-entropy $\\mathrm{LSE}(z) - z_y$ over points, shape ``(...)`` for logits ``(..., n, k)``."""
     z = np.asarray(logits, dtype=np.float64)
     yy = np.asarray(y, dtype=np.int64)
     zy = np.take_along_axis(z, np.broadcast_to(yy[:, None], (*z.shape[:-1], 1)), axis=-1)[..., 0]
@@ -54,7 +55,7 @@ def cross_entropy(logits, y) -> np.ndarray:
 
 
 def plateau_end(alphas, values, *, threshold: float) -> float:
-    r"""Largest grid :math:`\alpha` such that ``values >= threshold`` at every grid point in :math:`(0, \alpha]`.
+    r"""Largest grid $\alpha$ such that ``values >= threshold`` at every grid point in $(0, \alpha]$.
 
     This is the practical plateau end of the reference §7.2 (threshold 0.5 on the error for ``k = 4``).
 
@@ -90,15 +91,15 @@ def plateau_end(alphas, values, *, threshold: float) -> float:
 
 
 def plateau_length(alphas, values, eta: float, *, reference: float | None = None) -> float:
-    r"""Grid version of :math:`\ell(\eta) = \sup\{\alpha : \gamma(\alpha') \ge \gamma_{ref} - \eta\ \forall
-    \alpha' \in (0, \alpha]\}` (reference §2).
+    r"""Grid version of $\ell(\eta) = \sup\{\alpha : \gamma(\alpha') \ge \gamma_{ref} - \eta\ \forall
+    \alpha' \in (0, \alpha]\}$ (reference §2).
 
     Args:
         alphas: increasing grid, shape ``(m,)``.
         values: the error or loss curve on the grid, shape ``(m,)``.
         eta: tolerance, ``>= 0``.
-        reference: :math:`\gamma_{ref}`; default the value at the smallest positive grid point (:math:`\gamma(0^+)`,
-            as for the error curve); pass ``values[0]`` for the loss curve (:math:`\gamma(0)`).
+        reference: $\gamma_{ref}$; default the value at the smallest positive grid point ($\gamma(0^+)$,
+            as for the error curve); pass ``values[0]`` for the loss curve ($\gamma(0)$).
     """
     if not eta >= 0:
         raise ValueError(f"eta must be >= 0, got {eta}")

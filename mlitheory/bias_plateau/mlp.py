@@ -1,14 +1,14 @@
 r"""Deep ReLU MLPs with small initialisation on balanced data: the bias gap and the plateau it causes.
 
-The experiment of the reference §7.2: ``k`` balanced Gaussian classes :math:`x = \mu_c + \mathcal N(0, I_d)` with
+The experiment of the reference §7.2: ``k`` balanced Gaussian classes $x = \mu_c + \mathcal N(0, I_d)$ with
 orthogonal means of norm 2; an MLP of depth ``L`` (``L`` linear layers), width ``w``, ReLU, all biases initialised
-to 0 and weights :math:`\mathcal N(0, 2/\text{fan\_in})\times\text{scale}`; full-batch gradient descent with
+to 0 and weights $\mathcal N(0, 2/\text{fan\_in})\times\text{scale}$; full-batch gradient descent with
 heavy-ball momentum until the training cross-entropy falls below a tolerance. Then the loss and error along the
-interpolation path under each bias scheme of :mod:`mlitheory.bias_plateau.schemes`.
+interpolation path under each bias scheme of [`mlitheory.bias_plateau.schemes`][mlitheory.bias_plateau.schemes].
 
-Plain gradient descent and momentum conserve the mean output bias :math:`\bar b_L` (the gradient of the mean
-cross-entropy with respect to :math:`b_L` sums to 0 over classes), so the output biases can only *spread*: the
-last-layer bias gap :math:`\max_j b_{L,j} - \min_j b_{L,j}` measured here.
+Plain gradient descent and momentum conserve the mean output bias $\bar b_L$ (the gradient of the mean
+cross-entropy with respect to $b_L$ sums to 0 over classes), so the output biases can only *spread*: the
+last-layer bias gap $\max_j b_{L,j} - \min_j b_{L,j}$ measured here.
 
 References:
     Wang, Wang, Zhou, Ge, ICLR 2023 (arXiv 2210.01019): plateau length depends strongly on initialisation scale
@@ -112,7 +112,7 @@ def make_mlp(
 ) -> tuple[nn.Sequential, dict[str, torch.Tensor]]:
     """An MLP of ``depth`` linear layers and its initial parameters.
 
-    Weights :math:`\\mathcal N(0, 2/\\text{fan\\_in})\\times` ``init_scale``, every bias 0 (not PyTorch's default
+    Weights $\\mathcal N(0, 2/\\text{fan\\_in})\\times$ ``init_scale``, every bias 0 (not PyTorch's default
     uniform bias, so that decomposition (1) applies).
 
     Args:
@@ -161,7 +161,7 @@ def make_mlp(
 
 
 def last_bias_name(model: nn.Module) -> str:
-    """Name of the output-layer bias of an MLP built like :func:`make_mlp`."""
+    """Name of the output-layer bias of an MLP built like [`make_mlp`][mlitheory.bias_plateau.mlp.make_mlp]."""
     depths = layer_depths(model)
     L = max(d for d, _ in depths.values())
     names = [n for n, (d, kind) in depths.items() if d == L and kind == "bias"]
@@ -171,7 +171,7 @@ def last_bias_name(model: nn.Module) -> str:
 
 
 def bias_gap(model: nn.Module, theta: Mapping[str, torch.Tensor]) -> float:
-    """:math:`\\max_j b_{L,j} - \\min_j b_{L,j}` of the output-layer bias."""
+    """$\\max_j b_{L,j} - \\min_j b_{L,j}$ of the output-layer bias."""
     b = theta[last_bias_name(model)]
     return float(b.max() - b.min())
 
@@ -186,7 +186,7 @@ class MLPTraining(Result):
         converged: the loss fell below ``loss_tol``.
         final_loss: training cross-entropy at the end.
         loss_tol: the stopping tolerance.
-        bias_mean_drift: :math:`\\max_t|\\bar b_L(t) - \\bar b_L(0)|` over every step.
+        bias_mean_drift: $\\max_t|\\bar b_L(t) - \\bar b_L(0)|$ over every step.
         class_learning_steps: first step at which each class's training accuracy exceeds ``class_acc``
             (``-1`` if never), shape ``(k,)``.
         loss_history: loss at every ``history_every`` steps, shape ``(h,)``.
@@ -365,10 +365,10 @@ def run_mlp_case(
     Args:
         x: inputs, shape ``(n, d)`` (dtype and device of the run).
         y: labels, shape ``(n,)``, classes ``0..k-1``.
-        depth, init_scale, seed, width: the network (:func:`make_mlp`).
-        lr, momentum, loss_tol, max_steps: training (:func:`train_mlp`).
+        depth, init_scale, seed, width: the network ([`make_mlp`][mlitheory.bias_plateau.mlp.make_mlp]).
+        lr, momentum, loss_tol, max_steps: training ([`train_mlp`][mlitheory.bias_plateau.mlp.train_mlp]).
         alphas: interpolation grid (default 101 points on ``[0, 1]``).
-        threshold: plateau error level (default :math:`\\frac23(1 - 1/k)`, which is 0.5 for ``k = 4``).
+        threshold: plateau error level (default $\\frac23(1 - 1/k)$, which is 0.5 for ``k = 4``).
         progress: tqdm bar on training.
     """
     k = int(y.max()) + 1

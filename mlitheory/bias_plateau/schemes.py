@@ -1,24 +1,26 @@
 r"""Bias interpolation schemes for MLPs, and the exact identities behind them.
 
-For an MLP :math:`f(x;\theta)` with layers :math:`h_\ell = \sigma(W_\ell h_{\ell-1} + b_\ell)`, :math:`\ell = 1..L`
-(no activation after layer :math:`L`), :math:`\sigma` ReLU or the identity, the schemes interpolate from
-:math:`\theta^{(0)}` to :math:`\theta^{(T)}`:
+For an MLP $f(x;\theta)$ with layers $h_\ell = \sigma(W_\ell h_{\ell-1} + b_\ell)$, $\ell = 1..L$
+(no activation after layer $L$), $\sigma$ ReLU or the identity, the schemes interpolate from
+$\theta^{(0)}$ to $\theta^{(T)}$:
 
-- ``"linear"``: :math:`\theta^{[\alpha]} = (1-\alpha)\theta^{(0)} + \alpha\theta^{(T)}` for every parameter;
-- ``"homogeneous"``: weights linearly, biases :math:`b_\ell^{[\alpha]} = (1-\alpha^\ell) b_\ell^{(0)} + \alpha^\ell
-  b_\ell^{(T)}` (reference (3));
-- ``"eq-last"``: linear, but towards the last-layer bias replaced by its mean, :math:`\bar b_L^{(T)}\mathbf 1` (the
+- ``"linear"``: $\theta^{[\alpha]} = (1-\alpha)\theta^{(0)} + \alpha\theta^{(T)}$ for every parameter;
+- ``"homogeneous"``: weights linearly, biases $b_\ell^{[\alpha]} = (1-\alpha^\ell) b_\ell^{(0)} + \alpha^\ell
+  b_\ell^{(T)}$ (reference (3));
+- ``"eq-last"``: linear, but towards the last-layer bias replaced by its mean, $\bar b_L^{(T)}\mathbf 1$ (the
   final output bias gap equalised; softmax is unchanged by the common shift).
 
 Identities checked here (exact in real arithmetic; the check functions compare them in floating point against a
 round-off bound):
 
-.. math::
-
-    &\text{(1) hidden biases 0, } \theta^{(0)} = 0:\quad f(x;\alpha\theta_T) = \alpha^L g_T(x) + \alpha b_{L,T},\\
-    &\text{(2) linear net, biases everywhere:}\quad f(x;\alpha\theta_T) = \alpha^L W_L\cdots W_1 x
-        + \sum_{\ell=1}^{L}\alpha^{L-\ell+1} W_L\cdots W_{\ell+1} b_\ell,\\
-    &\text{(3) ReLU or linear net:}\quad f(x;\{cW_\ell, c^\ell b_\ell\}) = c^L f(x;\theta)\quad (c > 0).
+$$
+\begin{aligned}
+&\text{(1) hidden biases 0, } \theta^{(0)} = 0:\quad f(x;\alpha\theta_T) = \alpha^L g_T(x) + \alpha b_{L,T},\\
+&\text{(2) linear net, biases everywhere:}\quad f(x;\alpha\theta_T) = \alpha^L W_L\cdots W_1 x
+    + \sum_{\ell=1}^{L}\alpha^{L-\ell+1} W_L\cdots W_{\ell+1} b_\ell,\\
+&\text{(3) ReLU or linear net:}\quad f(x;\{cW_\ell, c^\ell b_\ell\}) = c^L f(x;\theta)\quad (c > 0).
+\end{aligned}
+$$
 
 References:
     Wang, Wang, Zhou, Ge, ICLR 2023 (arXiv 2210.01019): linear interpolation gives weights and biases "very
@@ -61,7 +63,7 @@ _HOMOGENEOUS = (nn.ReLU, nn.Identity)
 
 
 def layer_depths(model: nn.Module) -> dict[str, tuple[int, str]]:
-    """Depth :math:`\\ell` (1-based) and kind (``"weight"``/``"bias"``) of every parameter of an MLP.
+    """Depth $\\ell$ (1-based) and kind (``"weight"``/``"bias"``) of every parameter of an MLP.
 
     Args:
         model: an ``nn.Sequential`` of ``nn.Linear`` layers separated by ``nn.ReLU`` or ``nn.Identity`` (the
@@ -120,8 +122,8 @@ def interpolate_params(
         theta0, thetaT: endpoint parameters ``{name: tensor}``.
         alpha: interpolation coefficient (any real; 0 and 1 give the endpoints, except that ``"eq-last"`` ends at
             the equalised last-layer bias).
-        scheme: one of :data:`SCHEMES`.
-        depths: :func:`layer_depths` of the model.
+        scheme: one of [`SCHEMES`][mlitheory.bias_plateau.schemes.SCHEMES].
+        depths: [`layer_depths`][mlitheory.bias_plateau.schemes.layer_depths] of the model.
     """
     return scheme_path(theta0, thetaT, scheme=scheme, depths=depths).state(float(alpha))
 
@@ -133,11 +135,13 @@ def scheme_path(
     scheme: str = "linear",
     depths: Mapping[str, tuple[int, str]],
 ) -> ParameterPath:
-    """The scheme as a :class:`mlitheory.paths.ParameterPath` (the path objects of :func:`mlitheory.evaluate_path`).
+    """The scheme as a [`mlitheory.paths.ParameterPath`][mlitheory.paths.ParameterPath] (the path objects of
+    [`mlitheory.evaluate_path`][mlitheory.interpolation.evaluate_path]).
 
-    ``"linear"`` is :func:`~mlitheory.paths.linear_path`, ``"homogeneous"`` is
-    :func:`~mlitheory.paths.homogeneous_bias_path` with the depths of :func:`layer_depths`, and ``"eq-last"`` is the
-    linear path towards ``thetaT`` with its last-layer bias replaced by the mean.
+    ``"linear"`` is [`linear_path`][mlitheory.paths.linear_path], ``"homogeneous"`` is
+    [`homogeneous_bias_path`][mlitheory.paths.homogeneous_bias_path] with the depths of
+    [`layer_depths`][mlitheory.bias_plateau.schemes.layer_depths], and ``"eq-last"`` is the linear path towards
+    ``thetaT`` with its last-layer bias replaced by the mean.
     """
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; choose one of {SCHEMES}")
@@ -174,7 +178,7 @@ def path_loss_error(
         x: inputs, shape ``(n, d)``.
         y: labels, shape ``(n,)``.
         alphas: grid, shape ``(m,)``.
-        scheme: one of :data:`SCHEMES`.
+        scheme: one of [`SCHEMES`][mlitheory.bias_plateau.schemes.SCHEMES].
 
     Returns:
         ``(loss, error)``, NumPy float64 arrays of shape ``(m,)``.
@@ -206,8 +210,8 @@ class IdentityCheck(Result):
         identity: which identity (``"output-bias decomposition (1)"``, ...).
         parameters: the values of the scalar (``alpha`` or ``c``) tested, shape ``(m,)``.
         max_abs_diff: largest absolute difference of the two sides at each value, shape ``(m,)``.
-        tolerance: round-off bound at each value, shape ``(m,)``: :math:`4(L+1)\\gamma_n` times the magnitude of
-            the computation (the network run on absolute values), :math:`\\gamma_n = nu/(1-nu)` with ``n`` the
+        tolerance: round-off bound at each value, shape ``(m,)``: $4(L+1)\\gamma_n$ times the magnitude of
+            the computation (the network run on absolute values), $\\gamma_n = nu/(1-nu)$ with ``n`` the
             largest fan-in plus one and ``u`` the unit round-off of the dtype.
         holds: ``max_abs_diff <= tolerance`` at every value.
     """
@@ -284,8 +288,8 @@ def _points(values, name: str, *, positive: bool = False) -> np.ndarray:
 
 @torch.no_grad()
 def check_output_bias_decomposition(model: nn.Module, thetaT, x: torch.Tensor, alphas) -> IdentityCheck:
-    r"""Check (1): for :math:`\theta^{(0)} = 0` and zero (or absent) hidden biases,
-    :math:`f(x;\alpha\theta_T) = \alpha^L g_T(x) + \alpha b_{L,T}` with :math:`g_T = f(x;\theta_T) - b_{L,T}`.
+    r"""Check (1): for $\theta^{(0)} = 0$ and zero (or absent) hidden biases,
+    $f(x;\alpha\theta_T) = \alpha^L g_T(x) + \alpha b_{L,T}$ with $g_T = f(x;\theta_T) - b_{L,T}$.
 
     Raises:
         ValueError: if a hidden bias is nonzero (the identity needs the output bias to be the only bias).
@@ -315,7 +319,7 @@ def check_output_bias_decomposition(model: nn.Module, thetaT, x: torch.Tensor, a
 
 def deep_linear_bias_expansion(model: nn.Module, thetaT, x: torch.Tensor, alpha: float) -> torch.Tensor:
     r"""Right side of (2) for a linear MLP (identity activations) with biases in every layer, shape ``(n, k)``:
-    :math:`\alpha^L W_L\cdots W_1 x + \sum_\ell \alpha^{L-\ell+1} W_L\cdots W_{\ell+1} b_\ell`."""
+    $\alpha^L W_L\cdots W_1 x + \sum_\ell \alpha^{L-\ell+1} W_L\cdots W_{\ell+1} b_\ell$."""
     depths = _check_inputs(model, thetaT, x)
     if any(isinstance(c, nn.ReLU) for c in model.children()):
         raise ValueError("identity (2) is for linear networks; the model has ReLU activations")
@@ -335,7 +339,8 @@ def deep_linear_bias_expansion(model: nn.Module, thetaT, x: torch.Tensor, alpha:
 
 @torch.no_grad()
 def check_deep_linear_identity(model: nn.Module, thetaT, x: torch.Tensor, alphas) -> IdentityCheck:
-    """Check (2): :math:`f(x;\\alpha\\theta_T)` against :func:`deep_linear_bias_expansion` at each ``alpha``."""
+    """Check (2): $f(x;\\alpha\\theta_T)$ against
+    [`deep_linear_bias_expansion`][mlitheory.bias_plateau.schemes.deep_linear_bias_expansion] at each ``alpha``."""
     depths = _check_inputs(model, thetaT, x)
     gam, L = _gamma(model, thetaT, x.dtype)
     a = _points(alphas, "alphas")
@@ -352,7 +357,7 @@ def check_deep_linear_identity(model: nn.Module, thetaT, x: torch.Tensor, alphas
 
 @torch.no_grad()
 def check_homogeneous_scaling(model: nn.Module, thetaT, x: torch.Tensor, cs) -> IdentityCheck:
-    """Check (3): :math:`f(x;\\{cW_\\ell, c^\\ell b_\\ell\\}) = c^L f(x;\\theta_T)` for each ``c > 0``."""
+    """Check (3): $f(x;\\{cW_\\ell, c^\\ell b_\\ell\\}) = c^L f(x;\\theta_T)$ for each ``c > 0``."""
     depths = _check_inputs(model, thetaT, x)
     c_arr = _points(cs, "cs")
     if np.any(c_arr <= 0):

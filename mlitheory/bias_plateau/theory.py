@@ -1,51 +1,51 @@
-r"""Propositions 1 and 2: the error and loss plateaus of an :math:`r`-homogeneous network with an output bias.
+r"""Propositions 1 and 2: the error and loss plateaus of an $r$-homogeneous network with an output bias.
 
-Along the linear path from :math:`\theta_0 = 0` an :math:`r`-homogeneous-weight network with output bias has logits
+Along the linear path from $\theta_0 = 0$ an $r$-homogeneous-weight network with output bias has logits
 
-.. math::
+$$
+f(x;\theta_\alpha) = \alpha^r g_T(x) + \alpha\, b_T ,
+$$
 
-    f(x;\theta_\alpha) = \alpha^r g_T(x) + \alpha\, b_T ,
-
-(the decomposition (1) of the reference), and with the *homogeneous* bias scheme :math:`b^{[\alpha]} = \alpha^r b_T`
-they are :math:`\alpha^r (g_T(x) + b_T)`. Everything here is a function of the final signal ``g_T`` (shape
+(the decomposition (1) of the reference), and with the *homogeneous* bias scheme $b^{[\alpha]} = \alpha^r b_T$
+they are $\alpha^r (g_T(x) + b_T)$. Everything here is a function of the final signal ``g_T`` (shape
 ``(n, k)``), the final output bias ``b_T`` (shape ``(k,)``), the labels ``y`` (shape ``(n,)``) and the degree ``r``;
 arrays are NumPy float64.
 
-**Proposition 1** (error plateau). Let :math:`j^\star = \arg\max_j b_{T,j}` be unique and
+**Proposition 1** (error plateau). Let $j^\star = \arg\max_j b_{T,j}$ be unique and
 
-.. math::
+$$
+\delta = b_{T,j^\star} - \max_{j\ne j^\star} b_{T,j},\quad
+G = \max_i \max_j \big(g_{T,j}(x_i) - g_{T,j^\star}(x_i)\big),\quad
+\Delta_{\max} = \max_{j,j'} (b_{T,j} - b_{T,j'}),\quad
+m = \min_i \min_{j \ne y_i} \big(g_{T,y_i}(x_i) - g_{T,j}(x_i)\big) > 0 .
+$$
 
-    \delta = b_{T,j^\star} - \max_{j\ne j^\star} b_{T,j},\quad
-    G = \max_i \max_j \big(g_{T,j}(x_i) - g_{T,j^\star}(x_i)\big),\quad
-    \Delta_{\max} = \max_{j,j'} (b_{T,j} - b_{T,j'}),\quad
-    m = \min_i \min_{j \ne y_i} \big(g_{T,y_i}(x_i) - g_{T,j}(x_i)\big) > 0 .
-
-Then every point is predicted as :math:`j^\star` for :math:`0 < \alpha < \alpha_{lo} = (\delta/G)^{1/(r-1)}`, so
-:math:`\gamma_{err}(\alpha) = 1 - \pi_{j^\star}`, and :math:`\gamma_{err}(\alpha) = 0` for
-:math:`\alpha > \alpha_{hi} = (\Delta_{\max}/m)^{1/(r-1)}`. With a constant bias the error equals the final error for
-every :math:`\alpha > 0`.
+Then every point is predicted as $j^\star$ for $0 < \alpha < \alpha_{lo} = (\delta/G)^{1/(r-1)}$, so
+$\gamma_{err}(\alpha) = 1 - \pi_{j^\star}$, and $\gamma_{err}(\alpha) = 0$ for
+$\alpha > \alpha_{hi} = (\Delta_{\max}/m)^{1/(r-1)}$. With a constant bias the error equals the final error for
+every $\alpha > 0$.
 
 **Proposition 2** (loss lower bound). With the mean centred margin
-:math:`\bar M = \frac1n\sum_i (g_{T,y_i}(x_i) - \frac1k\sum_j g_{T,j}(x_i))`, for every :math:`\alpha \ge 0`
+$\bar M = \frac1n\sum_i (g_{T,y_i}(x_i) - \frac1k\sum_j g_{T,j}(x_i))$, for every $\alpha \ge 0$
 
-.. math::
+$$
+\gamma_{loss}(\alpha) \ge \log k - \alpha^r \bar M - \alpha\Big(\frac1n\sum_i b_{T,y_i} - \bar b_T\Big),
+$$
 
-    \gamma_{loss}(\alpha) \ge \log k - \alpha^r \bar M - \alpha\Big(\frac1n\sum_i b_{T,y_i} - \bar b_T\Big),
+and, from the cumulant expansion $\mathrm{LSE}(z) = \log k + \kappa_1 + \kappa_2/2 + \kappa_3/6 + O(|z|^4)$ of
+$z_J$, $J$ uniform on the classes,
 
-and, from the cumulant expansion :math:`\mathrm{LSE}(z) = \log k + \kappa_1 + \kappa_2/2 + \kappa_3/6 + O(|z|^4)` of
-:math:`z_J`, :math:`J` uniform on the classes,
+$$
+\gamma_{loss}(\alpha) = \log k + c_1\alpha + c_2\alpha^2 + c_3\alpha^3 + O(\alpha^4),\qquad
+c_2 = \tfrac12\mathrm{Var}_j b_T - [r=2]\,\bar M ,
+$$
 
-.. math::
+([`loss_expansion`][mlitheory.bias_plateau.theory.loss_expansion] gives every coefficient; $c_1 = 0$ for balanced data).
 
-    \gamma_{loss}(\alpha) = \log k + c_1\alpha + c_2\alpha^2 + c_3\alpha^3 + O(\alpha^4),\qquad
-    c_2 = \tfrac12\mathrm{Var}_j b_T - [r=2]\,\bar M ,
-
-(:func:`loss_expansion` gives every coefficient; :math:`c_1 = 0` for balanced data).
-
-**Plateau length** with tolerance :math:`\eta`: :math:`\ell(\eta) = \sup\{\alpha\in[0,1] :
-\gamma(\alpha') \ge \gamma(0^+) - \eta\ \forall\alpha'\in(0,\alpha]\}`
-(:func:`~mlitheory.bias_plateau.measures.plateau_length` on a grid, :func:`exact_error_plateau_length` exactly under
-(1)).
+**Plateau length** with tolerance $\eta$: $\ell(\eta) = \sup\{\alpha\in[0,1] :
+\gamma(\alpha') \ge \gamma(0^+) - \eta\ \forall\alpha'\in(0,\alpha]\}$
+([`plateau_length`][mlitheory.bias_plateau.measures.plateau_length] on a grid,
+[`exact_error_plateau_length`][mlitheory.bias_plateau.theory.exact_error_plateau_length] exactly under (1)).
 
 References:
     Wang, Wang, Zhou, Ge, *Plateau in Monotonic Linear Interpolation — A "Biased" View of Loss Landscape for Deep
@@ -79,7 +79,7 @@ __all__ = [
     "plateau_constants",
 ]
 
-#: bias schemes of the decomposition (1): ``"linear"`` (:math:`\alpha b_T`) and ``"homogeneous"`` (:math:`\alpha^r b_T`)
+#: bias schemes of the decomposition (1): ``"linear"`` ($\alpha b_T$) and ``"homogeneous"`` ($\alpha^r b_T$)
 SCHEMES_TOY = ("linear", "homogeneous")
 
 
@@ -128,14 +128,14 @@ def _check_r(r, *, minimum: float, strict: bool) -> float:
 
 
 def path_logits(g_T, b_T, alphas, r, *, scheme: str = "linear") -> np.ndarray:
-    r"""Logits along the path from :math:`\theta_0 = 0`: :math:`\alpha^r g_T + \beta(\alpha) b_T`.
+    r"""Logits along the path from $\theta_0 = 0$: $\alpha^r g_T + \beta(\alpha) b_T$.
 
     Args:
         g_T: final signal, shape ``(n, k)``.
         b_T: final output bias, shape ``(k,)``.
         alphas: interpolation coefficients, shape ``(m,)`` (values >= 0).
         r: degree of homogeneity of the weights, ``r >= 1``.
-        scheme: ``"linear"`` (:math:`\beta = \alpha`) or ``"homogeneous"`` (:math:`\beta = \alpha^r`).
+        scheme: ``"linear"`` ($\beta = \alpha$) or ``"homogeneous"`` ($\beta = \alpha^r$).
 
     Returns:
         Logits, shape ``(m, n, k)``.
@@ -163,18 +163,18 @@ def path_logits(g_T, b_T, alphas, r, *, scheme: str = "linear") -> np.ndarray:
 
 @dataclass(frozen=True)
 class PlateauConstants(Result):
-    r"""The constants of Proposition 1 for one :math:`(g_T, b_T, y, r)`.
+    r"""The constants of Proposition 1 for one $(g_T, b_T, y, r)$.
 
     Attributes:
         r: degree of homogeneity.
         j_star: index of the largest final bias (``-1`` when it is not unique).
         delta: gap from the largest bias to the second largest (``0`` when not unique).
-        G: largest signal advantage of any class over :math:`j^\star` on any point (``>= 0``).
-        delta_max: largest bias gap :math:`\max b_T - \min b_T`.
+        G: largest signal advantage of any class over $j^\star$ on any point (``>= 0``).
+        delta_max: largest bias gap $\max b_T - \min b_T$.
         m: smallest final signal margin over points (the conclusion (b) needs ``m > 0``).
-        pi_j_star: fraction of points labelled :math:`j^\star`.
-        alpha_lo: :math:`(\delta/G)^{1/(r-1)}` (``inf`` when ``G = 0``; ``0`` when ``delta = 0``).
-        alpha_hi: :math:`(\Delta_{\max}/m)^{1/(r-1)}` (``inf`` when ``m <= 0``).
+        pi_j_star: fraction of points labelled $j^\star$.
+        alpha_lo: $(\delta/G)^{1/(r-1)}$ (``inf`` when ``G = 0``; ``0`` when ``delta = 0``).
+        alpha_hi: $(\Delta_{\max}/m)^{1/(r-1)}$ (``inf`` when ``m <= 0``).
     """
 
     r: float
@@ -189,7 +189,7 @@ class PlateauConstants(Result):
 
 
 def plateau_constants(g_T, b_T, y, r) -> PlateauConstants:
-    r"""Compute :math:`j^\star, \delta, G, \Delta_{\max}, m, \alpha_{lo}, \alpha_{hi}` of Proposition 1.
+    r"""Compute $j^\star, \delta, G, \Delta_{\max}, m, \alpha_{lo}, \alpha_{hi}$ of Proposition 1.
 
     Args:
         g_T: final signal, shape ``(n, k)``.
@@ -234,15 +234,16 @@ def plateau_constants(g_T, b_T, y, r) -> PlateauConstants:
 
 
 def correct_intervals(g_T, b_T, y, r, *, scheme: str = "linear") -> tuple[np.ndarray, np.ndarray]:
-    r"""Exact set of :math:`\alpha > 0` where each point is classified correctly under (1): an open interval.
+    r"""Exact set of $\alpha > 0$ where each point is classified correctly under (1): an open interval.
 
-    Point :math:`i` is correct iff :math:`t\,(g_{y}-g_j) > b_j - b_y` for every :math:`j \ne y`, with
-    :math:`t = \alpha^{r-1}` (linear scheme). Each condition is a half-line in :math:`t`, so the set is an open
-    interval :math:`(t_{lo}, t_{hi})`, returned as :math:`\alpha`-values. Under the homogeneous scheme the logits are
-    :math:`\alpha^r(g_T + b_T)` and the interval is :math:`(0, \infty)` or empty.
+    Point $i$ is correct iff $t\,(g_{y}-g_j) > b_j - b_y$ for every $j \ne y$, with
+    $t = \alpha^{r-1}$ (linear scheme). Each condition is a half-line in $t$, so the set is an open
+    interval $(t_{lo}, t_{hi})$, returned as $\alpha$-values. Under the homogeneous scheme the logits are
+    $\alpha^r(g_T + b_T)$ and the interval is $(0, \infty)$ or empty.
 
     Args:
-        g_T, b_T, y, r: as in :func:`plateau_constants` (``r > 1`` for the linear scheme).
+        g_T, b_T, y, r: as in [`plateau_constants`][mlitheory.bias_plateau.theory.plateau_constants] (``r > 1`` for the
+            linear scheme).
         scheme: ``"linear"`` or ``"homogeneous"``.
 
     Returns:
@@ -276,7 +277,8 @@ def correct_intervals(g_T, b_T, y, r, *, scheme: str = "linear") -> tuple[np.nda
 
 
 def exact_error_curve(g_T, b_T, y, r, alphas, *, scheme: str = "linear") -> np.ndarray:
-    """Error at each ``alpha`` from the exact intervals of :func:`correct_intervals`, shape ``(m,)``."""
+    """Error at each ``alpha`` from the exact intervals of
+    [`correct_intervals`][mlitheory.bias_plateau.theory.correct_intervals], shape ``(m,)``."""
     lo, hi = correct_intervals(g_T, b_T, y, r, scheme=scheme)
     a = _as_alphas(alphas)
     correct = (lo[None, :] < a[:, None]) & (a[:, None] < hi[None, :])
@@ -284,11 +286,12 @@ def exact_error_curve(g_T, b_T, y, r, alphas, *, scheme: str = "linear") -> np.n
 
 
 def exact_error_plateau_length(g_T, b_T, y, r, eta: float = 0.0, *, scheme: str = "linear") -> float:
-    r"""Exact :math:`\ell_{err}(\eta)` of the error curve under (1), clipped to ``[0, 1]``.
+    r"""Exact $\ell_{err}(\eta)$ of the error curve under (1), clipped to ``[0, 1]``.
 
-    The error curve is piecewise constant between the interval ends of :func:`correct_intervals` and at least as
-    large at an end as on both sides, so :math:`\ell_{err}(\eta)` is the first end after which the error falls below
-    :math:`\gamma_{err}(0^+) - \eta` (``1.0`` when it never does on ``(0, 1]``).
+    The error curve is piecewise constant between the interval ends of
+    [`correct_intervals`][mlitheory.bias_plateau.theory.correct_intervals] and at least as large at an end as on both
+    sides, so $\ell_{err}(\eta)$ is the first end after which the error falls below $\gamma_{err}(0^+) - \eta$ (``1.0``
+    when it never does on ``(0, 1]``).
     """
     if not (isinstance(eta, (int, float, np.floating)) and eta >= 0):
         raise ValueError(f"eta must be a number >= 0, got {eta!r}")
@@ -308,24 +311,24 @@ def exact_error_plateau_length(g_T, b_T, y, r, eta: float = 0.0, *, scheme: str 
 
 @dataclass(frozen=True)
 class Proposition1Check(Result):
-    r"""Outcome of :func:`check_proposition1`.
+    r"""Outcome of [`check_proposition1`][mlitheory.bias_plateau.theory.check_proposition1].
 
     Attributes:
-        constants: the :class:`PlateauConstants`.
-        hypotheses_hold: :math:`j^\star` unique, :math:`m > 0`, :math:`r > 1`.
+        constants: the [`PlateauConstants`][mlitheory.bias_plateau.theory.PlateauConstants].
+        hypotheses_hold: $j^\star$ unique, $m > 0$, $r > 1$.
         alphas: grid used, shape ``(m,)``.
         error: error curve on the grid (direct evaluation of the logits), shape ``(m,)``.
-        plateau_holds: (a) error :math:`= 1-\pi_{j^\star}` and every point predicted :math:`j^\star` on the grid points
-            in :math:`(0, \alpha_{lo})`.
-        plateau_margin: smallest :math:`(z_{j^\star} - z_j)/\alpha` over those grid points, points and
-            :math:`j\ne j^\star` (Proposition 1 says it is :math:`\ge \delta - \alpha^{r-1}G > 0`); ``inf`` if none.
-        recovery_holds: (b) error 0 on the grid points in :math:`(\alpha_{hi}, 1]`.
-        recovery_margin: smallest :math:`(z_y - z_j)/\alpha` there (:math:`\ge \alpha^{r-1}m - \Delta_{\max} > 0`).
-        exact_plateau: exact :math:`\ell_{err}(0)`; the proposition gives
-            :math:`\min(\alpha_{lo},1) \le \ell_{err}(0) \le \alpha_{hi}` whenever :math:`\gamma_{err}(0^+) > 0`.
+        plateau_holds: (a) error $= 1-\pi_{j^\star}$ and every point predicted $j^\star$ on the grid points
+            in $(0, \alpha_{lo})$.
+        plateau_margin: smallest $(z_{j^\star} - z_j)/\alpha$ over those grid points, points and
+            $j\ne j^\star$ (Proposition 1 says it is $\ge \delta - \alpha^{r-1}G > 0$); ``inf`` if none.
+        recovery_holds: (b) error 0 on the grid points in $(\alpha_{hi}, 1]$.
+        recovery_margin: smallest $(z_y - z_j)/\alpha$ there ($\ge \alpha^{r-1}m - \Delta_{\max} > 0$).
+        exact_plateau: exact $\ell_{err}(0)$; the proposition gives
+            $\min(\alpha_{lo},1) \le \ell_{err}(0) \le \alpha_{hi}$ whenever $\gamma_{err}(0^+) > 0$.
         exact_plateau_holds: that sandwich (up to a relative 1e-12 for the round-off of the two powers).
-        constant_bias_holds: with :math:`b_T` replaced by a constant vector (0, which gives the same argmax as any
-            constant), error = final error at every grid :math:`\alpha > 0`.
+        constant_bias_holds: with $b_T$ replaced by a constant vector (0, which gives the same argmax as any
+            constant), error = final error at every grid $\alpha > 0$.
     """
 
     constants: PlateauConstants
@@ -452,7 +455,7 @@ def _mean_margin(g, yy) -> float:
 
 
 def loss_lower_bound(g_T, b_T, y, r, alphas) -> np.ndarray:
-    r"""Proposition 2's bound :math:`\log k - \alpha^r\bar M - \alpha(\frac1n\sum_i b_{T,y_i} - \bar b_T)`.
+    r"""Proposition 2's bound $\log k - \alpha^r\bar M - \alpha(\frac1n\sum_i b_{T,y_i} - \bar b_T)$.
 
     Returns:
         Shape ``(m,)`` for ``alphas`` of shape ``(m,)``.
@@ -464,21 +467,21 @@ def loss_lower_bound(g_T, b_T, y, r, alphas) -> np.ndarray:
 
 
 def loss_expansion(g_T, b_T, y, r) -> np.ndarray:
-    r"""Coefficients :math:`(c_0, c_1, c_2, c_3)` of :math:`\gamma_{loss}(\alpha) = \sum_p c_p\alpha^p + O(\alpha^4)`.
+    r"""Coefficients $(c_0, c_1, c_2, c_3)$ of $\gamma_{loss}(\alpha) = \sum_p c_p\alpha^p + O(\alpha^4)$.
 
-    From :math:`\mathrm{LSE}(z) = \log k + \kappa_1 + \kappa_2/2 + \kappa_3/6 + O(|z|^4)`, the cumulants of
-    :math:`z_J` with :math:`J` uniform over classes, and :math:`z = \alpha b_T + \alpha^r g_T(x)`:
+    From $\mathrm{LSE}(z) = \log k + \kappa_1 + \kappa_2/2 + \kappa_3/6 + O(|z|^4)$, the cumulants of
+    $z_J$ with $J$ uniform over classes, and $z = \alpha b_T + \alpha^r g_T(x)$:
 
-    .. math::
+    $$
+    c_0 = \log k,\quad c_1 = \bar b - \tfrac1n\textstyle\sum_i b_{y_i},\quad
+    c_2 = \tfrac12\mathrm{Var}_j b - [r=2]\bar M,\quad
+    c_3 = \tfrac16\mu_3(b) - [r=3]\bar M + [r=2]\,\tfrac1n\textstyle\sum_i\mathrm{Cov}_j(b, g(x_i)),
+    $$
 
-        c_0 = \log k,\quad c_1 = \bar b - \tfrac1n\textstyle\sum_i b_{y_i},\quad
-        c_2 = \tfrac12\mathrm{Var}_j b - [r=2]\bar M,\quad
-        c_3 = \tfrac16\mu_3(b) - [r=3]\bar M + [r=2]\,\tfrac1n\textstyle\sum_i\mathrm{Cov}_j(b, g(x_i)),
-
-    with :math:`\mathrm{Var}_j, \mathrm{Cov}_j, \mu_3` population moments over the ``k`` classes.
+    with $\mathrm{Var}_j, \mathrm{Cov}_j, \mu_3$ population moments over the ``k`` classes.
 
     Args:
-        g_T, b_T, y: as in :func:`plateau_constants`.
+        g_T, b_T, y: as in [`plateau_constants`][mlitheory.bias_plateau.theory.plateau_constants].
         r: integer degree ``>= 2``.
 
     Returns:
@@ -499,23 +502,23 @@ def loss_expansion(g_T, b_T, y, r) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Proposition2Check(Result):
-    r"""Outcome of :func:`check_proposition2`.
+    r"""Outcome of [`check_proposition2`][mlitheory.bias_plateau.theory.check_proposition2].
 
     Attributes:
         r: degree of homogeneity.
-        mean_margin: :math:`\bar M`.
+        mean_margin: $\bar M$.
         alphas: grid, shape ``(m,)``.
         loss: loss curve (direct evaluation of (1)), shape ``(m,)``.
         bound: Proposition 2's lower bound on the grid, shape ``(m,)``.
-        bound_margin: :math:`\min_\alpha(\gamma_{loss} - \text{bound})` (``>= 0`` by the proposition; small
+        bound_margin: $\min_\alpha(\gamma_{loss} - \text{bound})$ (``>= 0`` by the proposition; small
             negative round-off allowed by ``tol``).
         bound_holds: ``bound_margin >= -tol``.
-        tol: round-off allowance: :math:`8\,\epsilon_{64}(\log k + \max|z|)`.
+        tol: round-off allowance: $8\,\epsilon_{64}(\log k + \max|z|)$.
         eta: tolerance of the loss plateau.
-        loss_plateau_bound: :math:`\min(1,(\eta/\bar M)^{1/r})` for balanced data (``1.0`` when
-            :math:`\bar M \le 0`); ``nan`` otherwise.
-        loss_plateau: grid :math:`\ell_{loss}(\eta)` with reference :math:`\gamma(0) = \log k`.
-        loss_plateau_holds: :math:`\gamma(\alpha) \ge \log k - \eta` at every grid point up to the bound (balanced
+        loss_plateau_bound: $\min(1,(\eta/\bar M)^{1/r})$ for balanced data (``1.0`` when
+            $\bar M \le 0$); ``nan`` otherwise.
+        loss_plateau: grid $\ell_{loss}(\eta)$ with reference $\gamma(0) = \log k$.
+        loss_plateau_holds: $\gamma(\alpha) \ge \log k - \eta$ at every grid point up to the bound (balanced
             data only; ``True`` when not balanced).
     """
 
@@ -549,7 +552,7 @@ def check_proposition2(g_T, b_T, y, r, alphas=None, *, eta: float = 0.1) -> Prop
     """Check Proposition 2 on one instance: the lower bound on a grid and the loss-plateau length it implies.
 
     Args:
-        g_T, b_T, y: as in :func:`plateau_constants`.
+        g_T, b_T, y: as in [`plateau_constants`][mlitheory.bias_plateau.theory.plateau_constants].
         r: degree of homogeneity ``>= 1``.
         alphas: grid in ``[0, 1]`` (default 201 equispaced points).
         eta: tolerance of the loss plateau, a number ``> 0``.

@@ -1,37 +1,37 @@
 r"""The diagonal toy model: why output biases differ on a perfectly balanced data set.
 
-``k`` classes, one input :math:`e_c` per class (perfectly balanced), logits
-:math:`f_j(e_c) = w_j^r [j = c] + b_j` with :math:`w \in \mathbb R^k_{>0}` (a depth-``r`` balanced diagonal linear
-net) and a free output bias :math:`b`, cross-entropy :math:`L(w,b) = \frac1k\sum_c \ell(z(e_c), c)`, initialisation
-:math:`w_c(0) = \varepsilon u_c`, :math:`b(0) = 0`. With :math:`p(e_c) = \mathrm{softmax}(z(e_c))`:
+``k`` classes, one input $e_c$ per class (perfectly balanced), logits
+$f_j(e_c) = w_j^r [j = c] + b_j$ with $w \in \mathbb R^k_{>0}$ (a depth-``r`` balanced diagonal linear
+net) and a free output bias $b$, cross-entropy $L(w,b) = \frac1k\sum_c \ell(z(e_c), c)$, initialisation
+$w_c(0) = \varepsilon u_c$, $b(0) = 0$. With $p(e_c) = \mathrm{softmax}(z(e_c))$:
 
-.. math::
+$$
+\partial_{w_c} L = \tfrac rk\, w_c^{r-1}\big(p_c(e_c) - 1\big),\qquad
+\partial_{b_j} L = \tfrac1k\Big(\sum_c p_j(e_c) - 1\Big),\qquad \sum_j \partial_{b_j} L = 0 ,
+$$
 
-    \partial_{w_c} L = \tfrac rk\, w_c^{r-1}\big(p_c(e_c) - 1\big),\qquad
-    \partial_{b_j} L = \tfrac1k\Big(\sum_c p_j(e_c) - 1\Big),\qquad \sum_j \partial_{b_j} L = 0 ,
-
-so the mean output bias :math:`\bar b` is conserved by gradient flow, gradient descent and heavy-ball momentum
+so the mean output bias $\bar b$ is conserved by gradient flow, gradient descent and heavy-ball momentum
 (every update is a linear combination of gradients), and not by Adam (per-coordinate rescaling).
 
-While everything is small, :math:`\dot w_c \approx \frac rk(1-\frac1k) w_c^{r-1}`, which for :math:`r > 2` blows up
+While everything is small, $\dot w_c \approx \frac rk(1-\frac1k) w_c^{r-1}$, which for $r > 2$ blows up
 at the *escape time*
 
-.. math::
+$$
+t_c^\star = \frac{k\,(\varepsilon u_c)^{-(r-2)}}{r(r-2)(1-1/k)}
+$$
 
-    t_c^\star = \frac{k\,(\varepsilon u_c)^{-(r-2)}}{r(r-2)(1-1/k)}
-
-(and for :math:`r = 2` reaches :math:`O(1)` near :math:`\frac{k}{2(1-1/k)}\log\frac{1}{\varepsilon u_c}`). Classes
-are learned one at a time in decreasing :math:`u_c`; learned classes' biases are pushed down while the unlearned
+(and for $r = 2$ reaches $O(1)$ near $\frac{k}{2(1-1/k)}\log\frac{1}{\varepsilon u_c}$). Classes
+are learned one at a time in decreasing $u_c$; learned classes' biases are pushed down while the unlearned
 ones rise, so the last-learned class ends with the largest bias: a bias gap on balanced data.
 
-Along :math:`w^{[\alpha]} = (1-\alpha)w(0) + \alpha w_T`, :math:`b^{[\alpha]} = B(\alpha)` (linear:
-:math:`(1-\alpha)b_0 + \alpha b_T`; homogeneous: :math:`(1-\alpha^r)b_0 + \alpha^r b_T`), with
-:math:`s_c = (w_c^{[\alpha]})^r`, the curves are in closed form:
+Along $w^{[\alpha]} = (1-\alpha)w(0) + \alpha w_T$, $b^{[\alpha]} = B(\alpha)$ (linear:
+$(1-\alpha)b_0 + \alpha b_T$; homogeneous: $(1-\alpha^r)b_0 + \alpha^r b_T$), with
+$s_c = (w_c^{[\alpha]})^r$, the curves are in closed form:
 
-.. math::
-
-    \gamma_{err}(\alpha) = \tfrac1k\#\{c : s_c \le \max_{j\ne c}B_j - B_c\},\qquad
-    \gamma_{loss}(\alpha) = \tfrac1k\sum_c\Big[\log\Big(\sum_j e^{B_j} + e^{B_c}(e^{s_c}-1)\Big) - B_c - s_c\Big].
+$$
+\gamma_{err}(\alpha) = \tfrac1k\#\{c : s_c \le \max_{j\ne c}B_j - B_c\},\qquad
+\gamma_{loss}(\alpha) = \tfrac1k\sum_c\Big[\log\Big(\sum_j e^{B_j} + e^{B_c}(e^{s_c}-1)\Big) - B_c - s_c\Big].
+$$
 
 References:
     Wang, Wang, Zhou, Ge, ICLR 2023 (arXiv 2210.01019), the "r-homogeneous-weight" model and its Figure 3
@@ -70,7 +70,7 @@ __all__ = [
     "train_toy_many",
 ]
 
-#: training methods of :func:`train_toy`
+#: training methods of `train_toy`
 TOY_METHODS = ("gd", "momentum", "adam", "flow")
 
 
@@ -81,8 +81,8 @@ class ToyModel(Result):
     Attributes:
         k: number of classes (``>= 2``).
         r: degree of the weights (integer ``>= 2``).
-        eps: initialisation scale :math:`\varepsilon > 0`.
-        u: initialisation multipliers :math:`u_c > 0`, shape ``(k,)``; :math:`w(0) = \varepsilon u`.
+        eps: initialisation scale $\varepsilon > 0$.
+        u: initialisation multipliers $u_c > 0$, shape ``(k,)``; $w(0) = \varepsilon u$.
     """
 
     k: int
@@ -92,7 +92,7 @@ class ToyModel(Result):
 
     @property
     def w0(self) -> np.ndarray:
-        """Initial weights :math:`\\varepsilon u`, shape ``(k,)``."""
+        """Initial weights $\\varepsilon u$, shape ``(k,)``."""
         return self.eps * np.asarray(self.u, dtype=np.float64)
 
 
@@ -107,7 +107,7 @@ def _check_k_r(k, r) -> tuple[int, int]:
 
 
 def toy_model(k: int = 4, r: int = 4, eps: float = 0.1, *, seed: int = 0, u=None) -> ToyModel:
-    """Build a toy model; by default :math:`u_c = 0.5 + U_c`, :math:`U \\sim U[0,1)^k` from ``default_rng(seed)``.
+    """Build a toy model; by default $u_c = 0.5 + U_c$, $U \\sim U[0,1)^k$ from ``default_rng(seed)``.
 
     With ``k = 4, seed = 0`` this gives ``u = (1.137, 0.770, 0.541, 0.517)``, the instance of the reference §4.3.
     """
@@ -131,7 +131,7 @@ def toy_logits(w, b, r) -> np.ndarray:
         r: degree (scalar or array broadcastable to ``(..., 1)``).
 
     Returns:
-        Shape ``(..., k, k)``: row ``c`` holds the logits on input :math:`e_c`.
+        Shape ``(..., k, k)``: row ``c`` holds the logits on input $e_c$.
     """
     w = np.asarray(w, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -146,10 +146,10 @@ def toy_loss(w, b, r) -> np.ndarray:
 
 
 def toy_gradients(w, b, r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact gradients of :func:`toy_loss` (formulas of the module docstring).
+    """Exact gradients of [`toy_loss`][mlitheory.bias_plateau.toy.toy_loss] (formulas of the module docstring).
 
     Returns:
-        ``(grad_w, grad_b, p_own)``, each shape ``(..., k)``; ``p_own[c]`` is :math:`p_c(e_c)`.
+        ``(grad_w, grad_b, p_own)``, each shape ``(..., k)``; ``p_own[c]`` is $p_c(e_c)$.
     """
     w = np.asarray(w, dtype=np.float64)
     k = w.shape[-1]
@@ -161,9 +161,9 @@ def toy_gradients(w, b, r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def escape_times(w0, r: int, k: int) -> np.ndarray:
-    r"""Escape times :math:`t_c^\star` of the linearised dynamics from :math:`w_c(0)` (time units, not steps).
+    r"""Escape times $t_c^\star$ of the linearised dynamics from $w_c(0)$ (time units, not steps).
 
-    For ``r > 2`` the finite blow-up time of :math:`\dot w = \frac rk(1-\frac1k)w^{r-1}`; for ``r = 2`` the time at
+    For ``r > 2`` the finite blow-up time of $\dot w = \frac rk(1-\frac1k)w^{r-1}$; for ``r = 2`` the time at
     which the exponential growth reaches 1.
     """
     k, r = _check_k_r(k, r)
@@ -181,16 +181,16 @@ class ToyTrajectory(Result):
     """A training run of the toy model.
 
     Attributes:
-        method: one of :data:`TOY_METHODS`.
+        method: one of [`TOY_METHODS`][mlitheory.bias_plateau.toy.TOY_METHODS].
         k, r: the model's class count and degree.
         lr: step size (for ``"flow"``: the step the time axis is converted with, ``steps = t / lr``).
         steps: number of steps (for ``"flow"``: the horizon ``t_end / lr``).
-        times: recorded times :math:`t` (``step * lr``), shape ``(m,)``.
+        times: recorded times $t$ (``step * lr``), shape ``(m,)``.
         w, b: recorded weights and biases, shape ``(m, k)``.
         loss: recorded loss, shape ``(m,)``.
         w_final, b_final: parameters at the end, shape ``(k,)``.
-        learning_times: first time with :math:`p_c(e_c) > 1/2` per class (``nan`` if never), shape ``(k,)``.
-        bias_mean_drift: :math:`\\max_t |\\bar b(t) - \\bar b(0)|` over every step (recorded points for the flow).
+        learning_times: first time with $p_c(e_c) > 1/2$ per class (``nan`` if never), shape ``(k,)``.
+        bias_mean_drift: $\\max_t |\\bar b(t) - \\bar b(0)|$ over every step (recorded points for the flow).
     """
 
     method: str
@@ -220,7 +220,7 @@ class ToyTrajectory(Result):
 
     @property
     def bias_gap(self) -> float:
-        """:math:`\\max_j b_j - \\min_j b_j` at the end."""
+        """$\\max_j b_j - \\min_j b_j$ at the end."""
         return float(self.b_final.max() - self.b_final.min())
 
     def summary(self) -> str:
@@ -288,7 +288,7 @@ def train_toy_many(
         progress: show a tqdm bar.
 
     Returns:
-        One :class:`ToyTrajectory` per model.
+        One [`ToyTrajectory`][mlitheory.bias_plateau.toy.ToyTrajectory] per model.
     """
     models = list(models)
     _validate_training(models, method, lr, steps, momentum, record)
@@ -418,7 +418,7 @@ def _train_flow(model: ToyModel, *, lr: float, steps: int, record: int) -> ToyTr
 
 
 def train_toy(model: ToyModel, **kwargs) -> ToyTrajectory:
-    """Train one toy model; keyword arguments as in :func:`train_toy_many`."""
+    """Train one toy model; keyword arguments as in [`train_toy_many`][mlitheory.bias_plateau.toy.train_toy_many]."""
     return train_toy_many([model], **kwargs)[0]
 
 
@@ -427,7 +427,7 @@ def train_toy(model: ToyModel, **kwargs) -> ToyTrajectory:
 
 
 def _log_expm1(s: np.ndarray) -> np.ndarray:
-    """:math:`\\log(e^s - 1)` for ``s >= 0`` without overflow (``-inf`` at 0)."""
+    """$\\log(e^s - 1)$ for ``s >= 0`` without overflow (``-inf`` at 0)."""
     s = np.asarray(s, dtype=np.float64)
     with np.errstate(divide="ignore"):
         return np.where(s > 1.0, s + np.log1p(-np.exp(-np.maximum(s, 1.0))), np.log(np.expm1(np.minimum(s, 1.0))))
@@ -474,8 +474,8 @@ class ToyCurves(Result):
     Attributes:
         scheme: ``"linear"`` or ``"homogeneous"`` bias interpolation.
         alphas: grid, shape ``(m,)``.
-        loss: :math:`\\gamma_{loss}`, shape ``(m,)``.
-        error: :math:`\\gamma_{err}`, shape ``(m,)``.
+        loss: $\\gamma_{loss}$, shape ``(m,)``.
+        error: $\\gamma_{err}$, shape ``(m,)``.
     """
 
     scheme: str
@@ -506,8 +506,8 @@ def toy_interpolation(w0, w_T, b_T, r: int, alphas, *, scheme: str = "linear", b
 
 
 def toy_class_thresholds(w_T, b_T, r: int) -> np.ndarray:
-    r"""Plateau thresholds in the limit :math:`w(0) \to 0`, linear scheme: class ``c`` is misclassified iff
-    :math:`\alpha < \big((\max_{j\ne c} b_{T,j} - b_{T,c})_+ / w_{T,c}^r\big)^{1/(r-1)}`, shape ``(k,)``."""
+    r"""Plateau thresholds in the limit $w(0) \to 0$, linear scheme: class ``c`` is misclassified iff
+    $\alpha < \big((\max_{j\ne c} b_{T,j} - b_{T,c})_+ / w_{T,c}^r\big)^{1/(r-1)}$, shape ``(k,)``."""
     w_T = np.asarray(w_T, dtype=np.float64)
     b_T = np.asarray(b_T, dtype=np.float64)
     k = b_T.shape[0]
@@ -517,10 +517,10 @@ def toy_class_thresholds(w_T, b_T, r: int) -> np.ndarray:
 
 
 def toy_misclassified_intervals(w0, w_T, b_T, r: int, *, scheme: str = "linear", b0=None, grid: int = 20001):
-    """Exact sets of :math:`\\alpha \\in [0, 1]` on which each class is misclassified (with :math:`w(0) > 0`).
+    """Exact sets of $\\alpha \\in [0, 1]$ on which each class is misclassified (with $w(0) > 0$).
 
-    Class ``c`` is misclassified iff :math:`h_c(\\alpha) = s_c(\\alpha) - (\\max_{j\\ne c}B_j - B_c) \\le 0`; the sign
-    of :math:`h_c` is read on a grid of ``grid`` points and every sign change refined by ``brentq`` (xtol 1e-14),
+    Class ``c`` is misclassified iff $h_c(\\alpha) = s_c(\\alpha) - (\\max_{j\\ne c}B_j - B_c) \\le 0$; the sign
+    of $h_c$ is read on a grid of ``grid`` points and every sign change refined by ``brentq`` (xtol 1e-14),
     so roots closer than ``1/grid`` may be missed.
 
     Returns:
@@ -565,14 +565,14 @@ class ToyLearningCheck(Result):
 
     Attributes:
         learning_order: classes in learning order.
-        expected_order: classes by decreasing :math:`u_c`.
-        order_holds: every class learned, in decreasing :math:`u_c` order, at strictly increasing times.
+        expected_order: classes by decreasing $u_c$.
+        order_holds: every class learned, in decreasing $u_c$ order, at strictly increasing times.
         biases_sorted: final biases strictly increasing along the learning order.
         last_is_argmax: the last-learned class has the (unique) largest final bias.
-        predicted_first: :math:`t^\\star` of the first class (time units).
+        predicted_first: $t^\\star$ of the first class (time units).
         observed_first: its observed learning time.
-        first_relative_error: :math:`|t_{obs} - t^\\star| / t^\\star`.
-        bias_mean_drift: as in :class:`ToyTrajectory`.
+        first_relative_error: $|t_{obs} - t^\\star| / t^\\star$.
+        bias_mean_drift: as in [`ToyTrajectory`][mlitheory.bias_plateau.toy.ToyTrajectory].
         conserves_mean: drift below ``1e-10`` (expected for gd, momentum and flow, not for adam).
     """
 

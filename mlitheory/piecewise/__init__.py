@@ -4,14 +4,23 @@ Along a parameter path polynomial in α (linear, layer-wise, homogeneous-bias), 
 LeakyReLU / pooling / residual additions is a polynomial in α wherever no activation changes
 (``theory_piecewise_paths.md``). This sub-package computes those pieces exactly and builds on them:
 
-    piecewise_logit_path  -- every example's logit path as a piecewise polynomial (breakpoints, coefficients)
-    exact_gauss_length    -- Gauss length on the sphere, smooth part + reversals + corners, per example and concatenated
-    decide_mli            -- MLI decided on the continuum: exact min Δ, a witness, or a certificate of L′ ≤ 0
-    sign_changes          -- real roots where a polynomial changes sign, with certified brackets (Bernstein)
-    check_theorem3_piecewise -- Theorem 3 for piecewise-smooth curves (corners counted), in :mod:`.theorem`
+    piecewise_logit_path  -- every example's logit path as a piecewise polynomial (breakpoints, coefficients):
 
-Unsupported modules (smooth activations, batch statistics, layer norm, …) raise :class:`Unsupported`, which names
-the module and points to the sampled tools.
+
+    exact_gauss_length    -- Gauss length on the sphere, smooth part + reversals + corners, per example and
+    concatenated:
+
+
+    decide_mli            -- MLI decided on the continuum: exact min Δ, a witness, or a certificate of L′ ≤ 0:
+
+
+    sign_changes          -- real roots where a polynomial changes sign, with certified brackets (Bernstein):
+
+
+    check_theorem3_piecewise -- Theorem 3 for piecewise-smooth curves (corners counted), in `.theorem`
+
+Unsupported modules (smooth activations, batch statistics, layer norm, …) raise
+[`Unsupported`][mlitheory.piecewise.path.Unsupported], which names the module and points to the sampled tools.
 """
 
 from mlitheory.piecewise._graph import Unsupported

@@ -3,20 +3,20 @@ r"""Total curvature of piecewise-polynomial curves: one-sided tangents, corner a
 For a continuous curve that is a polynomial on each piece, the Gauss map traces smooth arcs on the sphere joined
 by jumps; its length (Milnor's total curvature, the supremum over inscribed polygons) is
 
-.. math::
-
-    G=\sum_{\text{pieces}}\int\|T'\|\,d\alpha+\sum_{\text{corners}}\theta_i,\qquad
-    \theta_i=\angle\big(T(\alpha_i^-),T(\alpha_i^+)\big)\in[0,\pi],
+$$
+G=\sum_{\text{pieces}}\int\|T'\|\,d\alpha+\sum_{\text{corners}}\theta_i,\qquad
+\theta_i=\angle\big(T(\alpha_i^-),T(\alpha_i^+)\big)\in[0,\pi],
+$$
 
 with an interior point where the speed vanishes counted as a corner too (a reversal adds π). One-sided tangents
-where :math:`z'=0` are the limits :math:`T(\alpha^+)\propto z^{(m)}`, :math:`T(\alpha^-)\propto(-1)^{m-1}z^{(m)}` with
-:math:`m` the first non-vanishing derivative. The smooth part of a quadratic piece is the angle between
-:math:`z'` at its ends (``z′`` moves on a line, seen from the origin it turns monotonically by less than π); of a
+where $z'=0$ are the limits $T(\alpha^+)\propto z^{(m)}$, $T(\alpha^-)\propto(-1)^{m-1}z^{(m)}$ with
+$m$ the first non-vanishing derivative. The smooth part of a quadratic piece is the angle between
+$z'$ at its ends (``z′`` moves on a line, seen from the origin it turns monotonically by less than π); of a
 higher-degree piece, adaptive Gauss–Kronrod (7/15 points) of
-:math:`\|T'\|=\|z''-\langle z'',T\rangle T\|/\|z'\|`, with the error estimate :math:`|K_{15}-G_7|` and the geodesic
-guard :math:`\int_u^v\|T'\|\ge\angle(T(u),T(v))`.
+$\|T'\|=\|z''-\langle z'',T\rangle T\|/\|z'\|$, with the error estimate $|K_{15}-G_7|$ and the geodesic
+guard $\int_u^v\|T'\|\ge\angle(T(u),T(v))$.
 
-Angles are :math:`2\operatorname{atan2}(\|a-b\|,\|a+b\|)` of unit vectors (accurate at 0 and π).
+Angles are $2\operatorname{atan2}(\|a-b\|,\|a+b\|)$ of unit vectors (accurate at 0 and π).
 """
 
 from __future__ import annotations
@@ -122,8 +122,8 @@ def one_sided_tangent(c: Tensor, tau: Tensor, side: str) -> tuple[Tensor, Tensor
 def zero_speed_points(c: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
     """Interior points of the pieces ``c`` ``(P, k, K)`` (local τ in ``[-r, r]``) where the velocity vanishes.
 
-    The minima of :math:`\\|z'\\|^2` are the sign changes (− to +) of :math:`\\langle z',z''\\rangle`; a minimum at
-    which :math:`\\|z'\\|` is within the rounding bound of its evaluation counts as a zero.
+    The minima of $\\|z'\\|^2$ are the sign changes (− to +) of $\\langle z',z''\\rangle$; a minimum at
+    which $\\|z'\\|$ is within the rounding bound of its evaluation counts as a zero.
 
     Returns:
         ``(piece index, τ)`` of the zeros.
@@ -158,7 +158,7 @@ def _integrand(d1: Tensor, d2: Tensor, tau: Tensor) -> Tensor:
 def smooth_parts(
     c: Tensor, lo: Tensor, hi: Tensor, *, tol: float = 1e-12, max_depth: int = 48
 ) -> tuple[Tensor, Tensor]:
-    """:math:`\\int_{lo}^{hi}\\|T'\\|` for polynomial curves ``c`` ``(M, k, K)`` (τ basis), with error estimates.
+    """$\\int_{lo}^{hi}\\|T'\\|$ for polynomial curves ``c`` ``(M, k, K)`` (τ basis), with error estimates.
 
     ``tol`` is the absolute tolerance per unit of τ (a sub-interval of width ``w`` must reach ``tol·w``, so a piece
     of width ``w`` is integrated to about ``tol·w``).
@@ -207,7 +207,7 @@ def smooth_parts(
 
 
 def quadratic_parts(c: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
-    """Closed-form smooth part of quadratic pieces: the angle between :math:`z'` at the two ends."""
+    """Closed-form smooth part of quadratic pieces: the angle between $z'$ at the two ends."""
     d1 = derivative(c)
     a = horner(d1, lo.reshape(-1, 1))
     b = horner(d1, hi.reshape(-1, 1))

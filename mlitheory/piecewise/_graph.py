@@ -2,7 +2,7 @@
 
 On a segment of α on which no activation changes, every intermediate value of a network built from the supported
 operations is a polynomial in α, and a forward pass on its coefficients (``mlitheory.taylor``'s Taylor mode carried
-to the full degree, so that nothing is truncated) is exact. :class:`GraphEngine` runs that pass for a batch of
+to the full degree, so that nothing is truncated) is exact. `GraphEngine` runs that pass for a batch of
 segments at once (one segment per row, as a model's batch), decides each ReLU's / LeakyReLU's / max-pool's pattern
 at the segment's centre, and reports the **events** of the first nonlinear node (in graph order) whose pattern
 changes inside a segment: the sign-changing roots of its input polynomials there (for max pooling, where another
@@ -10,8 +10,9 @@ candidate overtakes the selected one). Values of later nodes are not trusted on 
 at the events and runs again. A segment without events is a piece: its output coefficients are exact.
 
 Anything else — smooth activations, batch norm with batch statistics or with a running variance that moves along
-the path (a division by :math:`\\sqrt{\\sigma^2(\\alpha)+\\epsilon}`), layer norm, a data-dependent control flow that
-``torch.fx`` cannot trace, an operation that mixes the rows of a batch — raises :class:`Unsupported` naming it.
+the path (a division by $\\sqrt{\\sigma^2(\\alpha)+\\epsilon}$), layer norm, a data-dependent control flow that
+``torch.fx`` cannot trace, an operation that mixes the rows of a batch — raises
+[`Unsupported`][mlitheory.piecewise.path.Unsupported] naming it.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ class GraphEngine:
 
     Args:
         model: the network (never modified: a private clone in eval mode is traced).
-        path: a :class:`~mlitheory.paths.ParameterPath` (float64).
+        path: a [`ParameterPath`][mlitheory.paths.ParameterPath] (float64).
         overrides: state entries held constant (e.g. batch-norm statistics of the end state).
 
     Raises:

@@ -1,18 +1,19 @@
 r"""The fast sweep for plain ReLU MLPs on paths affine in α: closed-form breakpoints and rank-one updates.
 
-For :math:`z=W_L(\alpha)\sigma(\cdots\sigma(W_1(\alpha)x+b_1(\alpha))\cdots)+b_L(\alpha)` with every
-:math:`W_\ell(\alpha)=W_\ell(g)+(\alpha-g)\dot W_\ell` affine (``g`` the interval's centre), level by level:
+For $z=W_L(\alpha)\sigma(\cdots\sigma(W_1(\alpha)x+b_1(\alpha))\cdots)+b_L(\alpha)$ with every
+$W_\ell(\alpha)=W_\ell(g)+(\alpha-g)\dot W_\ell$ affine (``g`` the interval's centre), level by level:
 
-1. Layer 1 is affine in α: :math:`a_1=P+\tau Q` (:math:`\tau=\alpha-g`), each neuron flips at most once, at
-   :math:`\tau=-P_j/Q_j`; the breakpoints are sorted per example.
-2. On the pieces of layer 1, :math:`a_2=W_2(\tau)(D_1\odot a_1)+b_2(\tau)` is quadratic and consecutive pieces
-   differ by one neuron: a **rank-one update** :math:`\pm W_2(\tau)_{:,j}\,a_{1,j}(\tau)` of the coefficients
+1. Layer 1 is affine in α: $a_1=P+\tau Q$ ($\tau=\alpha-g$), each neuron flips at most once, at
+   $\tau=-P_j/Q_j$; the breakpoints are sorted per example.
+2. On the pieces of layer 1, $a_2=W_2(\tau)(D_1\odot a_1)+b_2(\tau)$ is quadratic and consecutive pieces
+   differ by one neuron: a **rank-one update** $\pm W_2(\tau)_{:,j}\,a_{1,j}(\tau)$ of the coefficients
    (a cumulative sum over the sorted flips), instead of a matrix product per piece.
-3. Deeper layers: the sign-changing roots of :math:`a_\ell` on each piece (:mod:`mlitheory.piecewise.roots`, after
-   a screen by the values at the piece ends and the curvature) refine the pieces; :math:`a_{\ell+1}` follows on the
-   refined pieces from the masked coefficients by one matrix product per coefficient.
+3. Deeper layers: the sign-changing roots of $a_\ell$ on each piece
+   ([`mlitheory.piecewise.roots`][mlitheory.piecewise.roots], after a screen by the values at the piece ends and the
+   curvature) refine the pieces; $a_{\ell+1}$ follows on the refined pieces from the masked coefficients by one matrix
+   product per coefficient.
 
-The pieces are exactly those of the general engine (:mod:`mlitheory.piecewise._graph`), which the tests check.
+The pieces are exactly those of the general engine (`mlitheory.piecewise._graph`), which the tests check.
 """
 
 from __future__ import annotations

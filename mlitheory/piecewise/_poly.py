@@ -1,13 +1,13 @@
 r"""Polynomials as coefficient tensors: evaluation with a rounding bound, shifts, products, Bernstein form.
 
-A polynomial :math:`p(\tau)=\sum_{k=0}^{d} c_k\tau^k` is a tensor whose **last** axis holds ``c_0, …, c_d``; every
+A polynomial $p(\tau)=\sum_{k=0}^{d} c_k\tau^k$ is a tensor whose **last** axis holds ``c_0, …, c_d``; every
 function here is vectorised over the leading axes. The pieces of a ReLU network's logit path are stored in a
-*local* basis (powers of :math:`\tau=\alpha-c` with :math:`c` the centre of the piece), where the coefficients are
+*local* basis (powers of $\tau=\alpha-c$ with $c$ the centre of the piece), where the coefficients are
 well conditioned whatever the degree.
 
 The rounding bound of Horner's rule is the classical one (Higham, *Accuracy and Stability of Numerical
-Algorithms*, 2nd ed., §5.1): :math:`|\mathrm{fl}(p(t))-p(t)|\le\gamma_{2d}\sum_k|c_k||t|^k` with
-:math:`\gamma_n=nu/(1-nu)`, :math:`u=2^{-53}`.
+Algorithms*, 2nd ed., §5.1): $|\mathrm{fl}(p(t))-p(t)|\le\gamma_{2d}\sum_k|c_k||t|^k$ with
+$\gamma_n=nu/(1-nu)$, $u=2^{-53}$.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ UNIT = 2.0**-53
 
 
 def gamma(n: int) -> float:
-    """:math:`\\gamma_n = nu/(1 - nu)`, the factor of a rounding-error bound after ``n`` operations."""
+    """$\\gamma_n = nu/(1 - nu)$, the factor of a rounding-error bound after ``n`` operations."""
     return n * UNIT / (1 - n * UNIT)
 
 
 def horner(c: Tensor, t: Tensor | float) -> Tensor:
-    """:math:`p(t)` for coefficients ``c`` (``(..., d+1)``), ``t`` broadcastable to ``c[..., 0]``."""
+    """$p(t)$ for coefficients ``c`` (``(..., d+1)``), ``t`` broadcastable to ``c[..., 0]``."""
     out = c[..., -1]
     for k in range(c.shape[-1] - 2, -1, -1):
         out = out * t + c[..., k]
@@ -37,7 +37,7 @@ def horner(c: Tensor, t: Tensor | float) -> Tensor:
 
 
 def horner_bound(c: Tensor, t: Tensor | float) -> Tensor:
-    """Rounding bound :math:`\\gamma_{2d}\\sum_k|c_k||t|^k` of :func:`horner` at ``t`` (plus the smallest
+    """Rounding bound $\\gamma_{2d}\\sum_k|c_k||t|^k$ of `horner` at ``t`` (plus the smallest
     subnormal, so that an exact zero is never "certified")."""
     d = c.shape[-1] - 1
     at = abs(t) if isinstance(t, float) else t.abs()
@@ -45,7 +45,7 @@ def horner_bound(c: Tensor, t: Tensor | float) -> Tensor:
 
 
 def derivative(c: Tensor, order: int = 1) -> Tensor:
-    """Coefficients of :math:`p^{(m)}` (degree ``d - m``; a single zero coefficient when ``m > d``)."""
+    """Coefficients of $p^{(m)}$ (degree ``d - m``; a single zero coefficient when ``m > d``)."""
     for _ in range(order):
         d = c.shape[-1] - 1
         if d == 0:
@@ -56,7 +56,7 @@ def derivative(c: Tensor, order: int = 1) -> Tensor:
 
 
 def shift(c: Tensor, h: Tensor | float) -> Tensor:
-    """Coefficients of :math:`q(\\tau) = p(\\tau + h)` (Taylor shift), ``h`` broadcastable to ``c[..., 0]``."""
+    """Coefficients of $q(\\tau) = p(\\tau + h)$ (Taylor shift), ``h`` broadcastable to ``c[..., 0]``."""
     n = c.shape[-1]
     if n == 1:
         return c.clone()
@@ -70,7 +70,7 @@ def shift(c: Tensor, h: Tensor | float) -> Tensor:
 
 
 def rescale(c: Tensor, s: Tensor | float) -> Tensor:
-    """Coefficients of :math:`q(\\sigma) = p(s\\sigma)`."""
+    """Coefficients of $q(\\sigma) = p(s\\sigma)$."""
     n = c.shape[-1]
     s = torch.as_tensor(s, dtype=c.dtype, device=c.device)
     powers = torch.stack([s**k if k else torch.ones_like(s) for k in range(n)], dim=-1)
@@ -106,7 +106,7 @@ def _bernstein_matrix(n: int, dtype: torch.dtype, device: torch.device) -> Tenso
 
 
 def to_unit(c: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
-    """Monomial coefficients of :math:`s\\mapsto p(lo + (hi - lo)s)` on :math:`s\\in[0, 1]`."""
+    """Monomial coefficients of $s\\mapsto p(lo + (hi - lo)s)$ on $s\\in[0, 1]$."""
     return rescale(shift(c, lo), hi - lo)
 
 
@@ -137,7 +137,7 @@ def de_casteljau_split(b: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def radius_bound(c: Tensor, r: Tensor) -> Tensor:
-    """:math:`\\sum_{k\\ge1}|c_k|r^k`, a bound of :math:`|p(\\tau)-p(0)|` for :math:`|\\tau|\\le r`."""
+    """$\\sum_{k\\ge1}|c_k|r^k$, a bound of $|p(\\tau)-p(0)|$ for $|\\tau|\\le r$."""
     if c.shape[-1] == 1:
         return torch.zeros_like(c[..., 0])
     return horner(c[..., 1:].abs(), r) * r

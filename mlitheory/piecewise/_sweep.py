@@ -1,6 +1,6 @@
 """The segment sweep of the general engine: split segments at events until none has any.
 
-Start with one segment ``[a, b]`` per example. Each round runs :class:`~mlitheory.piecewise._graph.GraphEngine` on
+Start with one segment ``[a, b]`` per example. Each round runs `GraphEngine` on
 all open segments (in chunks): a segment without events is a finished piece (its output polynomial is exact on it);
 a segment with events is cut at them. The events of the first nonlinear node with a pattern change are true
 breakpoints (everything before that node is one polynomial on the whole segment), so every cut is a breakpoint of

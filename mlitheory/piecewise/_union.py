@@ -2,12 +2,12 @@
 
 Each example contributes a piecewise polynomial (its pieces' coefficients in their own local bases); the sum over
 examples is a polynomial on every *union piece* (between consecutive breakpoints of all examples), and changes at a
-breakpoint only by the breaking example's jump. :func:`union_sums` sorts the breakpoints, cuts them into blocks of
-``block`` union pieces, and in each block sums exactly (all examples' pieces at the block's first union piece) and
-then adds the jumps cumulatively — everything in the basis of powers of ``α − g_j``, ``g_j`` the block's centre, so
-that both the rounding of the cumulative sum and the conditioning of the basis stay local. The result is returned
-in the local basis of every union piece (powers of ``α −`` its midpoint), with a bound of the magnitudes summed
-(for rounding bounds).
+breakpoint only by the breaking example's jump. [`union_sums`][mlitheory.piecewise.gauss.union_sums] sorts the
+breakpoints, cuts them into blocks of ``block`` union pieces, and in each block sums exactly (all examples' pieces at
+the block's first union piece) and then adds the jumps cumulatively — everything in the basis of powers of ``α − g_j``,
+``g_j`` the block's centre, so that both the rounding of the cumulative sum and the conditioning of the basis stay
+local. The result is returned in the local basis of every union piece (powers of ``α −`` its midpoint), with a bound of
+the magnitudes summed (for rounding bounds).
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """Values carried by the exact interpreter: polynomials on segments of α and polynomial parameters.
 
-* :class:`SegPoly` — a data-dependent value on a batch of *segments* (one row per segment, as a model's batch),
-  as coefficients ``(K, S, *shape)`` in powers of :math:`\\tau=\\alpha-c_s`, with :math:`c_s` the centre of segment
+* `SegPoly` — a data-dependent value on a batch of *segments* (one row per segment, as a model's batch),
+  as coefficients ``(K, S, *shape)`` in powers of $\\tau=\\alpha-c_s$, with $c_s$ the centre of segment
   ``s``. Within a segment on which no activation changes this representation is exact.
-* :class:`GlobalPoly` — a parameter (or anything computed from parameters alone) as a polynomial in α with tensor
-  coefficients, :math:`\\theta(\\alpha)=\\sum_j\\alpha^jT_j` (``{j: T_j}``); for a path of :mod:`mlitheory.paths`,
-  :math:`\\theta_k(\\alpha)=\\theta^{start}_k+s_k\\alpha^{p_k}\\Delta_k`.
+* `GlobalPoly` — a parameter (or anything computed from parameters alone) as a polynomial in α with tensor
+  coefficients, $\\theta(\\alpha)=\\sum_j\\alpha^jT_j$ (``{j: T_j}``); for a path of
+  [`mlitheory.paths`][mlitheory.paths], $\\theta_k(\\alpha)=\\theta^{start}_k+s_k\\alpha^{p_k}\\Delta_k$.
 
 Bilinear maps (Linear, Conv, products) of a parameter and a segment value are computed on the coefficient tensors
-first and mixed per segment afterwards: :math:`\\alpha^j=(c_s+\\tau)^j=\\sum_i\\binom ji c_s^{j-i}\\tau^i`, so a layer
+first and mixed per segment afterwards: $\\alpha^j=(c_s+\\tau)^j=\\sum_i\\binom ji c_s^{j-i}\\tau^i$, so a layer
 costs one matrix product per (parameter power, input coefficient) for all segments together.
 """
 
@@ -53,7 +53,7 @@ class SegPoly:
 
 
 class GlobalPoly:
-    """``{j: T_j}``: the polynomial :math:`\\sum_j \\alpha^j T_j` with tensor coefficients (no segment axis)."""
+    """``{j: T_j}``: the polynomial $\\sum_j \\alpha^j T_j$ with tensor coefficients (no segment axis)."""
 
     __slots__ = ("terms",)
 
@@ -83,7 +83,7 @@ class GlobalPoly:
 
 
 def powers_local(j: int, centres: Tensor) -> list[Tensor]:
-    """Coefficients of :math:`\\alpha^j=(c+\\tau)^j` in powers of τ, each ``(S,)``: ``C(j, i) c^{j−i}``."""
+    """Coefficients of $\\alpha^j=(c+\\tau)^j$ in powers of τ, each ``(S,)``: ``C(j, i) c^{j−i}``."""
     return [math.comb(j, i) * centres ** (j - i) for i in range(j + 1)]
 
 
@@ -124,7 +124,7 @@ def seg_add(a: SegPoly, b: SegPoly, sign: float = 1.0) -> SegPoly:
 
 
 def mix(parts: dict[int, SegPoly], centres: Tensor) -> SegPoly:
-    """:math:`\\sum_j \\alpha^j R_j(\\tau)` on the segments, ``R_j`` given per power ``j`` as segment polynomials."""
+    """$\\sum_j \\alpha^j R_j(\\tau)$ on the segments, ``R_j`` given per power ``j`` as segment polynomials."""
     out: Tensor | None = None
     for j, r in parts.items():
         w = powers_local(j, centres)

@@ -1,4 +1,4 @@
-"""Rows of ``python -m mlitheory verify`` for Theorem 3 with corners (built with :mod:`mlitheory._rows`)."""
+"""Rows of ``python -m mlitheory verify`` for Theorem 3 with corners (built with `mlitheory._rows`)."""
 
 from __future__ import annotations
 

@@ -1,22 +1,23 @@
 r"""MLI decided on the continuum of α for ReLU networks: exact min Δ, a witness, or a certificate.
 
-The dataset loss :math:`L(\alpha)=\frac1N\sum_x\ell(z(\alpha;x),y_x)` along a parameter path is piecewise smooth,
-with breakpoints at the union of the examples' breakpoints (``theory_piecewise_paths.md`` §5). :func:`decide_mli`
-**decides** whether it is non-increasing on :math:`[a,b]` — not on 50 samples:
+The dataset loss $L(\alpha)=\frac1N\sum_x\ell(z(\alpha;x),y_x)$ along a parameter path is piecewise smooth,
+with breakpoints at the union of the examples' breakpoints (``theory_piecewise_paths.md`` §5).
+[`decide_mli`][mlitheory.piecewise.decide.decide_mli] **decides** whether it is non-increasing on $[a,b]$ — not on 50
+samples:
 
-* **MSE** (:math:`\ell=\|z-y\|^2`): on every union piece :math:`L` is a polynomial. The real roots of :math:`L'` are
-  isolated per piece (:mod:`mlitheory.piecewise.roots`); between consecutive roots :math:`L'` has one sign, proven at
-  a point beyond its rounding bound. The exact :math:`\min\Delta=\max_\alpha[L(\alpha)-\min_{s\le\alpha}L(s)]` is
-  attained among the breakpoints, the roots of :math:`L'` and the ends.
-* **Cross-entropy** (:math:`\ell=\operatorname{lse}(z)-z_y`): on every piece of an example, with
-  :math:`\ell'=\langle p-e_y,z'\rangle` (:math:`p` = softmax) and the centred form
-  :math:`|\ell'(\alpha)-\ell'(m)|\le|\alpha-m|\,\sup|\ell''|`,
-  :math:`|\ell''|\le\tfrac14(\max_i z_i'-\min_i z_i')^2+2\max_i|z_i''|` (a variance under :math:`p` plus
-  :math:`\|p-e_y\|_1\le2`), with Bernstein enclosures of :math:`z'` and :math:`z''` on the fragment. A cell of α
+* **MSE** ($\ell=\|z-y\|^2$): on every union piece $L$ is a polynomial. The real roots of $L'$ are
+  isolated per piece ([`mlitheory.piecewise.roots`][mlitheory.piecewise.roots]); between consecutive roots $L'$ has one
+  sign, proven at a point beyond its rounding bound. The exact $\min\Delta=\max_\alpha[L(\alpha)-\min_{s\le\alpha}L(s)]$
+  is attained among the breakpoints, the roots of $L'$ and the ends.
+* **Cross-entropy** ($\ell=\operatorname{lse}(z)-z_y$): on every piece of an example, with
+  $\ell'=\langle p-e_y,z'\rangle$ ($p$ = softmax) and the centred form
+  $|\ell'(\alpha)-\ell'(m)|\le|\alpha-m|\,\sup|\ell''|$,
+  $|\ell''|\le\tfrac14(\max_i z_i'-\min_i z_i')^2+2\max_i|z_i''|$ (a variance under $p$ plus
+  $\|p-e_y\|_1\le2$), with Bernstein enclosures of $z'$ and $z''$ on the fragment. A cell of α
   is proven decreasing when the mean over examples of the upper bounds is negative, proven increasing when the mean
   of the lower bounds is positive, else bisected.
 
-Where :math:`L'` touches 0 without changing sign (the end of a plateau) bisection cannot prove strictness: such
+Where $L'$ touches 0 without changing sign (the end of a plateau) bisection cannot prove strictness: such
 cells are kept once the largest rise they could hide is below ``tol``, and the decision says it is monotone up to
 ``tol``. A rise is confirmed by evaluating the model itself at the two α of the witness.
 
@@ -86,17 +87,17 @@ class MLIDecision(Result):
     Attributes:
         monotone: the loss never rises by more than ``tol`` on ``interval`` (a decision, not a sample).
         strict: L′ < 0 proven everywhere but at isolated points (``monotone`` and no plateau at tolerance).
-        min_delta: :math:`\max_{\alpha<\beta}[L(\beta)-L(\alpha)]_+` over the continuum.
+        min_delta: $\max_{\alpha<\beta}[L(\beta)-L(\alpha)]_+$ over the continuum.
         min_delta_error: bound on its error (root location and rounding).
         witness: when not monotone, ``(α_i, α_j, L(α_i), L(α_j))`` with the largest rise, evaluated through the
             model itself; ``None`` when monotone.
         witness_exact: the same two losses from the exact pieces (they agree with ``witness`` to rounding).
-        certificate: :class:`MLICertificate` when monotone, else ``None``.
+        certificate: [`MLICertificate`][mlitheory.piecewise.decide.MLICertificate] when monotone, else ``None``.
         loss_name: ``"cross_entropy"`` or ``"mse"``.
         tol: tolerance of the decision (absolute, in loss units): a few ulps of the loss scale.
         interval: (a, b). n_examples: N. n_breakpoints: distinct breakpoints of the union (where L may kink).
         critical_points: α of the local extrema found (roots of L′ and sign-changing kinks).
-        pieces: the :class:`~mlitheory.piecewise.PiecewisePath` the decision was made on.
+        pieces: the [`PiecewisePath`][mlitheory.piecewise.path.PiecewisePath] the decision was made on.
         targets: labels ``(N,)`` (cross-entropy) or targets ``(N, k)`` (MSE).
     """
 
@@ -117,7 +118,7 @@ class MLIDecision(Result):
     targets: np.ndarray
 
     def loss(self, alphas: Any) -> np.ndarray:
-        """The exact piecewise loss :math:`L(\\alpha)` at ``alphas`` (in the path's interval), ``(m,)``."""
+        """The exact piecewise loss $L(\\alpha)$ at ``alphas`` (in the path's interval), ``(m,)``."""
         return piecewise_loss(self.pieces, self.targets, self.loss_name, alphas)
 
     def summary(self) -> str:
@@ -440,27 +441,30 @@ def decide_mli(
     r"""Decide MLI — whether the loss is non-increasing on the whole interval — for a ReLU network.
 
     Args:
-        model: a network of supported modules (see :func:`~mlitheory.piecewise_logit_path`); never modified.
+        model: a network of supported modules (see
+            [`piecewise_logit_path`][mlitheory.piecewise.path.piecewise_logit_path]); never modified.
         start, end: state dicts or modules (``None`` with ``path=``).
-        data: a batch ``(inputs, labels)`` or an iterable of batches, as for :func:`~mlitheory.interpolate`; for
-            ``"mse"`` the second item holds the targets ``y`` ``(N, k)`` (unless ``targets`` says otherwise).
+        data: a batch ``(inputs, labels)`` or an iterable of batches, as for
+            [`interpolate`][mlitheory.interpolation.interpolate]; for ``"mse"`` the second item holds the targets ``y``
+            ``(N, k)`` (unless ``targets`` says otherwise).
         loss: ``"cross_entropy"`` (mean over examples, natural log) or ``"mse"`` (mean over examples of
-            :math:`\|z(x)-y\|^2`).
+            $\|z(x)-y\|^2$).
         targets: for ``"mse"``: ``None`` (the data's second item), ``"final"`` (the end state's logits as
-            :math:`z^*`, Theorem 3's setting) or a tensor ``(N, k)``.
-        path: any :class:`~mlitheory.paths.ParameterPath` instead of the linear path.
+            $z^*$, Theorem 3's setting) or a tensor ``(N, k)``.
+        path: any [`ParameterPath`][mlitheory.paths.ParameterPath] instead of the linear path.
         interval: the α interval.
         bn: batch-norm statistics, ``"interpolate"`` or ``"none"``.
         tol: tolerance in loss units (default ``2⁻⁴⁰·(1 + |L(a)| + |L(b)|)``, a few thousand ulps): a rise below
             it does not count. For cross-entropy, cells where L′ could not be proven negative are kept when the
             rise they could hide is below ``tol`` in total (plateaus); that allowance is in ``min_delta_error``.
-        engine, device: as for :func:`~mlitheory.piecewise_logit_path`.
-        pieces: an already computed :class:`~mlitheory.piecewise.PiecewisePath` of the same inputs and path.
+        engine, device: as for [`piecewise_logit_path`][mlitheory.piecewise.path.piecewise_logit_path].
+        pieces: an already computed [`PiecewisePath`][mlitheory.piecewise.path.PiecewisePath] of the same inputs and
+            path.
 
     Returns:
-        :class:`MLIDecision`.
+        [`MLIDecision`][mlitheory.piecewise.decide.MLIDecision].
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> a, b = nn.Linear(2, 2).double(), nn.Linear(2, 2).double()

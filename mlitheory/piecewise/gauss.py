@@ -1,24 +1,25 @@
 r"""Exact Gauss length (total curvature, corners included) of the logit paths of a ReLU network.
 
-Each example's logit path :math:`z(\alpha;x)` is a piecewise polynomial (:func:`piecewise_logit_path`); its Gauss
-length on the sphere, in Milnor's sense (the supremum over inscribed polygons, ``theory_piecewise_paths.md`` §3), is
+Each example's logit path $z(\alpha;x)$ is a piecewise polynomial
+([`piecewise_logit_path`][mlitheory.piecewise.path.piecewise_logit_path]); its Gauss length on the sphere, in Milnor's
+sense (the supremum over inscribed polygons, ``theory_piecewise_paths.md`` §3), is
 
-.. math::
-
-    G = \underbrace{\sum_{\text{pieces}}\int\|T'(\alpha)\|\,d\alpha}_{\text{smooth part}}
-      + \underbrace{\pi\cdot\#\{\text{reversals}\}}_{\text{speed zero inside a piece}}
-      + \underbrace{\sum_{\text{breakpoints}}\angle\big(T(\alpha_i^-),T(\alpha_i^+)\big)}_{\text{corner part}} .
+$$
+G = \underbrace{\sum_{\text{pieces}}\int\|T'(\alpha)\|\,d\alpha}_{\text{smooth part}}
+  + \underbrace{\pi\cdot\#\{\text{reversals}\}}_{\text{speed zero inside a piece}}
+  + \underbrace{\sum_{\text{breakpoints}}\angle\big(T(\alpha_i^-),T(\alpha_i^+)\big)}_{\text{corner part}} .
+$$
 
 The smooth part alone is what derivative-based estimators compute on a ReLU network (they are blind to kinks);
-it is a lower bound of :math:`G`. Quadratic pieces (one hidden layer on the linear path) need no quadrature: the
-smooth part of a piece is the angle between :math:`z'` at its ends. Higher-degree pieces are integrated by
+it is a lower bound of $G$. Quadratic pieces (one hidden layer on the linear path) need no quadrature: the
+smooth part of a piece is the angle between $z'$ at its ends. Higher-degree pieces are integrated by
 adaptive Gauss–Kronrod to about ``tol`` per unit of α.
 
-The **concatenated** curve :math:`\alpha\mapsto(z(\alpha;x_1),\dots,z(\alpha;x_N))\in\mathbb R^{Nk}` (the curve of
+The **concatenated** curve $\alpha\mapsto(z(\alpha;x_1),\dots,z(\alpha;x_N))\in\mathbb R^{Nk}$ (the curve of
 Theorem 3 for the dataset MSE) breaks at the union of the examples' breakpoints. Its corners are computed from the
-breaking example's one-sided derivatives and the Gram scalar :math:`\|Z'\|^2` (accurate at any angle); its smooth
-part from the Gram polynomials :math:`\|Z'\|^2,\langle Z',Z''\rangle,\|Z''\|^2` summed over examples, whose
-cancellation limits the integrand to about :math:`\sqrt{u}` relative accuracy — the error bound says so.
+breaking example's one-sided derivatives and the Gram scalar $\|Z'\|^2$ (accurate at any angle); its smooth
+part from the Gram polynomials $\|Z'\|^2,\langle Z',Z''\rangle,\|Z''\|^2$ summed over examples, whose
+cancellation limits the integrand to about $\sqrt{u}$ relative accuracy — the error bound says so.
 
 References:
     Milnor. *On the total curvature of knots*, Ann. Math. 52 (1950).
@@ -66,7 +67,7 @@ class ExactGaussLength(Result):
         corner_part: ``(N,)`` Σ of the exterior angles at the breakpoints.
         error: ``(N,)`` bound on |computed − exact| (quadrature estimates plus rounding of every angle).
         corner_example, corner_alpha, corner_angle: ``(C,)`` every corner with a nonzero angle (example, α,
-            exterior angle); :meth:`corners` gives them per example.
+            exterior angle); `corners` gives them per example.
         n_pieces: ``(N,)`` pieces per example.
         mean: mean of ``total``. mean_error: mean of ``error``.
         concatenated: Gauss length of the concatenated curve in ℝ^{N·k} (``nan`` if not computed), with
@@ -160,7 +161,8 @@ def _per_piece(pp: PiecewisePath, tol: float):
 
 
 def path_gauss_length(pp: PiecewisePath, *, tol: float = 1e-12, concatenated: bool = True) -> ExactGaussLength:
-    """The exact Gauss length of a :class:`PiecewisePath` (see :func:`exact_gauss_length`)."""
+    """The exact Gauss length of a [`PiecewisePath`][mlitheory.piecewise.path.PiecewisePath] (see
+    [`exact_gauss_length`][mlitheory.piecewise.gauss.exact_gauss_length])."""
     n = pp.n_examples
     c = torch.from_numpy(pp.coefficients)
     r = torch.from_numpy(0.5 * (pp.hi - pp.lo))
@@ -366,23 +368,25 @@ def exact_gauss_length(
     r"""Exact Gauss length, corners included, of the logit paths of a ReLU network along a parameter path.
 
     Args:
-        model: a network of supported modules (see :func:`piecewise_logit_path`); never modified.
+        model: a network of supported modules (see
+            [`piecewise_logit_path`][mlitheory.piecewise.path.piecewise_logit_path]); never modified.
         start, end: state dicts or modules (``None`` with ``path=`` or ``pieces=``).
         inputs: a tensor, a batch ``(x, y)`` or an iterable of batches.
-        path: any :class:`~mlitheory.paths.ParameterPath` instead of the linear path.
+        path: any [`ParameterPath`][mlitheory.paths.ParameterPath] instead of the linear path.
         interval: the α interval.
-        bn: batch-norm statistics, ``"interpolate"`` or ``"none"`` (see :func:`piecewise_logit_path`).
+        bn: batch-norm statistics, ``"interpolate"`` or ``"none"`` (see
+            [`piecewise_logit_path`][mlitheory.piecewise.path.piecewise_logit_path]).
         concatenated: also the Gauss length of the concatenated curve in ℝ^{N·k}.
         tol: quadrature tolerance per unit of α for pieces of degree ≥ 3.
         engine: ``"auto"``, ``"mlp"`` or ``"graph"``.
         device: where to build the pieces.
-        pieces: an already computed :class:`PiecewisePath` (then ``model``, ``start``, ``end``, ``inputs`` are
-            not used).
+        pieces: an already computed [`PiecewisePath`][mlitheory.piecewise.path.PiecewisePath] (then ``model``,
+            ``start``, ``end``, ``inputs`` are not used).
 
     Returns:
-        :class:`ExactGaussLength`.
+        [`ExactGaussLength`][mlitheory.piecewise.gauss.ExactGaussLength].
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> a, b = nn.Linear(3, 2).double(), nn.Linear(3, 2).double()

@@ -1,19 +1,19 @@
 r"""The exact logit path of a ReLU network along a parameter path: a piecewise polynomial in α.
 
-Along :math:`\theta_\alpha=(1-\alpha)\theta_0+\alpha\theta_1` (and along the layer-wise and homogeneous-bias paths
-of :mod:`mlitheory.paths`, polynomial in α too), a network built from Linear / Conv / ReLU / LeakyReLU / max- and
-average-pooling / flatten / residual additions (no batch statistics) is, on every interval of α where no
-activation changes, a **polynomial in α**: layer :math:`\ell`'s pre-activations have degree :math:`\le\ell` on the
-linear path. So each example's logits :math:`z(\alpha;x)` form a piecewise polynomial whose breakpoints are the
+Along $\theta_\alpha=(1-\alpha)\theta_0+\alpha\theta_1$ (and along the layer-wise and homogeneous-bias paths
+of [`mlitheory.paths`][mlitheory.paths], polynomial in α too), a network built from Linear / Conv / ReLU / LeakyReLU /
+max- and average-pooling / flatten / residual additions (no batch statistics) is, on every interval of α where no
+activation changes, a **polynomial in α**: layer $\ell$'s pre-activations have degree $\le\ell$ on the
+linear path. So each example's logits $z(\alpha;x)$ form a piecewise polynomial whose breakpoints are the
 real roots of the current region's pre-activation polynomials (or of differences of max-pool candidates) at which
 the sign actually changes (``theory_piecewise_paths.md`` §1–2).
 
-:func:`piecewise_logit_path` computes every piece exactly: a forward pass on polynomial coefficients (the Taylor
-mode of :mod:`mlitheory.taylor` carried to the full degree, so nothing is truncated) over segments of α, cut at
-the certified sign changes of the first nonlinear node that changes (:mod:`mlitheory.piecewise._graph`); for a
-plain ReLU MLP a faster sweep with closed-form first-layer breakpoints and rank-one updates
-(:mod:`mlitheory.piecewise._mlp`) gives the same pieces. The coefficients of each piece are stored in powers of
-:math:`\alpha-c` with :math:`c` the centre of the piece (well conditioned at any degree).
+[`piecewise_logit_path`][mlitheory.piecewise.path.piecewise_logit_path] computes every piece exactly: a forward pass on
+polynomial coefficients (the Taylor mode of [`mlitheory.taylor`][mlitheory.taylor] carried to the full degree, so
+nothing is truncated) over segments of α, cut at the certified sign changes of the first nonlinear node that changes
+(`mlitheory.piecewise._graph`); for a plain ReLU MLP a faster sweep with closed-form first-layer breakpoints and
+rank-one updates (`mlitheory.piecewise._mlp`) gives the same pieces. The coefficients of each piece are stored in powers
+of $\alpha-c$ with $c$ the centre of the piece (well conditioned at any degree).
 
 References:
     ``theory_piecewise_paths.md`` (this project), §1–2.
@@ -44,11 +44,11 @@ __all__ = ["PiecewisePath", "Unsupported", "piecewise_logit_path"]
 
 @dataclass(frozen=True)
 class PiecewisePath(Result):
-    r"""The logit paths :math:`z(\alpha; x_i)` of ``N`` examples, each a piecewise polynomial on ``interval``.
+    r"""The logit paths $z(\alpha; x_i)$ of ``N`` examples, each a piecewise polynomial on ``interval``.
 
     The pieces of example ``i`` are ``offsets[i]`` to ``offsets[i+1] − 1``, sorted by α; they tile the interval
     (``hi`` of one piece is ``lo`` of the next). On piece ``p``,
-    :math:`z(\alpha)=\sum_k \text{coefficients}[p, :, k]\,(\alpha-\text{centre}[p])^k`.
+    $z(\alpha)=\sum_k \text{coefficients}[p, :, k]\,(\alpha-\text{centre}[p])^k$.
 
     Attributes:
         offsets: ``(N + 1,)`` int64.
@@ -118,7 +118,7 @@ class PiecewisePath(Result):
 
     # -- evaluation ------------------------------------------------------------------------------------------
     def evaluate(self, alphas: Any, order: int = 0, *, side: str = "right") -> np.ndarray:
-        r""":math:`z^{(m)}(\alpha)` for every example: array ``(len(alphas), N, k)``.
+        r"""$z^{(m)}(\alpha)$ for every example: array ``(len(alphas), N, k)``.
 
         Args:
             alphas: points in ``interval`` (a scalar gives ``(1, N, k)``).
@@ -136,7 +136,7 @@ class PiecewisePath(Result):
         return horner(c, t).numpy()
 
     def derivative(self, alphas: Any, order: int = 1, *, side: str = "right") -> np.ndarray:
-        """The ``order``-th derivative (see :meth:`evaluate`)."""
+        """The ``order``-th derivative (see `evaluate`)."""
         return self.evaluate(alphas, order, side=side)
 
     def summary(self) -> str:
@@ -260,7 +260,7 @@ def piecewise_logit_path(
             modified.
         start, end: state dicts or modules (``None`` when ``path`` is given).
         inputs: a tensor ``(N, ...)``, a batch ``(x, y)`` or an iterable of batches (their ``x`` are used).
-        path: any :class:`~mlitheory.paths.ParameterPath` instead of the linear path.
+        path: any [`ParameterPath`][mlitheory.paths.ParameterPath] instead of the linear path.
         interval: the α interval ``(a, b)``.
         bn: ``"interpolate"`` (running statistics follow the path) or ``"none"`` (held at the end state's).
         engine: ``"auto"`` (the MLP sweep when the model is a plain Linear/ReLU chain on an affine path, else the
@@ -270,13 +270,13 @@ def piecewise_logit_path(
         progress: a tqdm bar.
 
     Returns:
-        :class:`PiecewisePath`.
+        [`PiecewisePath`][mlitheory.piecewise.path.PiecewisePath].
 
     Raises:
         Unsupported: a module or operation is not piecewise polynomial along the path (named), e.g. a smooth
             activation or batch norm with batch statistics; use the sampled tools then.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> net = nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 1))

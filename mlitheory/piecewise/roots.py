@@ -1,20 +1,20 @@
 r"""Real roots of polynomials on intervals, where the sign changes, each with a certified bracket.
 
-For a batch of polynomials :math:`p_i` (coefficients in the last axis) and intervals :math:`(lo_i, hi_i)`,
-:func:`sign_changes` returns every root at which :math:`p_i` changes sign inside the open interval. Roots are
-isolated by Bernstein subdivision: on :math:`[0,1]` the number of sign variations :math:`V` of the Bernstein
+For a batch of polynomials $p_i$ (coefficients in the last axis) and intervals $(lo_i, hi_i)$,
+[`sign_changes`][mlitheory.piecewise.roots.sign_changes] returns every root at which $p_i$ changes sign inside the open
+interval. Roots are isolated by Bernstein subdivision: on $[0,1]$ the number of sign variations $V$ of the Bernstein
 coefficients bounds the number of roots and has the same parity (Descartes' rule of signs in Bernstein form), so
 
-* :math:`V=0`: no root; :math:`V=1`: exactly one simple root, refined by bisection on Horner evaluations;
-* :math:`V\ge2`: split in halves by de Casteljau's algorithm and look again.
+* $V=0$: no root; $V=1$: exactly one simple root, refined by bisection on Horner evaluations;
+* $V\ge2$: split in halves by de Casteljau's algorithm and look again.
 
-Coefficients within a rounding bound of zero are treated as zero. A cluster narrower than :math:`2^{-40}` of
-the interval that keeps :math:`V\ge2` is a sign change if the signs at its two ends differ, else a tangential root
+Coefficients within a rounding bound of zero are treated as zero. A cluster narrower than $2^{-40}$ of
+the interval that keeps $V\ge2$ is a sign change if the signs at its two ends differ, else a tangential root
 (a double root, or a pair closer than float64 can separate), which changes nothing and is not a breakpoint.
 
-Each reported root comes with a bracket :math:`[a, b]` such that :math:`p(a)` and :math:`p(b)` are of opposite signs
+Each reported root comes with a bracket $[a, b]$ such that $p(a)$ and $p(b)$ are of opposite signs
 and each exceeds its Horner rounding bound (``certified``); the root is located to the float64 accuracy at which
-the sign of :math:`p` can still be decided (the bisection stops when :math:`|p|` falls within its rounding bound).
+the sign of $p$ can still be decided (the bisection stops when $|p|$ falls within its rounding bound).
 
 References:
     Lane, Riesenfeld. *Bounds on a polynomial*, BIT 21 (1981) (variation diminishing of Bernstein form).
@@ -100,9 +100,9 @@ def sign_changes(c: Tensor, lo: Tensor, hi: Tensor, *, edge: Tensor | float = 0.
         edge: roots closer than this to an end are not reported (they belong to the end point itself).
 
     Returns:
-        :class:`Roots`, sorted by polynomial then by root.
+        [`Roots`][mlitheory.piecewise.roots.Roots], sorted by polynomial then by root.
 
-    Example:
+    Examples:
         >>> import torch
         >>> c = torch.tensor([[-2.0, 0.0, 1.0], [1.0, -2.0, 1.0]], dtype=torch.float64)  # α² − 2, (α − 1)²
         >>> r = sign_changes(c, torch.zeros(2, dtype=torch.float64), torch.full((2,), 3.0, dtype=torch.float64))

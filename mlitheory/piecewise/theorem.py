@@ -1,36 +1,38 @@
-r"""Theorem 3 for piecewise-smooth curves: total curvature *with corners* below :math:`\pi/2` ⇒ monotone MSE.
+r"""Theorem 3 for piecewise-smooth curves: total curvature *with corners* below $\pi/2$ ⇒ monotone MSE.
 
-**Theorem** (``theory_piecewise_paths.md`` §4). Let :math:`z:[0,1]\to\mathbb R^n` be continuous and smooth on finitely
-many pieces, :math:`z(1)=z^*\ne z(0)`, and let
+**Theorem** (``theory_piecewise_paths.md`` §4). Let $z:[0,1]\to\mathbb R^n$ be continuous and smooth on finitely
+many pieces, $z(1)=z^*\ne z(0)$, and let
 
-.. math::
+$$
+G=\sum_{\text{pieces}}\int\|T'\|\,d\alpha
+  +\sum_{\text{corners}}\angle\big(T(\alpha_i^-),T(\alpha_i^+)\big)<\frac\pi2 .
+$$
 
-    G=\sum_{\text{pieces}}\int\|T'\|\,d\alpha
-      +\sum_{\text{corners}}\angle\big(T(\alpha_i^-),T(\alpha_i^+)\big)<\frac\pi2 .
+Then $L(\alpha)=\|z(\alpha)-z^*\|^2$ is strictly decreasing on $[0,1]$; quantitatively, with
+$G_\alpha$ the tail total curvature after $\alpha^+$ and $\ell(\alpha)$ the remaining arc length,
+$\langle T(\alpha^+),z^*-z(\alpha)\rangle\ge\cos(G_\alpha)\,\ell(\alpha)$.
 
-Then :math:`L(\alpha)=\|z(\alpha)-z^*\|^2` is strictly decreasing on :math:`[0,1]`; quantitatively, with
-:math:`G_\alpha` the tail total curvature after :math:`\alpha^+` and :math:`\ell(\alpha)` the remaining arc length,
-:math:`\langle T(\alpha^+),z^*-z(\alpha)\rangle\ge\cos(G_\alpha)\,\ell(\alpha)`.
-
-*Proof.* The spherical distance from :math:`T(\alpha^+)` to :math:`T(s)`, :math:`s>\alpha`, is at most the length of
-the Gauss map between them, jumps included, :math:`\le G_\alpha`; so :math:`\langle T(\alpha^+),T(s)\rangle\ge\cos
-G_\alpha>0` and :math:`\langle T(\alpha^+),z^*-z(\alpha)\rangle=\int_\alpha^1\|z'\|\langle T(\alpha^+),T(s)\rangle ds\ge
-\cos(G_\alpha)\ell(\alpha)`. The right derivative :math:`L'(\alpha^+)=-2\|z'(\alpha^+)\|\langle T(\alpha^+),
-z^*-z(\alpha)\rangle<0` wherever :math:`z'(\alpha^+)\ne0` (likewise from the left), and a continuous function with
+*Proof.* The spherical distance from $T(\alpha^+)$ to $T(s)$, $s>\alpha$, is at most the length of
+the Gauss map between them, jumps included, $\le G_\alpha$; so $\langle T(\alpha^+),T(s)\rangle\ge\cos
+G_\alpha>0$ and $\langle T(\alpha^+),z^*-z(\alpha)\rangle=\int_\alpha^1\|z'\|\langle T(\alpha^+),T(s)\rangle ds\ge
+\cos(G_\alpha)\ell(\alpha)$. The right derivative $L'(\alpha^+)=-2\|z'(\alpha^+)\|\langle T(\alpha^+),
+z^*-z(\alpha)\rangle<0$ wherever $z'(\alpha^+)\ne0$ (likewise from the left), and a continuous function with
 negative one-sided derivatives off a finite set is strictly decreasing. ∎
 
-**Sharp.** A polygon with a first leg :math:`\varepsilon e_1` and a turn by :math:`\pi/2+\delta` has :math:`G=\pi/2+
-\delta` and :math:`L'(0)>0` when :math:`\varepsilon<\sin\delta` (:func:`turn_polygon`).
-**The kink-blind value is not a certificate.** :func:`kink_blind_counterexample`: :math:`z=(1,2\alpha)` on
-:math:`[0,\frac12]`, then straight to :math:`z^*=0`; both legs are straight (smooth part 0) but :math:`\|z\|^2` rises
-from 1 to 2; the corner's exterior angle is :math:`3\pi/4`.
+**Sharp.** A polygon with a first leg $\varepsilon e_1$ and a turn by $\pi/2+\delta$ has $G=\pi/2+
+\delta$ and $L'(0)>0$ when $\varepsilon<\sin\delta$ ([`turn_polygon`][mlitheory.piecewise.theorem.turn_polygon]).
+**The kink-blind value is not a certificate.**
+[`kink_blind_counterexample`][mlitheory.piecewise.theorem.kink_blind_counterexample]: $z=(1,2\alpha)$ on $[0,\frac12]$,
+then straight to $z^*=0$; both legs are straight (smooth part 0) but $\|z\|^2$ rises from 1 to 2; the corner's exterior
+angle is $3\pi/4$.
 
-The rows of ``python -m mlitheory verify`` for this statement are in :mod:`mlitheory.piecewise._verify`.
+The rows of ``python -m mlitheory verify`` for this statement are in `mlitheory.piecewise._verify`.
 
-Curves here are :class:`~mlitheory.piecewise.PiecewisePath` objects with one "example" (the curve) whose outputs
-are the coordinates, so the exact tools of this sub-package measure them: :func:`check_theorem3_piecewise` decides
-the hypothesis with :func:`~mlitheory.piecewise.gauss.path_gauss_length` and the conclusion with the exact MSE
-decision of :func:`~mlitheory.piecewise.decide_mli` (roots of the polynomial :math:`L'`).
+Curves here are [`PiecewisePath`][mlitheory.piecewise.path.PiecewisePath] objects with one "example" (the curve) whose
+outputs are the coordinates, so the exact tools of this sub-package measure them:
+[`check_theorem3_piecewise`][mlitheory.piecewise.theorem.check_theorem3_piecewise] decides the hypothesis with
+[`path_gauss_length`][mlitheory.piecewise.gauss.path_gauss_length] and the conclusion with the exact MSE decision of
+[`decide_mli`][mlitheory.piecewise.decide.decide_mli] (roots of the polynomial $L'$).
 
 References:
     Lucas et al. ICML 2021, Theorem 3 (the smooth case); Milnor, Ann. Math. 52 (1950) (total curvature of polygons).
@@ -69,13 +71,14 @@ __all__ = [
 
 
 def curve_from_pieces(breaks, coefficients, label: str = "curve") -> PiecewisePath:
-    """A curve as a :class:`PiecewisePath` with one example.
+    """A curve as a [`PiecewisePath`][mlitheory.piecewise.path.PiecewisePath] with one example.
 
     Args:
         breaks: ``(m + 1,)`` increasing, from 0 to 1.
         coefficients: ``(m, n, K)`` coefficients of each piece in powers of ``α − centre`` (centre = the piece's
-            midpoint); the pieces must join continuously (not checked here; :func:`polygon` and
-            :func:`random_piecewise_curve` build continuous ones).
+            midpoint); the pieces must join continuously (not checked here;
+            [`polygon`][mlitheory.piecewise.theorem.polygon] and
+            [`random_piecewise_curve`][mlitheory.piecewise.theorem.random_piecewise_curve] build continuous ones).
     """
     br = np.asarray(breaks, dtype=np.float64)
     c = np.asarray(coefficients, dtype=np.float64)

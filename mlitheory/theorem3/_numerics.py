@@ -1,10 +1,10 @@
-"""Numerical machinery behind :func:`mlitheory.theorem3.check_theorem3`.
+"""Numerical machinery behind [`mlitheory.theorem3.check_theorem3`][mlitheory.theorem3.check.check_theorem3].
 
-- :func:`jets`: (z, z′, z″) at many α by one vectorised nested :func:`torch.func.jvp`.
-- :func:`refine_slope_sign` and :func:`decide_strict_decrease`: the sign of the exact
-  :math:`L'(\alpha)=-2\\langle z^*-z,z'\rangle` on a grid bisected wherever the cubic Hermite interpolant of
-  :math:`L'` approaches 0, and the verdict (strictly decreasing, a rise, or undecided within rounding).
-- :func:`tail_lengths`: the remaining arc length :math:`\\ell(\alpha)` at given nodes.
+- `jets`: (z, z′, z″) at many α by one vectorised nested `torch.func.jvp`.
+- `refine_slope_sign` and `decide_strict_decrease`: the sign of the exact
+  $L'(\alpha)=-2\\langle z^*-z,z'\rangle$ on a grid bisected wherever the cubic Hermite interpolant of
+  $L'$ approaches 0, and the verdict (strictly decreasing, a rise, or undecided within rounding).
+- `tail_lengths`: the remaining arc length $\\ell(\alpha)$ at given nodes.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def tail_lengths(flat: Curve, nodes: np.ndarray, tol: float) -> tuple[np.ndarray
     Each panel between consecutive nodes gets an 8-point Gauss–Legendre rule (exact jvp speed, one vectorised
     call); the sum of |GL8 − GL4| over the panels is the error estimate. The panels already resolve where the
     tangent turns or the speed collapses; if the estimate still exceeds ``tol``, the adaptive
-    :func:`mlitheory.geometry.arc_length` is used instead and corrected to the nodes from its own cumulative.
+    [`mlitheory.geometry.arc_length`][mlitheory.geometry.arc_length] is used instead and corrected to the nodes from its
+    own cumulative.
     """
     lo, hi = nodes[:-1], nodes[1:]
     mid, half = (lo + hi) / 2, (hi - lo) / 2

@@ -1,4 +1,4 @@
-"""Rows of ``python -m mlitheory verify`` for Theorem 3 (built with :mod:`mlitheory._rows`)."""
+"""Rows of ``python -m mlitheory verify`` for Theorem 3 (built with `mlitheory._rows`)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def verify_family(*, quick: bool, seed: int) -> list:
         seed: seed of the random instances.
 
     Returns:
-        A list of :class:`mlitheory.verify.FamilyReport` (checks and demonstrations).
+        A list of [`mlitheory.verify.FamilyReport`][mlitheory.verify.FamilyReport] (checks and demonstrations).
     """
     # The curves are tiny (n <= 50): intra-op threads only add overhead, so run single-threaded and restore.
     threads = torch.get_num_threads()

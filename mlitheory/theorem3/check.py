@@ -1,6 +1,6 @@
 """The check of Theorem 3 on one curve: the Gauss length, the exact slope L′ on an adaptive grid, the bound.
 
-The statement and its references are in :mod:`mlitheory.theorem3`.
+The statement and its references are in [`mlitheory.theorem3`][mlitheory.theorem3].
 """
 
 from __future__ import annotations
@@ -58,20 +58,20 @@ def _smootherstep(s: torch.Tensor) -> torch.Tensor:
 
 
 def smoothed_turn(delta: float, *, eps: float | None = None, corner: float = 0.25, smoothing: float = 1.0) -> Curve:
-    r"""The tightness construction: a first leg :math:`\varepsilon e_1`, then a turn by :math:`\varphi=\pi/2+\delta`
-    and a leg :math:`v=(-\sin\delta,\cos\delta)` of length 1.
+    r"""The tightness construction: a first leg $\varepsilon e_1$, then a turn by $\varphi=\pi/2+\delta$
+    and a leg $v=(-\sin\delta,\cos\delta)$ of length 1.
 
-    The two legs are blended by a smooth step :math:`h` (from 0 to 1, C³ at its ends) of the velocity,
+    The two legs are blended by a smooth step $h$ (from 0 to 1, C³ at its ends) of the velocity,
 
-    .. math::
+    $$
+    z'(\alpha) = \varepsilon k_1 (1-h(\alpha))\,e_1 + k_2\,h(\alpha)\,v, \qquad
+    k_1 = 1/\textstyle\int_0^1(1-h),\ k_2 = 1/\int_0^1 h,
+    $$
 
-        z'(\alpha) = \varepsilon k_1 (1-h(\alpha))\,e_1 + k_2\,h(\alpha)\,v, \qquad
-        k_1 = 1/\textstyle\int_0^1(1-h),\ k_2 = 1/\int_0^1 h,
-
-    so :math:`z(1)-z(0)=\varepsilon e_1+v` exactly, :math:`z\in C^4`, and the direction angle rises monotonically
-    from 0 to :math:`\varphi` (``z′ × z″ = εk₁k₂h′cos δ ≥ 0``, checked in :mod:`proofs_check.gauss_length`).
-    Hence the Gauss length is exactly :math:`\pi/2+\delta` (the smoothing adds nothing to it), and
-    :math:`L'(0) = 2\varepsilon k_1(\sin\delta-\varepsilon) > 0` whenever :math:`\varepsilon<\sin\delta`.
+    so $z(1)-z(0)=\varepsilon e_1+v$ exactly, $z\in C^4$, and the direction angle rises monotonically
+    from 0 to $\varphi$ (``z′ × z″ = εk₁k₂h′cos δ ≥ 0``, checked in `proofs_check.gauss_length`).
+    Hence the Gauss length is exactly $\pi/2+\delta$ (the smoothing adds nothing to it), and
+    $L'(0) = 2\varepsilon k_1(\sin\delta-\varepsilon) > 0$ whenever $\varepsilon<\sin\delta$.
 
     Args:
         delta: excess turn δ ∈ (0, π/2).
@@ -123,14 +123,14 @@ def _check_curve(curve: object) -> None:
 
 
 def loss_slope(curve: Curve, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Exact :math:`L`, :math:`L'=-2\langle z^*-z,z'\rangle` and :math:`L''=2\|z'\|^2-2\langle z^*-z,z''\rangle`.
+    r"""Exact $L$, $L'=-2\langle z^*-z,z'\rangle$ and $L''=2\|z'\|^2-2\langle z^*-z,z''\rangle$.
 
     Args:
         curve: ``α ↦ z(α)``; ``z* = z(1)``; a ``(batch, n)`` output is flattened (the dataset curve).
         alphas: points, array ``(m,)``.
 
     Returns:
-        Three arrays ``(m,)``: L, L′, L″ (derivatives by nested :func:`torch.func.jvp`).
+        Three arrays ``(m,)``: L, L′, L″ (derivatives by nested `torch.func.jvp`).
     """
     _check_curve(curve)
     al = np.asarray(alphas, dtype=np.float64).reshape(-1)
@@ -148,11 +148,11 @@ def loss_slope(curve: Curve, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def projective_gauss_length(curve: Curve, a: float = 0.0, b: float = 1.0, *, tol: float = 1e-10) -> tuple[float, float]:
-    r"""Projective (Grassmannian) length :math:`\int_a^b\kappa\|z'\|\,d\alpha` of the tangent *line*.
+    r"""Projective (Grassmannian) length $\int_a^b\kappa\|z'\|\,d\alpha$ of the tangent *line*.
 
-    The pointwise integrand :math:`\|T'\|` is integrated by :func:`scipy.integrate.quad`; where the velocity
-    vanishes the tangent line does not jump, so a reversal adds nothing (on the sphere it adds :math:`\pi`).
-    This is the length for which Theorem 3 fails (see :func:`reversal_curve`).
+    The pointwise integrand $\|T'\|$ is integrated by `scipy.integrate.quad`; where the velocity
+    vanishes the tangent line does not jump, so a reversal adds nothing (on the sphere it adds $\pi$).
+    This is the length for which Theorem 3 fails (see [`reversal_curve`][mlitheory.theorem3.check.reversal_curve]).
 
     Returns:
         ``(value, error estimate)`` in radians.
@@ -263,19 +263,19 @@ def check_theorem3(
 ) -> Theorem3Result:
     r"""Check Theorem 3 and its quantitative form on one curve.
 
-    1. **Hypothesis.** :math:`G` by :func:`mlitheory.geometry.gauss_length` (adaptive, exact jvp derivatives);
-       :math:`G<\pi/2` is decided only when :math:`|G-\pi/2|` exceeds the quadrature error, else undecided.
-    2. **Conclusion.** The sign of the exact :math:`L'(\alpha)=-2\langle z^*-z,z'\rangle` on a grid made of the
+    1. **Hypothesis.** $G$ by [`mlitheory.geometry.gauss_length`][mlitheory.geometry.gauss_length] (adaptive, exact jvp
+       derivatives); $G<\pi/2$ is decided only when $|G-\pi/2|$ exceeds the quadrature error, else undecided.
+    2. **Conclusion.** The sign of the exact $L'(\alpha)=-2\langle z^*-z,z'\rangle$ on a grid made of the
        Gauss-length nodes and ``grid`` equally spaced points, refined by bisection wherever the cubic Hermite
-       interpolant of :math:`L'` (from :math:`L'` and :math:`L''`) comes within half of its endpoint values of 0
-       — a hidden rise between grid points would show there. :math:`L'` is compared with its rounding error
-       :math:`2u_e(\|z^*\|+\|z\|)\|z'\|+2n\epsilon\|z^*-z\|\|z'\|` (:math:`u_e` = ``eval_error``): above it is a rise
+       interpolant of $L'$ (from $L'$ and $L''$) comes within half of its endpoint values of 0
+       — a hidden rise between grid points would show there. $L'$ is compared with its rounding error
+       $2u_e(\|z^*\|+\|z\|)\|z'\|+2n\epsilon\|z^*-z\|\|z'\|$ ($u_e$ = ``eval_error``): above it is a rise
        (``monotone=False``); within it at isolated points (both neighbours clearly negative) is a stationary
-       point of a decreasing :math:`L`, otherwise undecided.
-    3. **Bound.** At the Gauss-length nodes, :math:`G_\alpha` from its ``cumulative`` field and
-       :math:`\ell(\alpha)` by Gauss–Legendre rules on the same panels (or the adaptive arc length); the
+       point of a decreasing $L$, otherwise undecided.
+    3. **Bound.** At the Gauss-length nodes, $G_\alpha$ from its ``cumulative`` field and
+       $\ell(\alpha)$ by Gauss–Legendre rules on the same panels (or the adaptive arc length); the
        bound is checked up to the slack
-       :math:`\ell\,e_G+e_\ell+u_e(\|z^*\|+\|z\|)`.
+       $\ell\,e_G+e_\ell+u_e(\|z^*\|+\|z\|)$.
 
     Args:
         curve: ``α ↦ z(α)`` on 0-dim float64 tensors, float64 output ``(n,)`` (a ``(batch, n)`` output is
@@ -288,9 +288,9 @@ def check_theorem3(
         eval_error: relative rounding error of one evaluation of the curve.
 
     Returns:
-        :class:`Theorem3Result`.
+        [`Theorem3Result`][mlitheory.theorem3.check.Theorem3Result].
 
-    Example:
+    Examples:
         >>> r = check_theorem3(circular_arc(1.0))  # G = 1 < π/2
         >>> r.hypothesis, r.monotone, r.bound_holds
         (True, True, True)

@@ -1,4 +1,4 @@
-"""Rows of ``python -m mlitheory verify`` for two-layer linear networks (built with :mod:`mlitheory._rows`)."""
+"""Rows of ``python -m mlitheory verify`` for two-layer linear networks (built with `mlitheory._rows`)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The checks of the two-layer linear statement on one run: (C1), no overshoot, (C2) and exact MLI.
 
-The statement and its references are in :mod:`mlitheory.two_layer_linear`.
+The statement and its references are in [`mlitheory.two_layer_linear`][mlitheory.two_layer_linear].
 """
 
 from __future__ import annotations
@@ -47,12 +47,12 @@ _HALF_PI = math.pi / 2
 
 
 def cross_term(a0, b0, aT, bT) -> np.ndarray:
-    """:math:`B_i = a_i(0)b_i(T) + b_i(0)a_i(T)` (shape of the broadcast inputs)."""
+    """$B_i = a_i(0)b_i(T) + b_i(0)a_i(T)$ (shape of the broadcast inputs)."""
     return np.asarray(a0) * np.asarray(bT) + np.asarray(b0) * np.asarray(aT)
 
 
 def mode_path(a0, b0, aT, bT, alphas) -> np.ndarray:
-    """:math:`c_i(\\alpha) = [(1-\\alpha)a_i(0) + \\alpha a_i(T)][(1-\\alpha)b_i(0) + \\alpha b_i(T)]`.
+    """$c_i(\\alpha) = [(1-\\alpha)a_i(0) + \\alpha a_i(T)][(1-\\alpha)b_i(0) + \\alpha b_i(T)]$.
 
     Args:
         a0, b0, aT, bT: mode factors, shape ``(k,)``.
@@ -83,13 +83,13 @@ def _factors(*values: object) -> tuple[np.ndarray, ...]:
 
 
 def mode_velocities(a0, b0, aT, bT) -> tuple[np.ndarray, np.ndarray]:
-    """:math:`(c'(0), c'(1)) = (B - 2u(0),\\ 2u(T) - B)`, each of shape ``(k,)``."""
+    """$(c'(0), c'(1)) = (B - 2u(0),\\ 2u(T) - B)$, each of shape ``(k,)``."""
     B = cross_term(a0, b0, aT, bT)
     return B - 2 * np.asarray(a0) * np.asarray(b0), 2 * np.asarray(aT) * np.asarray(bT) - B
 
 
 def condition_c1(a0, b0, aT, bT) -> tuple[np.ndarray, np.ndarray]:
-    """Signed margin of (C1): how far :math:`B_i` lies inside the interval between :math:`2u_i(0)` and :math:`2u_i(T)`.
+    """Signed margin of (C1): how far $B_i$ lies inside the interval between $2u_i(0)$ and $2u_i(T)$.
 
     Returns:
         ``(margin, tol)``, each ``(k,)``: ``margin = min(B - lo, hi - B)`` (``>= 0`` inside) and the rounding
@@ -105,12 +105,12 @@ def condition_c1(a0, b0, aT, bT) -> tuple[np.ndarray, np.ndarray]:
 
 
 def velocity_angle(v0, v1) -> float:
-    """Angle :math:`\\angle(v_0, v_1) \\in [0, \\pi]`: the Gauss length of a curve with velocity affine in α.
+    """Angle $\\angle(v_0, v_1) \\in [0, \\pi]$: the Gauss length of a curve with velocity affine in α.
 
     If the segment from ``v0`` to ``v1`` passes through 0 the curve reverses and the angle is π (the sphere
     convention). A zero endpoint velocity contributes no turning (0 when either is 0).
 
-    Example:
+    Examples:
         >>> round(velocity_angle([1.0, 0.0], [0.0, 2.0]), 12)  # π/2
         1.570796326795
     """
@@ -148,14 +148,14 @@ def _product_coefficients(W1_0, W2_0, W1_T, W2_T):
 
 
 def interpolated_product(W1_0, W2_0, W1_T, W2_T, alphas) -> np.ndarray:
-    """:math:`W(\\alpha) = W_2(\\alpha)W_1(\\alpha)` with linearly interpolated factors; shape ``(n, m, d)``."""
+    """$W(\\alpha) = W_2(\\alpha)W_1(\\alpha)$ with linearly interpolated factors; shape ``(n, m, d)``."""
     W1_0, W2_0, W1_T, W2_T = _weights(W1_0, W2_0, W1_T, W2_T)
     al = np.asarray(alphas, dtype=np.float64)[:, None, None]
     return ((1 - al) * W2_0 + al * W2_T) @ ((1 - al) * W1_0 + al * W1_T)
 
 
 def path_loss(problem: TwoLayerLinearProblem, W1_0, W2_0, W1_T, W2_T, alphas) -> np.ndarray:
-    """Loss :math:`\\ell(\\alpha) = \\tfrac12\\|\\Sigma_{yx} - W(\\alpha)\\|_F^2 + \\text{offset}`, shape ``(n,)``."""
+    """Loss $\\ell(\\alpha) = \\tfrac12\\|\\Sigma_{yx} - W(\\alpha)\\|_F^2 + \\text{offset}$, shape ``(n,)``."""
     E = problem.sigma_yx[None] - interpolated_product(W1_0, W2_0, W1_T, W2_T, alphas)
     return 0.5 * np.sum(E * E, axis=(1, 2)) + problem.loss_offset
 
@@ -165,26 +165,27 @@ def loss_polynomial(
 ) -> tuple[np.polynomial.Polynomial, float]:
     """The interpolated loss as an exact quartic in α, with a bound on the rounding of its slope.
 
-    With :math:`E_0 = \\Sigma_{yx} - W_2(0)W_1(0)` and :math:`W(\\alpha) = W(0) + \\alpha A_1 + \\alpha^2A_2`,
+    With $E_0 = \\Sigma_{yx} - W_2(0)W_1(0)$ and $W(\\alpha) = W(0) + \\alpha A_1 + \\alpha^2A_2$,
 
-    .. math::
-
-        2\\ell(\\alpha) - 2\\,\\text{offset} = \\|E_0\\|^2 - 2\\alpha\\langle E_0, A_1\\rangle
-        + \\alpha^2(\\|A_1\\|^2 - 2\\langle E_0, A_2\\rangle)
-        + 2\\alpha^3\\langle A_1, A_2\\rangle + \\alpha^4\\|A_2\\|^2.
+    $$
+    2\\ell(\\alpha) - 2\\,\\text{offset} = \\|E_0\\|^2 - 2\\alpha\\langle E_0, A_1\\rangle
+    + \\alpha^2(\\|A_1\\|^2 - 2\\langle E_0, A_2\\rangle)
+    + 2\\alpha^3\\langle A_1, A_2\\rangle + \\alpha^4\\|A_2\\|^2.
+    $$
 
     Args:
         weight_rtol: relative accuracy (Frobenius) of the given weights; the default covers weights computed
-            to a few ulps, such as :func:`mlitheory.two_layer_linear.dynamics.mode_closed_form`.
+            to a few ulps, such as
+            [`mlitheory.two_layer_linear.dynamics.mode_closed_form`][mlitheory.two_layer_linear.dynamics.mode_closed_form].
 
     Returns:
         ``(poly, slope_tol)``: ``numpy.polynomial.Polynomial`` in α, and a bound on the error of
         ``poly.deriv()`` on ``[0, 1]``. Two parts: (i) each coefficient is an inner product of ``n = m·d``
         terms, with error at most ``(n + 2)·eps`` times the product of the norms; (ii) weights off by
-        ``ρ = weight_rtol`` move :math:`\\ell' = -\\langle E, W'\\rangle` by at most
-        :math:`\\rho N_1N_2(14N_1N_2 + 6\\|\\Sigma_{yx}\\|)` with :math:`N_j = \\max(\\|W_j(0)\\|, \\|W_j(T)\\|)`
-        (since :math:`\\|\\delta W\\| \\le 2\\rho N_1N_2`, :math:`\\|\\delta W'\\| \\le 6\\rho N_1N_2`,
-        :math:`\\|W'\\| \\le 4N_1N_2`).
+        ``ρ = weight_rtol`` move $\\ell' = -\\langle E, W'\\rangle$ by at most
+        $\\rho N_1N_2(14N_1N_2 + 6\\|\\Sigma_{yx}\\|)$ with $N_j = \\max(\\|W_j(0)\\|, \\|W_j(T)\\|)$
+        (since $\\|\\delta W\\| \\le 2\\rho N_1N_2$, $\\|\\delta W'\\| \\le 6\\rho N_1N_2$,
+        $\\|W'\\| \\le 4N_1N_2$).
     """
     W1_0, W2_0, W1_T, W2_T = _weights(W1_0, W2_0, W1_T, W2_T)
     W0, A1, A2 = _product_coefficients(W1_0, W2_0, W1_T, W2_T)
@@ -226,24 +227,24 @@ class InterpolationCheck(Result):
     """MLI and Gauss length of the interpolation between two weight pairs of a two-layer linear network.
 
     Attributes:
-        gauss_formula: :math:`G = \\angle(W'(0), W'(1))` (exact: the product path is quadratic in α).
-        gauss_numeric: :func:`mlitheory.gauss_length` of α ↦ vec(W(α)) (``nan`` when not computed or the
-            velocity vanishes).
+        gauss_formula: $G = \\angle(W'(0), W'(1))$ (exact: the product path is quadratic in α).
+        gauss_numeric: [`mlitheory.gauss_length`][mlitheory.geometry.gauss_length] of α ↦ vec(W(α)) (``nan`` when not
+            computed or the velocity vanishes).
         gauss_error: its quadrature error estimate.
         mli: the loss is non-increasing on [0, 1], decided exactly from the quartic (max slope ``<= slope_tol``).
-        max_slope: :math:`\\max_{[0,1]}\\ell'(\\alpha)` (``<= 0`` means MLI); slope_tol: its rounding bound.
+        max_slope: $\\max_{[0,1]}\\ell'(\\alpha)$ (``<= 0`` means MLI); slope_tol: its rounding bound.
         argmax_slope: where that maximum is attained.
-        stationarity_slack: :math:`\\|\\nabla\\mathcal L(\\theta_T)\\|\\,\\|\\theta_T - \\theta_0\\|`, the most by which
-            :math:`\\ell'(1)` can be positive only because training stopped short of a stationary point.
+        stationarity_slack: $\\|\\nabla\\mathcal L(\\theta_T)\\|\\,\\|\\theta_T - \\theta_0\\|$, the most by which
+            $\\ell'(1)$ can be positive only because training stopped short of a stationary point.
         mli_up_to_stationarity: ``max_slope <= slope_tol + stationarity_slack`` (the MLI verdict for runs trained
             numerically "to convergence", whose end is stationary only to integration accuracy).
-        distance_monotone: :math:`\\|W(\\alpha) - W(1)\\|_F^2` is non-increasing on [0, 1] (Theorem 3's conclusion
-            with the endpoint as target), decided exactly; distance_margin: :math:`-\\max_{[0,1]} g / \\|W'(0)\\|^2`
-            with :math:`D' = (1-\\alpha)\\,g(\\alpha)`.
-        min_delta_grid: :math:`\\min\\Delta` of the loss on ``alphas`` (independent grid check).
+        distance_monotone: $\\|W(\\alpha) - W(1)\\|_F^2$ is non-increasing on [0, 1] (Theorem 3's conclusion
+            with the endpoint as target), decided exactly; distance_margin: $-\\max_{[0,1]} g / \\|W'(0)\\|^2$
+            with $D' = (1-\\alpha)\\,g(\\alpha)$.
+        min_delta_grid: $\\min\\Delta$ of the loss on ``alphas`` (independent grid check).
         alphas, losses: the grid and the loss on it, shapes ``(n,)``.
-        excess_loss_end: :math:`\\ell(1) - \\min_{\\operatorname{rank} W \\le h}\\ell` (0 at the global minimum).
-        hidden_width, rank: ``h`` and :math:`\\operatorname{rank}\\Sigma_{yx}` (``h < rank``: bottleneck).
+        excess_loss_end: $\\ell(1) - \\min_{\\operatorname{rank} W \\le h}\\ell$ (0 at the global minimum).
+        hidden_width, rank: ``h`` and $\\operatorname{rank}\\Sigma_{yx}$ (``h < rank``: bottleneck).
     """
 
     gauss_formula: float
@@ -307,10 +308,11 @@ def check_interpolation(
     Args:
         problem: the task (inputs whitened).
         W1_0, W2_0: initial weights ``(h, d)``, ``(m, h)``; W1_T, W2_T: final weights, same shapes.
-        numeric_gauss: also compute :func:`mlitheory.gauss_length` of the product path.
+        numeric_gauss: also compute [`mlitheory.gauss_length`][mlitheory.geometry.gauss_length] of the product path.
         gauss_tol: its tolerance.
         grid: number of equally spaced α (ends included) for the grid check.
-        weight_rtol: relative accuracy of the given weights (see :func:`loss_polynomial`).
+        weight_rtol: relative accuracy of the given weights (see
+            [`loss_polynomial`][mlitheory.two_layer_linear.check.loss_polynomial]).
     """
     W1_0, W2_0, W1_T, W2_T = _weights(W1_0, W2_0, W1_T, W2_T)
     _, A1, A2 = _product_coefficients(W1_0, W2_0, W1_T, W2_T)
@@ -366,13 +368,14 @@ class TwoLayerLinearCheck(Result):
     Attributes:
         T: training time; tau: time constant.
         s, a0, b0, aT, bT, u0, uT, B: per-mode quantities, shape ``(k,)``.
-        c1_margin: signed (C1) margin per mode divided by its scale :math:`|B| + 2|u_0| + 2|u_T|` (``>= 0``:
+        c1_margin: signed (C1) margin per mode divided by its scale $|B| + 2|u_0| + 2|u_T|$ (``>= 0``:
             holds); c1_holds: all modes within rounding.
-        no_overshoot: every :math:`u_i(T)` lies between :math:`u_i(0)` and :math:`s_i`.
-        dc0, dc1: :math:`c'(0)` and :math:`c'(1)`, shape ``(k,)``.
-        gauss_formula: :math:`\\angle(c'(0), c'(1))`; c2_holds: :math:`\\langle c'(0), c'(1)\\rangle \\ge 0`
-            within rounding, i.e. :math:`G \\le \\pi/2`.
-        interpolation: the :class:`InterpolationCheck` of the weights themselves (MLI exact, numeric G).
+        no_overshoot: every $u_i(T)$ lies between $u_i(0)$ and $s_i$.
+        dc0, dc1: $c'(0)$ and $c'(1)$, shape ``(k,)``.
+        gauss_formula: $\\angle(c'(0), c'(1))$; c2_holds: $\\langle c'(0), c'(1)\\rangle \\ge 0$
+            within rounding, i.e. $G \\le \\pi/2$.
+        interpolation: the [`InterpolationCheck`][mlitheory.two_layer_linear.check.InterpolationCheck] of the weights
+            themselves (MLI exact, numeric G).
     """
 
     T: float
@@ -401,7 +404,7 @@ class TwoLayerLinearCheck(Result):
 
     @property
     def conclusion_holds(self) -> bool:
-        """(C1), no overshoot, MLI and :math:`G \\le \\pi/2`."""
+        """(C1), no overshoot, MLI and $G \\le \\pi/2$."""
         return self.c1_holds and self.no_overshoot and self.interpolation.mli and self.c2_holds
 
     def summary(self) -> str:
@@ -431,7 +434,8 @@ def check_two_layer_linear(
     """Train a decoupled initialisation in closed form to time ``T`` and check (C1), (C2) and MLI.
 
     Args:
-        problem: the task (whitened inputs; see :func:`mlitheory.two_layer_linear.dynamics.problem_from_data`).
+        problem: the task (whitened inputs; see
+            [`mlitheory.two_layer_linear.dynamics.problem_from_data`][mlitheory.two_layer_linear.dynamics.problem_from_data]).
         a0, b0: initial mode factors, shape ``(k,)``, ``k <= min(m, d)``.
         T: training time ``>= 0``.
         tau: time constant.

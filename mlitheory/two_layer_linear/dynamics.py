@@ -1,38 +1,39 @@
 r"""Gradient-flow dynamics of two-layer linear networks (Saxe et al.), in closed form and by integration.
 
-The network is :math:`f(x) = W_2 W_1 x` with :math:`W_1 \in \mathbb{R}^{h\times d}`,
-:math:`W_2 \in \mathbb{R}^{m\times h}`, trained on the squared error
-:math:`\mathcal{L} = \frac{1}{2P}\sum_\mu \|y_\mu - W_2W_1x_\mu\|^2`. With whitened inputs
-(:math:`\Sigma_{xx} = I`) the loss depends on the data only through :math:`\Sigma_{yx} = USV^\top`:
+The network is $f(x) = W_2 W_1 x$ with $W_1 \in \mathbb{R}^{h\times d}$,
+$W_2 \in \mathbb{R}^{m\times h}$, trained on the squared error
+$\mathcal{L} = \frac{1}{2P}\sum_\mu \|y_\mu - W_2W_1x_\mu\|^2$. With whitened inputs
+($\Sigma_{xx} = I$) the loss depends on the data only through $\Sigma_{yx} = USV^\top$:
 
-.. math::
+$$
+\mathcal{L} = \tfrac12\|\Sigma_{yx} - W_2W_1\|_F^2 + \text{const},\qquad
+\tau\dot W_1 = W_2^\top(\Sigma_{yx} - W_2W_1),\quad \tau\dot W_2 = (\Sigma_{yx} - W_2W_1)W_1^\top,
+$$
 
-    \mathcal{L} = \tfrac12\|\Sigma_{yx} - W_2W_1\|_F^2 + \text{const},\qquad
-    \tau\dot W_1 = W_2^\top(\Sigma_{yx} - W_2W_1),\quad \tau\dot W_2 = (\Sigma_{yx} - W_2W_1)W_1^\top,
-
-and :math:`W_1W_1^\top - W_2^\top W_2` is conserved. From a *decoupled* initialisation
-:math:`W_1(0) = R\,\mathrm{diag}(a)V^\top`, :math:`W_2(0) = U\,\mathrm{diag}(b)R^\top` (:math:`R` with orthonormal
+and $W_1W_1^\top - W_2^\top W_2$ is conserved. From a *decoupled* initialisation
+$W_1(0) = R\,\mathrm{diag}(a)V^\top$, $W_2(0) = U\,\mathrm{diag}(b)R^\top$ ($R$ with orthonormal
 columns) the weights stay decoupled and each mode obeys
 
-.. math::
+$$
+\tau\dot a = b(s - ab),\qquad \tau\dot b = a(s - ab),\qquad a^2 - b^2 = c \ \text{conserved}.
+$$
 
-    \tau\dot a = b(s - ab),\qquad \tau\dot b = a(s - ab),\qquad a^2 - b^2 = c \ \text{conserved}.
+**Closed form** (derived here, valid for every sign and size of $a(0), b(0)$): with $p = a+b$,
+$q = a-b$ (so $pq = c$), $P = p^2$ and $Q = q^2$ obey the Riccati equations
+$\tau\dot P = -\tfrac12(P^2 - 4sP - c^2)$ and $\tau\dot Q = -\tfrac12(Q^2 + 4sQ - c^2)$. With
+$D = \sqrt{4s^2 + c^2}$, $e = e^{-Dt/\tau}$, $g = (1-e)/(2D)$, $P_- = -c^2/(2s + D)$ and
+$Q_+ = c^2/(2s+D)$,
 
-**Closed form** (derived here, valid for every sign and size of :math:`a(0), b(0)`): with :math:`p = a+b`,
-:math:`q = a-b` (so :math:`pq = c`), :math:`P = p^2` and :math:`Q = q^2` obey the Riccati equations
-:math:`\tau\dot P = -\tfrac12(P^2 - 4sP - c^2)` and :math:`\tau\dot Q = -\tfrac12(Q^2 + 4sQ - c^2)`. With
-:math:`D = \sqrt{4s^2 + c^2}`, :math:`e = e^{-Dt/\tau}`, :math:`g = (1-e)/(2D)`, :math:`P_- = -c^2/(2s + D)` and
-:math:`Q_+ = c^2/(2s+D)`,
+$$
+P(t) = P_- + \frac{P(0) - P_-}{e + (P(0) - P_-)\,g},\qquad
+Q(t) = Q_+ + \frac{(Q(0) - Q_+)\,e}{1 + (Q(0) - Q_+)\,g}.
+$$
 
-.. math::
-
-    P(t) = P_- + \frac{P(0) - P_-}{e + (P(0) - P_-)\,g},\qquad
-    Q(t) = Q_+ + \frac{(Q(0) - Q_+)\,e}{1 + (Q(0) - Q_+)\,g}.
-
-:math:`p` and :math:`q` never change sign, so :math:`a = (p+q)/2` and :math:`b = (p-q)/2`. Each form is free of
-cancellation where it is used (the larger of :math:`P, Q` is taken from its formula, the other from
-:math:`PQ = c^2`). The balanced case :math:`a = b` reduces to Saxe's sigmoid
-:math:`u(t) = s e^{2st/\tau} / (e^{2st/\tau} - 1 + s/u_0)` (:func:`balanced_mode_strength`).
+$p$ and $q$ never change sign, so $a = (p+q)/2$ and $b = (p-q)/2$. Each form is free of
+cancellation where it is used (the larger of $P, Q$ is taken from its formula, the other from
+$PQ = c^2$). The balanced case $a = b$ reduces to Saxe's sigmoid
+$u(t) = s e^{2st/\tau} / (e^{2st/\tau} - 1 + s/u_0)$
+([`balanced_mode_strength`][mlitheory.two_layer_linear.dynamics.balanced_mode_strength]).
 
 References:
     Saxe, McClelland, Ganguli (2014), *Exact solutions to the nonlinear dynamics of learning in deep linear
@@ -87,12 +88,13 @@ class TwoLayerLinearProblem(Result):
     """A regression task for a two-layer linear network, reduced to its input-output correlation.
 
     Attributes:
-        sigma_yx: :math:`\\Sigma_{yx} = Y^\\top X / P`, shape ``(m, d)`` (inputs whitened).
+        sigma_yx: $\\Sigma_{yx} = Y^\\top X / P$, shape ``(m, d)`` (inputs whitened).
         U: left singular vectors, shape ``(m, k)`` with ``k = min(m, d)``.
         s: singular values, shape ``(k,)``, non-increasing, non-negative.
         V: right singular vectors, shape ``(d, k)``.
-        loss_offset: the constant :math:`\\tfrac12(\\operatorname{tr}\\Sigma_{yy} - \\|\\Sigma_{yx}\\|_F^2)` so that
-            :func:`linear_loss` equals the data MSE (0 when built from :math:`\\Sigma_{yx}` alone).
+        loss_offset: the constant $\\tfrac12(\\operatorname{tr}\\Sigma_{yy} - \\|\\Sigma_{yx}\\|_F^2)$ so that
+            [`linear_loss`][mlitheory.two_layer_linear.dynamics.linear_loss] equals the data MSE (0 when built from
+            $\\Sigma_{yx}$ alone).
         whitening: the matrix ``M`` (``(d, d)``) applied to the raw inputs (``X @ M``), or ``None``.
     """
 
@@ -105,7 +107,7 @@ class TwoLayerLinearProblem(Result):
 
     @property
     def rank(self) -> int:
-        """Numerical rank of :math:`\\Sigma_{yx}` (singular values above ``max(m, d)·eps·s_max``)."""
+        """Numerical rank of $\\Sigma_{yx}$ (singular values above ``max(m, d)·eps·s_max``)."""
         if self.s.size == 0 or self.s[0] == 0:
             return 0
         return int(np.sum(self.s > max(self.sigma_yx.shape) * _EPS * self.s[0]))
@@ -121,11 +123,11 @@ class TwoLayerLinearProblem(Result):
 
 
 def problem_from_sigma(sigma_yx, *, loss_offset: float = 0.0) -> TwoLayerLinearProblem:
-    """A problem from its correlation matrix :math:`\\Sigma_{yx}` (inputs assumed whitened).
+    """A problem from its correlation matrix $\\Sigma_{yx}$ (inputs assumed whitened).
 
     Args:
         sigma_yx: shape ``(m, d)``.
-        loss_offset: constant added by :func:`linear_loss` (default 0).
+        loss_offset: constant added by [`linear_loss`][mlitheory.two_layer_linear.dynamics.linear_loss] (default 0).
     """
     S = _as_float64(sigma_yx, "sigma_yx", 2)
     U, s, Vt = np.linalg.svd(S, full_matrices=False)
@@ -133,13 +135,13 @@ def problem_from_sigma(sigma_yx, *, loss_offset: float = 0.0) -> TwoLayerLinearP
 
 
 def whiten_inputs(X) -> tuple[np.ndarray, np.ndarray]:
-    """Whiten inputs with the symmetric (ZCA) transform :math:`M = \\Sigma_{xx}^{-1/2}`.
+    """Whiten inputs with the symmetric (ZCA) transform $M = \\Sigma_{xx}^{-1/2}$.
 
     Args:
-        X: inputs, shape ``(P, d)`` with ``P >= d`` and :math:`\\Sigma_{xx} = X^\\top X/P` of full rank.
+        X: inputs, shape ``(P, d)`` with ``P >= d`` and $\\Sigma_{xx} = X^\\top X/P$ of full rank.
 
     Returns:
-        ``(X @ M, M)``: whitened inputs ``(P, d)`` with :math:`\\Sigma_{xx} = I`, and ``M`` ``(d, d)``.
+        ``(X @ M, M)``: whitened inputs ``(P, d)`` with $\\Sigma_{xx} = I$, and ``M`` ``(d, d)``.
     """
     X = _as_float64(X, "X", 2)
     P, d = X.shape
@@ -157,15 +159,16 @@ def whiten_inputs(X) -> tuple[np.ndarray, np.ndarray]:
 def problem_from_data(X, Y, *, whiten: bool = False, whiten_tol: float = 1e-8) -> TwoLayerLinearProblem:
     """A problem from a data set, checking (or establishing) the whitened-input assumption.
 
-    The closed-form dynamics and the theorem assume :math:`\\Sigma_{xx} = X^\\top X/P = I`. Inputs whose
-    :math:`\\|\\Sigma_{xx} - I\\|_2` exceeds ``whiten_tol`` are rejected unless ``whiten=True``, which replaces them
-    by ``X @ M`` with :math:`M = \\Sigma_{xx}^{-1/2}` (:func:`whiten_inputs`; stored in ``problem.whitening``).
+    The closed-form dynamics and the theorem assume $\\Sigma_{xx} = X^\\top X/P = I$. Inputs whose
+    $\\|\\Sigma_{xx} - I\\|_2$ exceeds ``whiten_tol`` are rejected unless ``whiten=True``, which replaces them
+    by ``X @ M`` with $M = \\Sigma_{xx}^{-1/2}$ ([`whiten_inputs`][mlitheory.two_layer_linear.dynamics.whiten_inputs];
+    stored in ``problem.whitening``).
 
     Args:
         X: inputs, shape ``(P, d)``.
         Y: targets, shape ``(P, m)``.
         whiten: whiten the inputs instead of raising.
-        whiten_tol: accepted spectral-norm deviation of :math:`\\Sigma_{xx}` from the identity. The default
+        whiten_tol: accepted spectral-norm deviation of $\\Sigma_{xx}$ from the identity. The default
             1e-8 accepts data whitened in float64 (residual ~1e-15·cond) or in float32 (~1e-7 would fail: whiten
             again in float64).
 
@@ -201,7 +204,7 @@ def _rng(seed) -> np.random.Generator:
 def random_problem(
     d: int, m: int, *, rank: int | None = None, s_range: tuple[float, float] = (0.5, 3.0), seed=0
 ) -> TwoLayerLinearProblem:
-    """A random :math:`\\Sigma_{yx} = U\\,\\mathrm{diag}(s)V^\\top` with Haar-random singular vectors.
+    """A random $\\Sigma_{yx} = U\\,\\mathrm{diag}(s)V^\\top$ with Haar-random singular vectors.
 
     Args:
         d, m: input and output dimensions (positive).
@@ -226,7 +229,7 @@ def random_problem(
 
 
 def linear_loss(problem: TwoLayerLinearProblem, W1, W2) -> float:
-    """Loss :math:`\\tfrac12\\|\\Sigma_{yx} - W_2W_1\\|_F^2 + \\text{offset}` (the data MSE/2 when whitened)."""
+    """Loss $\\tfrac12\\|\\Sigma_{yx} - W_2W_1\\|_F^2 + \\text{offset}$ (the data MSE/2 when whitened)."""
     E = problem.sigma_yx - _as_float64(W2, "W2", 2) @ _as_float64(W1, "W1", 2)
     return 0.5 * float(np.sum(E * E)) + problem.loss_offset
 
@@ -244,7 +247,7 @@ def _phi1(x: np.ndarray) -> np.ndarray:
 
 
 def mode_closed_form(a0, b0, s, t, *, tau: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Exact solution :math:`(a(t), b(t))` of :math:`\\tau\\dot a = b(s-ab)`, :math:`\\tau\\dot b = a(s-ab)`.
+    """Exact solution $(a(t), b(t))$ of $\\tau\\dot a = b(s-ab)$, $\\tau\\dot b = a(s-ab)$.
 
     Valid for balanced and unbalanced, positive and negative initial factors (see the module docstring).
 
@@ -256,7 +259,7 @@ def mode_closed_form(a0, b0, s, t, *, tau: float = 1.0) -> tuple[np.ndarray, np.
     Returns:
         ``(a, b)``, each of shape ``t.shape + S``.
 
-    Example:
+    Examples:
         >>> a, b = mode_closed_form(0.01, 0.01, 2.0, 5.0)  # balanced: u = ab follows Saxe's sigmoid
         >>> round(float(a * b), 10), round(float(balanced_mode_strength(1e-4, 2.0, 5.0)), 10)
         (1.9999175614, 1.9999175614)
@@ -300,9 +303,11 @@ def mode_closed_form(a0, b0, s, t, *, tau: float = 1.0) -> tuple[np.ndarray, np.
 
 
 def balanced_mode_strength(u0, s, t, *, tau: float = 1.0) -> np.ndarray:
-    """Saxe et al.'s sigmoid for a balanced mode (:math:`a = b`, :math:`u = ab > 0`).
+    """Saxe et al.'s sigmoid for a balanced mode ($a = b$, $u = ab > 0$).
 
-    .. math::  u(t) = \\frac{s\\,e^{2st/\\tau}}{e^{2st/\\tau} - 1 + s/u_0}
+    $$
+    u(t) = \\frac{s\\,e^{2st/\\tau}}{e^{2st/\\tau} - 1 + s/u_0}
+    $$
 
     Args:
         u0: initial strength ``> 0``; s: target ``> 0`` (broadcast, shape ``S``); t: times, shape ``(n_t,)`` or
@@ -325,7 +330,7 @@ def balanced_mode_strength(u0, s, t, *, tau: float = 1.0) -> np.ndarray:
 
 
 def decoupled_init(problem: TwoLayerLinearProblem, a0, b0, *, h: int | None = None, R=None, seed=None):
-    """Decoupled init :math:`W_1 = R\\,\\mathrm{diag}(a)V_k^\\top`, :math:`W_2 = U_k\\,\\mathrm{diag}(b)R^\\top`.
+    """Decoupled init $W_1 = R\\,\\mathrm{diag}(a)V_k^\\top$, $W_2 = U_k\\,\\mathrm{diag}(b)R^\\top$.
 
     Args:
         problem: the task; its first ``k = len(a0)`` singular triples are used.
@@ -363,7 +368,7 @@ def decoupled_init(problem: TwoLayerLinearProblem, a0, b0, *, h: int | None = No
 
 
 def decoupled_modes(problem: TwoLayerLinearProblem, W1, W2, R) -> tuple[np.ndarray, np.ndarray]:
-    """Read the mode factors back: :math:`a_i = r_i^\\top W_1 v_i`, :math:`b_i = u_i^\\top W_2 r_i`.
+    """Read the mode factors back: $a_i = r_i^\\top W_1 v_i$, $b_i = u_i^\\top W_2 r_i$.
 
     Args:
         W1: ``(..., h, d)``; W2: ``(..., m, h)``; R: ``(h, k)``.
@@ -393,13 +398,13 @@ def gaussian_init(d: int, h: int, m: int, *, scale: float, seed=0) -> tuple[np.n
 
 @dataclass(frozen=True)
 class GradientFlowResult(Result):
-    """Gradient-flow trajectory from :func:`gradient_flow`.
+    """Gradient-flow trajectory from [`gradient_flow`][mlitheory.two_layer_linear.dynamics.gradient_flow].
 
     Attributes:
         t: times, shape ``(n_t,)``.
         W1: shape ``(n_t, h, d)``; W2: shape ``(n_t, m, h)``.
         loss: training loss at each time, ``(n_t,)``.
-        conserved_drift: max over times of :math:`\\|(W_1W_1^\\top - W_2^\\top W_2)(t) - (\\cdot)(0)\\|_F`
+        conserved_drift: max over times of $\\|(W_1W_1^\\top - W_2^\\top W_2)(t) - (\\cdot)(0)\\|_F$
             (exactly 0 for the true flow: a check of integration accuracy).
         nfev: right-hand-side evaluations.
         rtol, atol: tolerances used.
@@ -429,7 +434,9 @@ def gradient_flow(
 ) -> GradientFlowResult:
     """Integrate the gradient flow of any initialisation with SciPy ``solve_ivp`` (DOP853).
 
-    .. math::  \\tau\\dot W_1 = W_2^\\top E,\\quad \\tau\\dot W_2 = E W_1^\\top,\\quad E = \\Sigma_{yx} - W_2W_1
+    $$
+    \\tau\\dot W_1 = W_2^\\top E,\\quad \\tau\\dot W_2 = E W_1^\\top,\\quad E = \\Sigma_{yx} - W_2W_1
+    $$
 
     Args:
         problem: the task.
@@ -441,7 +448,7 @@ def gradient_flow(
             initialisations are integrated to the same relative accuracy as large ones.
 
     Returns:
-        :class:`GradientFlowResult`.
+        [`GradientFlowResult`][mlitheory.two_layer_linear.dynamics.GradientFlowResult].
     """
     W1_0 = _as_float64(W1_0, "W1_0", 2)
     W2_0 = _as_float64(W2_0, "W2_0", 2)

@@ -1,19 +1,19 @@
 r"""Wide networks: MLI in the NTK regime (Lucas et al. 2021, §3.2 and App. D; Lee et al. 2019, Thm 2.1).
 
-**Lemma 7** (:mod:`mlitheory.wide.lemma7`). (a) Along a straight output segment the squared error
-:math:`q(\alpha) = \tfrac12\|r_0 + \alpha(r_1 - r_0)\|^2` is non-increasing iff
-:math:`\|r_1\|^2 \le \langle r_0, r_1\rangle`, which gradient descent on the linearised model guarantees whenever
-:math:`\mathrm{spec}((I - \eta\Theta)^T) \subset [0, 1]`.
-(b) A curve whose velocity stays within :math:`\varepsilon < (\sqrt2 - 1)\|v\|` of a fixed :math:`v` has a strictly
+**Lemma 7** ([`mlitheory.wide.lemma7`][mlitheory.wide.lemma7]). (a) Along a straight output segment the squared error
+$q(\alpha) = \tfrac12\|r_0 + \alpha(r_1 - r_0)\|^2$ is non-increasing iff
+$\|r_1\|^2 \le \langle r_0, r_1\rangle$, which gradient descent on the linearised model guarantees whenever
+$\mathrm{spec}((I - \eta\Theta)^T) \subset [0, 1]$.
+(b) A curve whose velocity stays within $\varepsilon < (\sqrt2 - 1)\|v\|$ of a fixed $v$ has a strictly
 decreasing squared distance to its end.
 
-**Theorem 8** (:mod:`mlitheory.wide.networks`). For an NTK-parameterised MLP of width :math:`n` trained by
-full-batch GD on the MSE to convergence, with high probability the output path has Gauss length
-:math:`G = O(n^{-1/2})`, below :math:`\pi/2` for large :math:`n`, so Theorem 3 gives MLI.
+**Theorem 8** ([`mlitheory.wide.networks`][mlitheory.wide.networks]). For an NTK-parameterised MLP of width $n$ trained
+by full-batch GD on the MSE to convergence, with high probability the output path has Gauss length
+$G = O(n^{-1/2})$, below $\pi/2$ for large $n$, so Theorem 3 gives MLI.
 
-Modules: :mod:`~mlitheory.wide.ntk` (NTK-parameterised MLPs, empirical NTK, linearisation, GD),
-:mod:`~mlitheory.wide.lemma7`, :mod:`~mlitheory.wide.networks` (Theorem 8 and the width scan), ``_verify`` (the
-verify rows of both). Command line: ``python -m mlitheory.wide`` (alias ``python -m mlitheory.ntk_width``), the
+Modules: [`ntk`][mlitheory.wide.ntk] (NTK-parameterised MLPs, empirical NTK, linearisation, GD),
+[`lemma7`][mlitheory.wide.lemma7], [`networks`][mlitheory.wide.networks] (Theorem 8 and the width scan), ``_verify``
+(the verify rows of both). Command line: ``python -m mlitheory.wide`` (alias ``python -m mlitheory.ntk_width``), the
 width scan.
 """
 

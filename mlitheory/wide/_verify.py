@@ -1,4 +1,4 @@
-"""Rows of ``python -m mlitheory verify`` for Lemma 7 and Theorem 8 (built with :mod:`mlitheory._rows`)."""
+"""Rows of ``python -m mlitheory verify`` for Lemma 7 and Theorem 8 (built with `mlitheory._rows`)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def _random_kernel(rng: np.random.Generator, n: int) -> np.ndarray:
 def lemma7_family(*, quick: bool, seed: int) -> list:
     """Rows for ``python -m mlitheory verify``: Lemma 7a in each sufficient regime, its converse, and Lemma 7b.
 
-    Every step is placed as a fraction of :math:`1/\\lambda_{\\max}` through ``eta_lambda_max``, so the regime and the
-    step come from one :math:`\\lambda_{\\max}`.
+    Every step is placed as a fraction of $1/\\lambda_{\\max}$ through ``eta_lambda_max``, so the regime and the
+    step come from one $\\lambda_{\\max}$.
     """
     rng = np.random.default_rng(seed)
     n_inst = 60 if quick else 400
@@ -162,16 +162,16 @@ def _check_7a(name, cks, note, slack):
 def theorem8_rows(res: WidthScanResult, *, min_width: int | None = None, confidence: float = 0.95) -> list:
     """The two verify rows of Theorem 8 from a width scan: MLI of converged runs with G < π/2, and the decay.
 
-    The decay row tests the one-sided claim :math:`G = O(n^{-1/2})`: it fits the mean of :math:`\\log G` per width
-    against :math:`\\log n` (one point per width; the seeds at a width are not independent widths) and reports a
-    counterexample when the data show a decay significantly *slower* than :math:`n^{-1/2}`: the one-sided
+    The decay row tests the one-sided claim $G = O(n^{-1/2})$: it fits the mean of $\\log G$ per width
+    against $\\log n$ (one point per width; the seeds at a width are not independent widths) and reports a
+    counterexample when the data show a decay significantly *slower* than $n^{-1/2}$: the one-sided
     ``confidence`` lower bound of the slope lies above −1/2. A steeper fitted slope is no counterexample: at small
-    widths the next term of the expansion (:math:`G \\approx a n^{-1/2} + b n^{-1}`) makes the local exponent
+    widths the next term of the expansion ($G \\approx a n^{-1/2} + b n^{-1}$) makes the local exponent
     steeper than −1/2, and it moves towards −1/2 as the widths grow (pre-asymptotic), so the exponent measured
     depends on the widths scanned.
 
     Args:
-        res: a :func:`width_scan` result.
+        res: a [`width_scan`][mlitheory.wide.networks.width_scan] result.
         min_width: smallest width in the fit (default: the scan's smallest width).
         confidence: level of the one-sided bound.
     """

@@ -1,7 +1,7 @@
 """Command line of the width scan (Theorem 8): ``python -m mlitheory.wide`` (alias ``python -m mlitheory.ntk_width``).
 
-The scan itself lives in :mod:`mlitheory.wide.networks`; this module is its ``python -m`` entry point: a table
-on stdout, the figure (PNG and PDF) and the saved result in ``--out``.
+The scan itself lives in [`mlitheory.wide.networks`][mlitheory.wide.networks]; this module is its ``python -m`` entry
+point: a table on stdout, the figure (PNG and PDF) and the saved result in ``--out``.
 """
 
 from __future__ import annotations

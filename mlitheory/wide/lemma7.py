@@ -1,31 +1,31 @@
 r"""Lemma 7: a (nearly) quadratic loss along the interpolation is monotone.
 
 **Lemma 7a** (convex quadratic form; Lucas et al. 2021, §3.2 and App. D, reconstruction in
-``theory_ntk_width.md`` §1). Along a straight output-space segment with residuals :math:`r_0` at
-:math:`\alpha = 0` and :math:`r_1` at :math:`\alpha = 1`,
+``theory_ntk_width.md`` §1). Along a straight output-space segment with residuals $r_0$ at
+$\alpha = 0$ and $r_1$ at $\alpha = 1$,
 
-.. math::
+$$
+q(\alpha) = \tfrac12\|r_0 + \alpha(r_1 - r_0)\|^2 \ \text{is non-increasing on } [0,1]
+\iff \|r_1\|^2 \le \langle r_0, r_1\rangle ,
+$$
 
-    q(\alpha) = \tfrac12\|r_0 + \alpha(r_1 - r_0)\|^2 \ \text{is non-increasing on } [0,1]
-    \iff \|r_1\|^2 \le \langle r_0, r_1\rangle ,
+because $q$ is convex and $q'(1) = \|r_1\|^2 - \langle r_0, r_1\rangle$. For gradient descent on the
+linearised model, $r_T = M r_0$ with $M = (I - \eta\Theta)^T$, and
+$\langle r_0, r_T\rangle - \|r_T\|^2 = r_0^\top(M - M^2)r_0 \ge 0$ whenever
+$\mathrm{spec}(M) \subset [0, 1]$: for gradient flow ($M = e^{-\Theta t}$), for
+$\eta \le 1/\lambda_{\max}$, and for even $T$ when $\eta < 2/\lambda_{\max}$. For odd $T$ and
+$\eta \in (1/\lambda_{\max}, 2/\lambda_{\max})$, $M$ has negative eigenvalues and $q$ can rise.
 
-because :math:`q` is convex and :math:`q'(1) = \|r_1\|^2 - \langle r_0, r_1\rangle`. For gradient descent on the
-linearised model, :math:`r_T = M r_0` with :math:`M = (I - \eta\Theta)^T`, and
-:math:`\langle r_0, r_T\rangle - \|r_T\|^2 = r_0^\top(M - M^2)r_0 \ge 0` whenever
-:math:`\mathrm{spec}(M) \subset [0, 1]`: for gradient flow (:math:`M = e^{-\Theta t}`), for
-:math:`\eta \le 1/\lambda_{\max}`, and for even :math:`T` when :math:`\eta < 2/\lambda_{\max}`. For odd :math:`T` and
-:math:`\eta \in (1/\lambda_{\max}, 2/\lambda_{\max})`, :math:`M` has negative eigenvalues and :math:`q` can rise.
+**Lemma 7b** (perturbation form). Let $z(1) = z^*$, $L(\alpha) = \|z(\alpha) - z^*\|^2$ and
+$\sup_\alpha\|z'(\alpha) - v\| \le \varepsilon$ for a fixed $v$. Then
 
-**Lemma 7b** (perturbation form). Let :math:`z(1) = z^*`, :math:`L(\alpha) = \|z(\alpha) - z^*\|^2` and
-:math:`\sup_\alpha\|z'(\alpha) - v\| \le \varepsilon` for a fixed :math:`v`. Then
+$$
+L'(\alpha) \le -2(1-\alpha)\big(\|v\|^2 - 2\varepsilon\|v\| - \varepsilon^2\big),
+$$
 
-.. math::
-
-    L'(\alpha) \le -2(1-\alpha)\big(\|v\|^2 - 2\varepsilon\|v\| - \varepsilon^2\big),
-
-so :math:`L` is strictly decreasing if :math:`\varepsilon < (\sqrt2 - 1)\|v\|`. (Write
-:math:`\int_\alpha^1 z' = (1-\alpha)v + e_1` and :math:`z'(\alpha) = v + e_2` in
-:math:`L' = -2\langle\int_\alpha^1 z', z'(\alpha)\rangle`.)
+so $L$ is strictly decreasing if $\varepsilon < (\sqrt2 - 1)\|v\|$. (Write
+$\int_\alpha^1 z' = (1-\alpha)v + e_1$ and $z'(\alpha) = v + e_2$ in
+$L' = -2\langle\int_\alpha^1 z', z'(\alpha)\rangle$.)
 
 References:
     Lucas, Bae, Zhang, Fort, Zemel, Grosse, *Analyzing Monotonic Linear Interpolation in Neural Network Loss
@@ -65,7 +65,7 @@ __all__ = [
 _EPS = np.finfo(np.float64).eps
 #: the ratio ε/‖v‖ below which Lemma 7b guarantees a strictly decreasing loss
 LEMMA7B_RATIO = math.sqrt(2.0) - 1.0
-#: the ratio ε/‖v‖ at which the two-leg construction (:func:`two_leg_curve`) first stops being monotone: the
+#: the ratio ε/‖v‖ at which the two-leg construction (`two_leg_curve`) first stops being monotone: the
 #: smallest value of ⟨p, q⟩ over p, q in the ball of radius ε around v is ‖v‖²/2 − ε² (for ε ≥ ‖v‖/2)
 LEMMA7B_SHARP_RATIO = 1.0 / math.sqrt(2.0)
 
@@ -80,7 +80,7 @@ def _np(x, name: str) -> np.ndarray:
 
 
 def quadratic_path_loss(r0, r1, alphas) -> np.ndarray:
-    """:math:`q(\\alpha) = \\tfrac12\\|r_0 + \\alpha(r_1 - r_0)\\|^2`; ``r0, r1`` ``(n,)``; result ``(m,)``."""
+    """$q(\\alpha) = \\tfrac12\\|r_0 + \\alpha(r_1 - r_0)\\|^2$; ``r0, r1`` ``(n,)``; result ``(m,)``."""
     r0, r1 = _np(r0, "r0").ravel(), _np(r1, "r1").ravel()
     al = np.asarray(alphas, dtype=np.float64)[:, None]
     r = r0 + al * (r1 - r0)
@@ -88,9 +88,9 @@ def quadratic_path_loss(r0, r1, alphas) -> np.ndarray:
 
 
 def lemma7a_margin(r0, r1) -> float:
-    """:math:`\\langle r_0, r_1\\rangle - \\|r_1\\|^2 = -q'(1)`: ``>= 0`` exactly when :math:`q` is non-increasing.
+    """$\\langle r_0, r_1\\rangle - \\|r_1\\|^2 = -q'(1)$: ``>= 0`` exactly when $q$ is non-increasing.
 
-    Example:
+    Examples:
         >>> lemma7a_margin([1.0, 0.0], [-0.5, 0.0])  # one GD step at η = 1.5/λ on the top eigenvector: not monotone
         -0.75
     """
@@ -103,19 +103,20 @@ class Lemma7aCheck(Result):
     """Lemma 7a for one kernel, initial residual and training length.
 
     Attributes:
-        regime: ``"gradient_flow"``, ``"eta<=1/lambda_max"``, ``"even_T"`` (:math:`\\eta \\le 2/\\lambda_{\\max}`), or
-            ``"outside"`` (none of the sufficient cases), decided by :func:`lemma7a_regime` from one
-            :math:`\\lambda_{\\max}` with the allowance :func:`lambda_max_rtol`.
-        eta_lambda_max: :math:`\\eta\\lambda_{\\max}` (``nan`` for gradient flow); steps: :math:`T` (0 for flow);
+        regime: ``"gradient_flow"``, ``"eta<=1/lambda_max"``, ``"even_T"`` ($\\eta \\le 2/\\lambda_{\\max}$), or
+            ``"outside"`` (none of the sufficient cases), decided by
+            [`lemma7a_regime`][mlitheory.wide.lemma7.lemma7a_regime] from one $\\lambda_{\\max}$ with the allowance
+            [`lambda_max_rtol`][mlitheory.wide.lemma7.lambda_max_rtol].
+        eta_lambda_max: $\\eta\\lambda_{\\max}$ (``nan`` for gradient flow); steps: $T$ (0 for flow);
             time: flow time (``nan`` for GD).
-        spectrum_min, spectrum_max: extreme eigenvalues of :math:`M`; hypotheses_hold: :math:`\\mathrm{spec}(M)
-            \\subset [0, 1]` (within rounding).
-        margin: :math:`(\\langle r_0, r_T\\rangle - \\|r_T\\|^2)/\\|r_0\\|^2`; criterion_holds: margin within
+        spectrum_min, spectrum_max: extreme eigenvalues of $M$; hypotheses_hold: $\\mathrm{spec}(M)
+            \\subset [0, 1]$ (within rounding).
+        margin: $(\\langle r_0, r_T\\rangle - \\|r_T\\|^2)/\\|r_0\\|^2$; criterion_holds: margin within
             rounding of ``>= 0``; margin_tol: the rounding allowance of ``margin`` (``16·n·eps``).
-        monotone_truth: :math:`q` evaluated on a grid plus its exact minimiser shows no rise (independent of the
+        monotone_truth: $q$ evaluated on a grid plus its exact minimiser shows no rise (independent of the
             criterion); max_rise: the largest rise found there; rise_tol: its rounding allowance.
         predicted_rise: the rise the criterion predicts for the convex quadratic: 0 when the margin is
-            ``>= 0``, else :math:`q'(1)^2/(2\\|r_T - r_0\\|^2)` (or :math:`q(1) - q(0)` if :math:`q` rises from α = 0).
+            ``>= 0``, else $q'(1)^2/(2\\|r_T - r_0\\|^2)$ (or $q(1) - q(0)$ if $q$ rises from α = 0).
         r0, rT: the residuals, shape ``(n,)``.
     """
 
@@ -156,24 +157,25 @@ class Lemma7aCheck(Result):
 
 
 def lambda_max_rtol(n: int) -> float:
-    """Relative rounding allowance of the computed :math:`\\lambda_{\\max}` of a symmetric PSD ``n × n`` kernel.
+    """Relative rounding allowance of the computed $\\lambda_{\\max}$ of a symmetric PSD ``n × n`` kernel.
 
-    A backward-stable symmetric eigensolver returns eigenvalues within :math:`p(n)\\,\\epsilon\\,\\|\\Theta\\|_2` of
-    the exact ones, and :math:`\\|\\Theta\\|_2 = \\lambda_{\\max}` for a PSD kernel; :math:`p(n) = 8n` is taken.
+    A backward-stable symmetric eigensolver returns eigenvalues within $p(n)\\,\\epsilon\\,\\|\\Theta\\|_2$ of
+    the exact ones, and $\\|\\Theta\\|_2 = \\lambda_{\\max}$ for a PSD kernel; $p(n) = 8n$ is taken.
     Two solvers (NumPy's and torch's) may differ by that much, so a regime boundary
-    :math:`\\eta\\lambda_{\\max} \\in \\{1, 2\\}` is decided with this allowance.
+    $\\eta\\lambda_{\\max} \\in \\{1, 2\\}$ is decided with this allowance.
     """
     return 8.0 * max(int(n), 1) * _EPS
 
 
 def lemma7a_regime(eta_lambda_max: float, steps: int | None, *, rtol: float = 0.0) -> str:
-    """The sufficient case of Lemma 7a that a GD run with :math:`\\eta\\lambda_{\\max}` and ``steps`` falls in.
+    """The sufficient case of Lemma 7a that a GD run with $\\eta\\lambda_{\\max}$ and ``steps`` falls in.
 
-    ``"eta<=1/lambda_max"`` when :math:`\\eta\\lambda_{\\max} \\le 1 + \\text{rtol}`; ``"even_T"`` when T is even and
-    :math:`\\eta\\lambda_{\\max} \\le 2(1 + \\text{rtol})` (then :math:`(1-\\eta\\lambda)^T \\in [0, 1]` for every
-    eigenvalue); else ``"outside"``. ``rtol`` is the relative uncertainty of :math:`\\lambda_{\\max}`
-    (:func:`lambda_max_rtol`): inside it the sufficient side is taken, since within rounding
-    :math:`\\mathrm{spec}(M) \\subset [0, 1]` cannot be refuted (``hypotheses_hold`` then checks the spectrum itself).
+    ``"eta<=1/lambda_max"`` when $\\eta\\lambda_{\\max} \\le 1 + \\text{rtol}$; ``"even_T"`` when T is even and
+    $\\eta\\lambda_{\\max} \\le 2(1 + \\text{rtol})$ (then $(1-\\eta\\lambda)^T \\in [0, 1]$ for every
+    eigenvalue); else ``"outside"``. ``rtol`` is the relative uncertainty of $\\lambda_{\\max}$
+    ([`lambda_max_rtol`][mlitheory.wide.lemma7.lambda_max_rtol]): inside it the sufficient side is taken, since within
+    rounding $\\mathrm{spec}(M) \\subset [0, 1]$ cannot be refuted (``hypotheses_hold`` then checks the spectrum
+    itself).
     """
     el = float(eta_lambda_max)
     if not el > 0:
@@ -197,17 +199,19 @@ def check_lemma7a(
 ) -> Lemma7aCheck:
     """Check Lemma 7a for GD (``eta`` or ``eta_lambda_max``, and ``steps``) or gradient flow (``time``).
 
-    :math:`\\lambda_{\\max}` is computed once, here, and the regime is decided from it with the rounding allowance
-    :func:`lambda_max_rtol` (see :func:`lemma7a_regime`). To place a run at a given fraction of the stable step,
-    pass ``eta_lambda_max`` (then :math:`\\eta = \\text{eta\\_lambda\\_max}/\\lambda_{\\max}` with this same
-    :math:`\\lambda_{\\max}`) rather than an η computed from another solver's :math:`\\lambda_{\\max}`.
+    $\\lambda_{\\max}$ is computed once, here, and the regime is decided from it with the rounding allowance
+    [`lambda_max_rtol`][mlitheory.wide.lemma7.lambda_max_rtol] (see
+    [`lemma7a_regime`][mlitheory.wide.lemma7.lemma7a_regime]). To place a run at a given fraction of the stable step,
+    pass ``eta_lambda_max`` (then $\\eta = \\text{eta\\_lambda\\_max}/\\lambda_{\\max}$ with this same
+    $\\lambda_{\\max}$) rather than an η computed from another solver's $\\lambda_{\\max}$.
 
     Args:
-        theta: kernel :math:`\\Theta`, shape ``(n, n)``, symmetric PSD (e.g. :func:`mlitheory.wide.ntk.empirical_ntk`).
+        theta: kernel $\\Theta$, shape ``(n, n)``, symmetric PSD (e.g.
+            [`mlitheory.wide.ntk.empirical_ntk`][mlitheory.wide.ntk.empirical_ntk]).
         r0: initial residual, shape ``(n,)``.
-        eta: GD step size; or eta_lambda_max: the step as a multiple of :math:`1/\\lambda_{\\max}` (give one).
+        eta: GD step size; or eta_lambda_max: the step as a multiple of $1/\\lambda_{\\max}$ (give one).
         steps: number of GD steps; or time: gradient-flow time (then leave eta/steps None).
-        grid: points of the direct evaluation of :math:`q` (the exact minimiser is added).
+        grid: points of the direct evaluation of $q$ (the exact minimiser is added).
 
     Raises:
         ValueError: neither or both of GD and flow given; both eta and eta_lambda_max; a non-positive step; a
@@ -300,11 +304,11 @@ def check_lemma7a(
 
 @dataclass(frozen=True)
 class SmoothPerturbation(Result):
-    """Smooth perturbation :math:`e(\\alpha) = c_0 + \\sum_j C_j\\cos\\omega_j\\alpha + D_j\\sin\\omega_j\\alpha` in ℝⁿ.
+    """Smooth perturbation $e(\\alpha) = c_0 + \\sum_j C_j\\cos\\omega_j\\alpha + D_j\\sin\\omega_j\\alpha$ in ℝⁿ.
 
     Attributes:
         c0: ``(n,)``; C, D: ``(J, n)``; omega: ``(J,)`` positive frequencies.
-        sup_bound: a certified bound on :math:`\\sup_{[0,1]}\\|e\\|` (exact for the rotating kind; for the others the
+        sup_bound: a certified bound on $\\sup_{[0,1]}\\|e\\|$ (exact for the rotating kind; for the others the
             maximum on a fine grid plus the Lipschitz constant times half the grid step).
         kind: how it was drawn.
     """
@@ -317,12 +321,12 @@ class SmoothPerturbation(Result):
     kind: str
 
     def __call__(self, alphas) -> np.ndarray:
-        """:math:`e(\\alpha)`, shape ``(m, n)``."""
+        """$e(\\alpha)$, shape ``(m, n)``."""
         al = np.asarray(alphas, dtype=np.float64)[:, None]
         return self.c0 + np.cos(al * self.omega) @ self.C + np.sin(al * self.omega) @ self.D
 
     def integral_to_one(self, alphas) -> np.ndarray:
-        """:math:`\\int_\\alpha^1 e(s)\\,ds` in closed form, shape ``(m, n)``."""
+        """$\\int_\\alpha^1 e(s)\\,ds$ in closed form, shape ``(m, n)``."""
         al = np.asarray(alphas, dtype=np.float64)[:, None]
         w = self.omega
         ic = (np.sin(w) - np.sin(al * w)) / w
@@ -331,7 +335,7 @@ class SmoothPerturbation(Result):
 
 
 def random_smooth_perturbation(n: int, eps: float, *, seed=0, kind: str = "fourier", modes: int = 4):
-    """A random smooth perturbation with :math:`\\sup_{[0,1]}\\|e\\| \\le \\varepsilon` (certified).
+    """A random smooth perturbation with $\\sup_{[0,1]}\\|e\\| \\le \\varepsilon$ (certified).
 
     Args:
         n: dimension (``>= 2``).
@@ -375,14 +379,14 @@ def random_smooth_perturbation(n: int, eps: float, *, seed=0, kind: str = "fouri
 
 @dataclass(frozen=True)
 class Lemma7bCheck(Result):
-    """Lemma 7b for a curve :math:`z'(\\alpha) = v + e(\\alpha)`, :math:`z(1) = z^*`.
+    """Lemma 7b for a curve $z'(\\alpha) = v + e(\\alpha)$, $z(1) = z^*$.
 
     Attributes:
-        ratio: :math:`\\varepsilon/\\|v\\|` with ε the certified sup of ``‖e‖``; hypotheses_hold: ratio < √2 − 1.
-        max_slope: largest :math:`L'(\\alpha)` over the grid points with α < 1 (negative: decreasing).
-        bound_margin: smallest :math:`-2(1-\\alpha)(\\|v\\|^2 - 2\\varepsilon\\|v\\| - \\varepsilon^2) - L'(\\alpha)`
-            over the grid (plus a rounding allowance), divided by :math:`\\|v\\|^2` (``>= 0``: the bound holds there).
-        strictly_decreasing: :math:`L' < 0` at every grid point with α < 1 and the sampled L strictly decreasing.
+        ratio: $\\varepsilon/\\|v\\|$ with ε the certified sup of ``‖e‖``; hypotheses_hold: ratio < √2 − 1.
+        max_slope: largest $L'(\\alpha)$ over the grid points with α < 1 (negative: decreasing).
+        bound_margin: smallest $-2(1-\\alpha)(\\|v\\|^2 - 2\\varepsilon\\|v\\| - \\varepsilon^2) - L'(\\alpha)$
+            over the grid (plus a rounding allowance), divided by $\\|v\\|^2$ (``>= 0``: the bound holds there).
+        strictly_decreasing: $L' < 0$ at every grid point with α < 1 and the sampled L strictly decreasing.
         min_delta: of the sampled L.
     """
 
@@ -406,7 +410,7 @@ class Lemma7bCheck(Result):
 
 
 def lemma7b_curve(v, perturbation: SmoothPerturbation, alphas, z_star=None):
-    """``(z, z′, L, L′)`` at ``alphas`` for :math:`z' = v + e(\\alpha)`, :math:`z(1) = z^*` (default 0); closed form."""
+    """``(z, z′, L, L′)`` at ``alphas`` for $z' = v + e(\\alpha)$, $z(1) = z^*$ (default 0); closed form."""
     v = _np(v, "v").ravel()
     zs = np.zeros_like(v) if z_star is None else _np(z_star, "z_star").ravel()
     al = np.asarray(alphas, dtype=np.float64)
@@ -423,7 +427,8 @@ def check_lemma7b(v, perturbation: SmoothPerturbation, *, z_star=None, grid: int
 
     Args:
         v: the reference velocity, shape ``(n,)``, nonzero.
-        perturbation: :class:`SmoothPerturbation` in the same dimension (its ``sup_bound`` is ε).
+        perturbation: [`SmoothPerturbation`][mlitheory.wide.lemma7.SmoothPerturbation] in the same dimension (its
+            ``sup_bound`` is ε).
         z_star: the end point (default 0; the statement does not depend on it).
         grid: number of equally spaced α.
     """
@@ -452,9 +457,9 @@ def check_lemma7b(v, perturbation: SmoothPerturbation, *, z_star=None, grid: int
 
 
 def lemma7b_bound_factor(ratio: float) -> float:
-    """:math:`1 - 2r - r^2` with :math:`r = \\varepsilon/\\|v\\|`: Lemma 7b's bound
-    :math:`L' \\le -2(1-\\alpha)\\|v\\|^2(1 - 2r - r^2)` proves a strict decrease exactly when it is positive, i.e.
-    when :math:`r < \\sqrt2 - 1` (its positive root; checked symbolically in ``proofs_check``)."""
+    """$1 - 2r - r^2$ with $r = \\varepsilon/\\|v\\|$: Lemma 7b's bound
+    $L' \\le -2(1-\\alpha)\\|v\\|^2(1 - 2r - r^2)$ proves a strict decrease exactly when it is positive, i.e.
+    when $r < \\sqrt2 - 1$ (its positive root; checked symbolically in ``proofs_check``)."""
     r = float(ratio)
     return 1.0 - 2.0 * r - r * r
 
@@ -462,24 +467,25 @@ def lemma7b_bound_factor(ratio: float) -> float:
 def two_leg_curve(v, ratio: float, alphas, *, alpha0: float = 0.5, seed=0):
     """The two-leg curve that makes Lemma 7b's inner product as small as the hypothesis allows.
 
-    With :math:`V = \\|v\\|`, :math:`\\varepsilon = rV`, a unit :math:`n \\perp v`, :math:`c = \\min(1, 1/(2r))`,
-    :math:`s = \\sqrt{1 - c^2}`: the velocity is :math:`p_w = v + \\varepsilon(-c\\hat v - s n)` on
-    :math:`[0, \\alpha_0)` and :math:`p_u = v + \\varepsilon(-c\\hat v + s n)` on :math:`[\\alpha_0, 1]`, so
-    :math:`\\sup\\|z' - v\\| = \\varepsilon` and :math:`z(1) = z^* = 0`. Then
-    :math:`\\langle p_u, p_w\\rangle = V^2/2 - \\varepsilon^2` for :math:`r \\ge 1/2` (else :math:`(V-\\varepsilon)^2`),
+    With $V = \\|v\\|$, $\\varepsilon = rV$, a unit $n \\perp v$, $c = \\min(1, 1/(2r))$,
+    $s = \\sqrt{1 - c^2}$: the velocity is $p_w = v + \\varepsilon(-c\\hat v - s n)$ on
+    $[0, \\alpha_0)$ and $p_u = v + \\varepsilon(-c\\hat v + s n)$ on $[\\alpha_0, 1]$, so
+    $\\sup\\|z' - v\\| = \\varepsilon$ and $z(1) = z^* = 0$. Then
+    $\\langle p_u, p_w\\rangle = V^2/2 - \\varepsilon^2$ for $r \\ge 1/2$ (else $(V-\\varepsilon)^2$),
     the least inner product of two points of the ball of radius ε around v, and just left of α₀
-    :math:`L'(\\alpha) \\to -2(1-\\alpha_0)\\langle p_u, p_w\\rangle`. So L is non-increasing iff
-    :math:`r \\le 1/\\sqrt2` (:data:`LEMMA7B_SHARP_RATIO`): Lemma 7b's :math:`\\sqrt2 - 1` is sufficient, not sharp.
+    $L'(\\alpha) \\to -2(1-\\alpha_0)\\langle p_u, p_w\\rangle$. So L is non-increasing iff
+    $r \\le 1/\\sqrt2$ ([`LEMMA7B_SHARP_RATIO`][mlitheory.wide.lemma7.LEMMA7B_SHARP_RATIO]): Lemma 7b's $\\sqrt2 - 1$ is
+    sufficient, not sharp.
 
     Args:
         v: the reference velocity, shape ``(n,)`` with ``n >= 2``, nonzero.
-        ratio: :math:`r = \\varepsilon/\\|v\\| \\ge 0`.
+        ratio: $r = \\varepsilon/\\|v\\| \\ge 0$.
         alphas: where to evaluate, shape ``(m,)`` in [0, 1].
         alpha0: the corner, in (0, 1).
         seed: int or ``numpy.random.Generator`` for the direction n.
 
     Returns:
-        ``(L, dL)``: :math:`L(\\alpha) = \\|z(\\alpha) - z^*\\|^2` and its right derivative, shape ``(m,)``.
+        ``(L, dL)``: $L(\\alpha) = \\|z(\\alpha) - z^*\\|^2$ and its right derivative, shape ``(m,)``.
     """
     v = _np(v, "v").ravel()
     V = float(np.linalg.norm(v))

@@ -1,30 +1,32 @@
 r"""Theorem 8: sufficiently wide networks exhibit MLI with high probability, and the width scan that checks it.
 
-**Statement** (Lucas et al. 2021, §3.2 and App. D; reconstruction in ``theory_ntk_width.md`` §2). Let :math:`f` be a
-fully connected network of depth :math:`L` and hidden width :math:`n` in NTK parameterisation
-(:class:`mlitheory.wide.ntk.NTKMLP`) with a smooth activation (:math:`|\phi(0)|`, :math:`\|\phi'\|_\infty`,
-:math:`\mathrm{Lip}(\phi')` finite), trained on a finite data set with :math:`\lambda_{\min}(\Theta) > 0` by full-batch
-gradient descent on the MSE with :math:`\eta < 2/(\lambda_{\min} + \lambda_{\max})` (or gradient flow). Then for every
-:math:`\delta > 0` there is :math:`n_0` such that for :math:`n \ge n_0`, with probability at least
-:math:`1 - \delta`, the
+**Statement** (Lucas et al. 2021, §3.2 and App. D; reconstruction in ``theory_ntk_width.md`` §2). Let $f$ be a
+fully connected network of depth $L$ and hidden width $n$ in NTK parameterisation
+([`mlitheory.wide.ntk.NTKMLP`][mlitheory.wide.ntk.NTKMLP]) with a smooth activation ($|\phi(0)|$, $\|\phi'\|_\infty$,
+$\mathrm{Lip}(\phi')$ finite), trained on a finite data set with $\lambda_{\min}(\Theta) > 0$ by full-batch
+gradient descent on the MSE with $\eta < 2/(\lambda_{\min} + \lambda_{\max})$ (or gradient flow). Then for every
+$\delta > 0$ there is $n_0$ such that for $n \ge n_0$, with probability at least
+$1 - \delta$, the
 network trained to convergence satisfies MLI on the training MSE.
 
-*Proof sketch.* With high probability (Lee et al. 2019, Thm 2.1) :math:`\|\theta_t - \theta_0\| = O(1)` and the
-Jacobian moves by :math:`O(n^{-1/2})` on that ball. Along :math:`\theta_\alpha` the output curve
-:math:`z(\alpha) = f(\theta_\alpha)(X)` has :math:`z' = J_0\Delta + O(n^{-1/2})` with
-:math:`\|J_0\Delta\| = \Theta(1)` and
-:math:`z'' = O(n^{-1/2})`, so its Gauss length is
+*Proof sketch.* With high probability (Lee et al. 2019, Thm 2.1) $\|\theta_t - \theta_0\| = O(1)$ and the
+Jacobian moves by $O(n^{-1/2})$ on that ball. Along $\theta_\alpha$ the output curve
+$z(\alpha) = f(\theta_\alpha)(X)$ has $z' = J_0\Delta + O(n^{-1/2})$ with
+$\|J_0\Delta\| = \Theta(1)$ and
+$z'' = O(n^{-1/2})$, so its Gauss length is
 
-.. math::  G \le \int_0^1 \frac{\|z''\|}{\|z'\|}\,d\alpha = O(n^{-1/2}) < \pi/2 ,
+$$
+G \le \int_0^1 \frac{\|z''\|}{\|z'\|}\,d\alpha = O(n^{-1/2}) < \pi/2 ,
+$$
 
-and Theorem 3 with :math:`z(1) = y` gives MLI (alternatively Lemma 7b with :math:`v = J_0\Delta`,
-:math:`\varepsilon = O(n^{-1/2})`).
+and Theorem 3 with $z(1) = y$ gives MLI (alternatively Lemma 7b with $v = J_0\Delta$,
+$\varepsilon = O(n^{-1/2})$).
 
-**What is measured.** :func:`width_scan` trains NTK MLPs of several widths from several seeds
-(η = 1/λ_max(Θ̂₀), to a small loss), and reports per width the Gauss length of the concatenated output curve
-(:func:`mlitheory.gauss_length`), the MLI rate, and the relative weight distance
-:math:`\|\theta_T - \theta_0\|/\|\theta_0\|`;
-it fits :math:`\log G` against :math:`\log n` (slope expected near :math:`-1/2` for :math:`n \ge 128`, reference table:
+**What is measured.** [`width_scan`][mlitheory.wide.networks.width_scan] trains NTK MLPs of several widths from several
+seeds (η = 1/λ_max(Θ̂₀), to a small loss), and reports per width the Gauss length of the concatenated output curve
+([`mlitheory.gauss_length`][mlitheory.geometry.gauss_length]), the MLI rate, and the relative weight distance
+$\|\theta_T - \theta_0\|/\|\theta_0\|$;
+it fits $\log G$ against $\log n$ (slope expected near $-1/2$ for $n \ge 128$, reference table:
 mean G 0.33, 0.168, 0.080 at n = 128, 512, 2048). ``python -m mlitheory.ntk_width`` runs it and draws the figure.
 
 References:
@@ -68,7 +70,7 @@ _HALF_PI = math.pi / 2
 
 
 def make_data(n_train: int = 16, in_dim: int = 4, out_dim: int = 1, *, seed: int = 0, device="cpu"):
-    """A regression set: inputs :math:`x \\sim \\mathcal N(0, I)`, targets :math:`y \\sim \\mathcal N(0, 1)` (float64).
+    """A regression set: inputs $x \\sim \\mathcal N(0, I)$, targets $y \\sim \\mathcal N(0, 1)$ (float64).
 
     Returns:
         ``(X, Y)`` with shapes ``(n_train, in_dim)``, ``(n_train, out_dim)``.
@@ -87,12 +89,13 @@ class WideRun(Result):
 
     Attributes:
         width, seed: hidden width and initialisation seed.
-        status, steps, final_loss, eta_lambda_max: from training (:class:`mlitheory.wide.ntk.GDResult`).
+        status, steps, final_loss, eta_lambda_max: from training
+            ([`mlitheory.wide.ntk.GDResult`][mlitheory.wide.ntk.GDResult]).
         gauss_length, gauss_error: Gauss length of α ↦ vec f(θ_α)(X) (``nan`` unless converged).
         mli: the training loss along the path is non-increasing on the grid (within rounding ``loss_tol``).
-        min_delta: :math:`\\min\\Delta` of that loss; loss_tol: its rounding allowance.
-        max_slope: largest :math:`L'(\\alpha)/|L'(0)|` on the grid (exact jvp derivatives; ``<= 0`` means decreasing).
-        rel_distance: :math:`\\|\\theta_T - \\theta_0\\|/\\|\\theta_0\\|`.
+        min_delta: $\\min\\Delta$ of that loss; loss_tol: its rounding allowance.
+        max_slope: largest $L'(\\alpha)/|L'(0)|$ on the grid (exact jvp derivatives; ``<= 0`` means decreasing).
+        rel_distance: $\\|\\theta_T - \\theta_0\\|/\\|\\theta_0\\|$.
     """
 
     width: int
@@ -130,7 +133,8 @@ def _path_outputs(model: NTKMLP, p0, delta, X, alphas: torch.Tensor, order: int 
 
 def output_path_derivatives(model: NTKMLP, params0: dict, delta: dict, X: torch.Tensor):
     """``derivatives(alphas) -> (z′, z″)`` of α ↦ vec f(θ₀ + αΔ)(X), shapes ``(m, 1, N·k)``, for
-    :func:`mlitheory.geometry.gauss_length_from_derivatives` (all α of a panel in one stacked pass)."""
+    [`mlitheory.geometry.gauss_length_from_derivatives`][mlitheory.geometry.gauss_length_from_derivatives] (all α of a
+    panel in one stacked pass)."""
 
     def derivatives(alphas: torch.Tensor):
         a = alphas.to(device=X.device, dtype=torch.float64)
@@ -163,7 +167,7 @@ def check_wide_network(
         X, Y: the training set.
         seed: recorded in the result.
         grid: equally spaced α (ends included) for the loss and its slope.
-        gauss_tol: tolerance of :func:`mlitheory.gauss_length`.
+        gauss_tol: tolerance of [`mlitheory.gauss_length`][mlitheory.geometry.gauss_length].
     """
     device = X.device
     p0 = {k: v.to(device) for k, v in params0.items()}
@@ -207,8 +211,9 @@ def check_wide_network(
 def mli_verdict(losses, loss_tol: float) -> tuple[bool, float]:
     """MLI of a sampled loss curve: ``(monotone, min Δ)``, rises up to ``loss_tol`` (the rounding of the loss) forgiven.
 
-    ``loss_tol`` must come from an error bound of the loss evaluation (see :func:`check_wide_network`), never a
-    fixed slack: a rise above it is reported, however small.
+    ``loss_tol`` must come from an error bound of the loss evaluation (see
+    [`check_wide_network`][mlitheory.wide.networks.check_wide_network]), never a fixed slack: a rise above it is
+    reported, however small.
     """
     tol = float(loss_tol)
     if not (math.isfinite(tol) and tol >= 0):
@@ -219,7 +224,7 @@ def mli_verdict(losses, loss_tol: float) -> tuple[bool, float]:
 
 @dataclass(frozen=True)
 class PowerLawFit(Result):
-    """Least-squares fit :math:`\\log G = a + b\\log n` (intercept a, slope b) over runs with width ``>= min_width``.
+    """Least-squares fit $\\log G = a + b\\log n$ (intercept a, slope b) over runs with width ``>= min_width``.
 
     Attributes:
         slope, intercept: fitted values; stderr: standard error of the slope.
@@ -246,13 +251,13 @@ class PowerLawFit(Result):
 def fit_power_law(
     widths, values, *, min_width: int = 128, confidence: float = 0.95, per_width: bool = False
 ) -> PowerLawFit:
-    """Fit a power law :math:`G \\propto n^{\\text{slope}}` with a confidence interval on the slope.
+    """Fit a power law $G \\propto n^{\\text{slope}}$ with a confidence interval on the slope.
 
     Args:
         widths: width of each run, shape ``(p,)``; values: positive measured values (``nan`` entries are skipped).
         min_width: only runs with width ``>= min_width`` are used.
         confidence: level of the interval (default 0.95).
-        per_width: fit the mean of :math:`\\log G` over the seeds at each width (one point per width, ``W − 2``
+        per_width: fit the mean of $\\log G$ over the seeds at each width (one point per width, ``W − 2``
             degrees of freedom) instead of every run. The seeds at one width share that width: treating them as
             independent points understates the slope's uncertainty, so the width-level fit is the honest one for a
             claim about the exponent (``n_points`` then counts widths).
@@ -287,14 +292,15 @@ def fit_power_law(
 
 @dataclass(frozen=True)
 class WidthScanResult(Result):
-    """A width scan: one :class:`WideRun` per (width, seed), per-width statistics and the power-law fit.
+    """A width scan: one [`WideRun`][mlitheory.wide.networks.WideRun] per (width, seed), per-width statistics and the
+    power-law fit.
 
     Attributes:
         widths: ``(W,)``; seeds: ``(S,)``.
         gauss, rel_distance, final_loss, min_delta, max_slope: ``(W, S)`` arrays (``nan`` for unconverged runs).
         mli: ``(W, S)`` booleans; steps: ``(W, S)``; status: ``W`` lists of ``S`` strings.
-        fit: :class:`PowerLawFit` of the Gauss length against width.
-        settings: the arguments of :func:`width_scan`.
+        fit: [`PowerLawFit`][mlitheory.wide.networks.PowerLawFit] of the Gauss length against width.
+        settings: the arguments of [`width_scan`][mlitheory.wide.networks.width_scan].
     """
 
     widths: np.ndarray
@@ -401,14 +407,15 @@ def width_scan(
     Args:
         widths: hidden widths (positive ints).
         seeds: number of initialisation seeds (``0 … seeds−1``) or the seeds themselves.
-        n_train, in_dim, out_dim: the data set (:func:`make_data` with ``data_seed``; the same for every run).
-        depth, activation, bias: architecture (:class:`mlitheory.wide.ntk.NTKMLP`).
-        eta_scale: step :math:`\\eta = \\text{eta\\_scale}/\\lambda_{\\max}(\\hat\\Theta_0)` (default 1). Runs with
-            :math:`\\eta > 2/\\lambda_{\\max}` diverge; each is stopped when its loss blows up and reported as
+        n_train, in_dim, out_dim: the data set ([`make_data`][mlitheory.wide.networks.make_data] with ``data_seed``; the
+            same for every run).
+        depth, activation, bias: architecture ([`mlitheory.wide.ntk.NTKMLP`][mlitheory.wide.ntk.NTKMLP]).
+        eta_scale: step $\\eta = \\text{eta\\_scale}/\\lambda_{\\max}(\\hat\\Theta_0)$ (default 1). Runs with
+            $\\eta > 2/\\lambda_{\\max}$ diverge; each is stopped when its loss blows up and reported as
             ``"diverged"`` (excluded from the statistics), with a warning.
         target_loss: training stops below this loss; max_steps: or after this many steps.
         fit_min_width, confidence: of the power-law fit.
-        gauss_tol, grid: of the per-run checks (:func:`check_wide_network`).
+        gauss_tol, grid: of the per-run checks ([`check_wide_network`][mlitheory.wide.networks.check_wide_network]).
         few_seeds_from: ``(w, k)``: widths ``>= w`` train only the first ``k`` seeds (the others are reported
             as ``"skipped"``), to bound the cost of the widest networks.
         device: where to train (e.g. ``"cuda"``); results come back on the CPU.

@@ -1,23 +1,25 @@
 r"""Networks in NTK parameterisation, their empirical neural tangent kernel, linearisation and GD training.
 
-An :class:`NTKMLP` of depth :math:`L` (hidden layers) and widths :math:`n_1,\dots,n_L` computes
+An [`NTKMLP`][mlitheory.wide.ntk.NTKMLP] of depth $L$ (hidden layers) and widths $n_1,\dots,n_L$ computes
 
-.. math::
+$$
+h^1 = \frac{\sigma_w}{\sqrt{n_0}} W^0 x + \sigma_b b^0,\qquad
+h^{l+1} = \frac{\sigma_w}{\sqrt{n_l}} W^l \phi(h^l) + \sigma_b b^l,\qquad f(x) = h^{L+1},
+$$
 
-    h^1 = \frac{\sigma_w}{\sqrt{n_0}} W^0 x + \sigma_b b^0,\qquad
-    h^{l+1} = \frac{\sigma_w}{\sqrt{n_l}} W^l \phi(h^l) + \sigma_b b^l,\qquad f(x) = h^{L+1},
+with every entry of $W^l, b^l$ drawn i.i.d. $\mathcal N(0, 1)$ (Jacot et al. 2018; Lee et al. 2019).
+The empirical NTK on inputs $X$ is $\hat\Theta = JJ^\top$ with
+$J = \partial\,\mathrm{vec} f(X)/\partial\theta$ (outputs ordered example-major). The linearised model is
+$f^{\rm lin}(\theta) = f(\theta_0) + J_0(\theta - \theta_0)$;
+full-batch gradient descent on $\tfrac12\|f^{\rm lin}(\theta) - y\|^2$ with step $\eta$ has residuals
 
-with every entry of :math:`W^l, b^l` drawn i.i.d. :math:`\mathcal N(0, 1)` (Jacot et al. 2018; Lee et al. 2019).
-The empirical NTK on inputs :math:`X` is :math:`\hat\Theta = JJ^\top` with
-:math:`J = \partial\,\mathrm{vec} f(X)/\partial\theta` (outputs ordered example-major). The linearised model is
-:math:`f^{\rm lin}(\theta) = f(\theta_0) + J_0(\theta - \theta_0)`;
-full-batch gradient descent on :math:`\tfrac12\|f^{\rm lin}(\theta) - y\|^2` with step :math:`\eta` has residuals
+$$
+r_T = (I - \eta\hat\Theta_0)^T r_0, \qquad\text{and under gradient flow}\quad r_t = e^{-\hat\Theta_0 t} r_0 .
+$$
 
-.. math::  r_T = (I - \eta\hat\Theta_0)^T r_0, \qquad\text{and under gradient flow}\quad r_t = e^{-\hat\Theta_0 t} r_0 .
-
-Training here always minimises :math:`\tfrac12\|f(\theta)(X) - Y\|_F^2` (a sum over examples), so
-:math:`\eta = 1/\lambda_{\max}(\hat\Theta_0)`
-is the natural step and :math:`\eta > 2/\lambda_{\max}` diverges on the linearised model.
+Training here always minimises $\tfrac12\|f(\theta)(X) - Y\|_F^2$ (a sum over examples), so
+$\eta = 1/\lambda_{\max}(\hat\Theta_0)$
+is the natural step and $\eta > 2/\lambda_{\max}$ diverges on the linearised model.
 
 References:
     Jacot, Gabriel, Hongler, *Neural Tangent Kernel*, NeurIPS 2018. Lee et al., *Wide Neural Networks of Any Depth
@@ -63,7 +65,7 @@ _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-#: above this many outputs :func:`jacobian` uses ``jacrev`` (vmap) instead of one backward pass per output
+#: above this many outputs `jacobian` uses ``jacrev`` (vmap) instead of one backward pass per output
 _LOOP_MAX_OUTPUTS = 512
 
 
@@ -76,10 +78,10 @@ def _positive_int(value, name: str) -> int:
 
 
 class NTKMLP(nn.Module):
-    """Fully connected network in NTK parameterisation: N(0, 1) weights, :math:`1/\\sqrt{\\text{fan-in}}` in forward.
+    """Fully connected network in NTK parameterisation: N(0, 1) weights, $1/\\sqrt{\\text{fan-in}}$ in forward.
 
     Args:
-        in_dim: input dimension :math:`n_0`.
+        in_dim: input dimension $n_0$.
         width: hidden width, an int (all layers) or a sequence of ints (one per hidden layer).
         out_dim: output dimension.
         depth: number of hidden layers when ``width`` is an int (default 1); ignored for a sequence.
@@ -142,7 +144,7 @@ class NTKMLP(nn.Module):
 
     @property
     def widths(self) -> list[int]:
-        """Hidden widths :math:`n_1, \\dots, n_L`."""
+        """Hidden widths $n_1, \\dots, n_L$."""
         return self.sizes[1:-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -161,7 +163,8 @@ class NTKMLP(nn.Module):
         """Outputs of ``S`` networks of this architecture at once.
 
         Args:
-            params: as :func:`param_dict`, each tensor with a leading axis of size ``S`` (:func:`stack_params`).
+            params: as [`param_dict`][mlitheory.wide.ntk.param_dict], each tensor with a leading axis of size ``S``
+                ([`stack_params`][mlitheory.wide.ntk.stack_params]).
             x: inputs ``(N, in_dim)``.
 
         Returns:
@@ -193,12 +196,12 @@ def stack_params(dicts: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Te
 
 
 def model_outputs(model: nn.Module, params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
-    """:math:`f(\\theta)(X)` evaluated functionally with ``params``; shape ``(N, k)``."""
+    """$f(\\theta)(X)$ evaluated functionally with ``params``; shape ``(N, k)``."""
     return functional_call(model, params, (X,))
 
 
 def jacobian(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-    """:math:`J = \\partial\\,\\mathrm{vec} f(X) / \\partial\\theta`, shape ``(N·k, P)`` (named_parameters order)."""
+    """$J = \\partial\\,\\mathrm{vec} f(X) / \\partial\\theta$, shape ``(N·k, P)`` (named_parameters order)."""
     params = param_dict(model) if params is None else params
     n_out = model_outputs(model, params, X[:1]).numel() * X.shape[0]
     if n_out > _LOOP_MAX_OUTPUTS:  # many outputs: one vectorised reverse pass per output row (vmap)
@@ -243,7 +246,7 @@ def _check_inputs(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Ten
 
 
 def empirical_ntk(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-    """Empirical NTK :math:`\\hat\\Theta = JJ^\\top`, shape ``(N·k, N·k)`` (example-major output order)."""
+    """Empirical NTK $\\hat\\Theta = JJ^\\top$, shape ``(N·k, N·k)`` (example-major output order)."""
     _check_inputs(model, X, params)
     J = jacobian(model, X, params)
     return J @ J.T
@@ -252,7 +255,7 @@ def empirical_ntk(model: nn.Module, X: torch.Tensor, params: dict[str, torch.Ten
 def linearized_outputs(
     model: nn.Module, params0: dict[str, torch.Tensor], params: dict[str, torch.Tensor], X: torch.Tensor
 ) -> torch.Tensor:
-    """Linearised model :math:`f(\\theta_0)(X) + J_0(\\theta - \\theta_0)` by one forward-mode ``jvp``; ``(N, k)``."""
+    """Linearised model $f(\\theta_0)(X) + J_0(\\theta - \\theta_0)$ by one forward-mode ``jvp``; ``(N, k)``."""
     _check_inputs(model, X, params0, "params0")
     _check_inputs(model, X, params, "params")
     tangent = {k: params[k] - params0[k] for k in params0}
@@ -278,11 +281,11 @@ def _eigh(theta, r0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 def gd_residuals(theta, r0, eta: float, steps) -> torch.Tensor:
-    """Closed-form GD residuals of the linearised model: :math:`r_T = (I - \\eta\\Theta)^T r_0`.
+    """Closed-form GD residuals of the linearised model: $r_T = (I - \\eta\\Theta)^T r_0$.
 
     Args:
         theta: kernel, shape ``(n, n)``, symmetric PSD.
-        r0: initial residual :math:`f_0 - y`, shape ``(n,)``.
+        r0: initial residual $f_0 - y$, shape ``(n,)``.
         eta: step size.
         steps: number of steps ``T >= 0``, an int or a sequence of ints.
 
@@ -301,7 +304,7 @@ def gd_residuals(theta, r0, eta: float, steps) -> torch.Tensor:
 
 
 def gradient_flow_residuals(theta, r0, t) -> torch.Tensor:
-    """Gradient-flow residuals :math:`r_t = e^{-\\Theta t} r_0`; ``t`` a float (shape ``(n,)``) or a sequence."""
+    """Gradient-flow residuals $r_t = e^{-\\Theta t} r_0$; ``t`` a float (shape ``(n,)``) or a sequence."""
     lam, Q, r0 = _eigh(theta, r0)
     tt = torch.as_tensor(t, dtype=torch.float64)
     if not bool(torch.isfinite(tt).all()) or bool((tt < 0).any()):
@@ -315,15 +318,15 @@ def gradient_flow_residuals(theta, r0, t) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class GDResult(Result):
-    """Full-batch gradient descent on :math:`\\tfrac12\\|f(\\theta)(X) - Y\\|^2`.
+    """Full-batch gradient descent on $\\tfrac12\\|f(\\theta)(X) - Y\\|^2$.
 
     Attributes:
         params: final parameters (dict name → tensor, on the CPU).
         status: ``"converged"`` (loss below ``target_loss``), ``"max_steps"``, or ``"diverged"`` (loss
             non-finite or above ``divergence_factor`` times its initial value: training stopped there).
         steps: steps taken.
-        eta: step size; lambda_max, lambda_min: extreme eigenvalues of :math:`\\hat\\Theta_0`.
-        eta_lambda_max: :math:`\\eta\\lambda_{\\max}` (> 2: GD on the linearised model diverges).
+        eta: step size; lambda_max, lambda_min: extreme eigenvalues of $\\hat\\Theta_0$.
+        eta_lambda_max: $\\eta\\lambda_{\\max}$ (> 2: GD on the linearised model diverges).
         initial_loss, final_loss: loss before and after.
         loss_history: loss at steps ``0, record_every, 2·record_every, …`` and at the last step.
     """
@@ -360,23 +363,23 @@ def train_gd(
     record_every: int = 100,
     progress: bool = False,
 ) -> GDResult:
-    """Full-batch gradient descent on :math:`\\tfrac12\\|f(\\theta)(X) - Y\\|_F^2` from ``params0``, functionally.
+    """Full-batch gradient descent on $\\tfrac12\\|f(\\theta)(X) - Y\\|_F^2$ from ``params0``, functionally.
 
     Args:
         model: the architecture (its own parameters are neither used, unless ``params0`` is None, nor modified).
         X: inputs ``(N, in_dim)``; Y: targets ``(N, out_dim)``.
         params0: initial parameters (default: a copy of the model's).
         eta: step size; default ``eta_scale / λ_max(Θ̂₀)``.
-        eta_scale: step as a fraction of :math:`1/\\lambda_{\\max}` when ``eta`` is None.
+        eta_scale: step as a fraction of $1/\\lambda_{\\max}$ when ``eta`` is None.
         target_loss: stop when the loss falls below it.
         max_steps: stop after this many steps (status ``"max_steps"``).
         divergence_factor: stop with status ``"diverged"`` once the loss exceeds this multiple of its initial value
-            or becomes non-finite (e.g. :math:`\\eta > 2/\\lambda_{\\max}`): training never loops on a diverging run.
+            or becomes non-finite (e.g. $\\eta > 2/\\lambda_{\\max}$): training never loops on a diverging run.
         record_every: period of ``loss_history``.
         progress: show a tqdm bar.
 
     Returns:
-        :class:`GDResult`.
+        [`GDResult`][mlitheory.wide.ntk.GDResult].
     """
     if not target_loss > 0:
         raise ValueError(f"target_loss must be positive, got {target_loss}")
@@ -464,15 +467,17 @@ def train_gd_many(
     record_every: int = 100,
     progress: bool = False,
 ) -> list[GDResult]:
-    """:func:`train_gd` for ``S`` initialisations of one :class:`NTKMLP` architecture at once (same data).
+    """[`train_gd`][mlitheory.wide.ntk.train_gd] for ``S`` initialisations of one [`NTKMLP`][mlitheory.wide.ntk.NTKMLP]
+    architecture at once (same data).
 
-    Each run has its own step :math:`\\eta_s = \\text{eta\\_scale}/\\lambda_{\\max}(\\hat\\Theta_{0,s})` and stops on
+    Each run has its own step $\\eta_s = \\text{eta\\_scale}/\\lambda_{\\max}(\\hat\\Theta_{0,s})$ and stops on
     its own
     (converged, diverged, or ``max_steps``); the others go on. The forward pass is batched over runs
-    (:meth:`NTKMLP.forward_stacked`), so ``S`` runs cost about as much as one when the network is small.
+    ([`NTKMLP.forward_stacked`][mlitheory.wide.ntk.NTKMLP.forward_stacked]), so ``S`` runs cost about as much as one
+    when the network is small.
 
     Returns:
-        One :class:`GDResult` per initialisation, in order.
+        One [`GDResult`][mlitheory.wide.ntk.GDResult] per initialisation, in order.
     """
     if not isinstance(model, NTKMLP):
         raise TypeError(f"train_gd_many needs an NTKMLP, got {type(model).__name__}; use train_gd for other models")

@@ -41,6 +41,8 @@ def _public_listings():
     for package in reference.PACKAGES:
         for modname in reference.public_modules(package):
             mod = importlib.import_module(modname)
+            if mod.__name__ != modname:  # an old path aliasing a moved module: documented under its real name
+                continue
             for name in getattr(mod, "__all__", ()):
                 yield modname, name
 
@@ -66,6 +68,8 @@ def test_every_public_name_has_a_reference_entry(site):
 def test_one_reference_page_per_public_module(site):
     for package in reference.PACKAGES:
         for modname in reference.public_modules(package):
+            if importlib.import_module(modname).__name__ != modname:
+                continue
             page = reference.build_reference().pages[modname].path
             assert f'id="{modname}"' in _html(site, page), modname
 

@@ -142,6 +142,24 @@ def draw_two_layer_linear(folder: Path) -> None:
     _save(fig, folder / "two_layer_linear.png")
 
 
+def draw_landscape(folder: Path) -> None:
+    """The loss-landscape page's planes: a digits run with a checkpoint per epoch, then `empirical landscape` on it
+    (PCA plane and random plane), by exactly the commands docs/landscape.md prints."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = Path(tmp) / "landscape"
+        train = ["-m", "empirical", "train", "--dataset", "digits", "--epochs", "8"]
+        train += ["--set", "checkpoint_epochs=[1,2,3,4,5,6,7]", "--set", "compute_gauss_length=false"]
+        train += ["--set", "model_options.hidden=[64]", "--out", str(runs)]
+        subprocess.run([sys.executable, *train], cwd=ROOT, check=True)
+        (run_dir,) = [p for p in runs.iterdir() if (p / "config.json").is_file()]
+        for extra in ((), ("--directions", "random")):
+            cmd = ["-m", "empirical", "landscape", str(run_dir), *extra, "--figures", str(folder), "--format", "png"]
+            subprocess.run([sys.executable, *cmd, "--out", str(Path(tmp) / "planes" / (extra[-1] if extra else "pca"))],
+                           cwd=ROOT, check=True)  # fmt: skip
+
+
 # --- the recipes ----------------------------------------------------------------------------------------------
 
 REPORTS = (
@@ -179,6 +197,12 @@ RECIPES: list[Recipe] = [
         "the full width scan (8 seeds, widths 8 to 8192); about 8 minutes",
         command=("-m", "mlitheory.ntk_width", "--out", "docs/results/ntk_width"),
     ),
+    Recipe(
+        "landscape",
+        tuple(f"{FIG_DIR}/landscape_{d}_{k}.png" for d in ("pca", "random") for k in ("contour", "surface")),
+        "a digits run of 8 epochs, then two 21 × 21 planes; about 80 s on one core",
+        draw=draw_landscape,
+    ),
 ]
 
 
@@ -192,6 +216,15 @@ def _report_outputs(name: str) -> tuple[str, ...]:
     stems = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", report.read_text())
     return tuple(f"docs/results/{name}/{s}" for s in stems)
 
+
+RECIPES.append(
+    Recipe(
+        "exact_relu",
+        _report_outputs("exact_relu"),
+        "14 MLPs and a CNN on 1 000 images; about 2 minutes of CPU on one thread",
+        command=("-m", "empirical.exact_study", "--out", "docs/results/exact_relu"),
+    )
+)
 
 for _name in REPORTS:
     RECIPES.append(

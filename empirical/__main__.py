@@ -18,7 +18,7 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-from mlitheory._validate import UsageError, arg_device, arg_dir, arg_int, arg_positive, one_line, writable_dir
+from mlitheory.cli_args import UsageError, arg_device, arg_dir, arg_int, arg_positive, one_line, writable_dir
 
 
 def _value(text: str):

@@ -84,7 +84,7 @@ def checkpoint_names(folder: Path, metrics: dict | None) -> list[str]:
 
 
 def _load(args: argparse.Namespace):
-    from empirical.runs import load_run
+    from empirical.runs import CorruptRun, load_run
 
     folder: Path = args.run
     if not (folder / "config.json").is_file():
@@ -94,7 +94,10 @@ def _load(args: argparse.Namespace):
         raise _Refused(f"{folder} has no checkpoints (no checkpoints/*.pt); the run did not get far enough, rerun it")
     if "final" not in names:
         raise _Refused(f"{folder} has no checkpoints/final.pt (training did not finish); finish the run first")
-    rec = load_run(folder)
+    try:
+        rec = load_run(folder)
+    except CorruptRun as e:
+        raise _Refused(f"{e}; the run folder is damaged: rerun it (a sweep quarantines and redoes it)") from None
     return rec, checkpoint_names(folder, rec.metrics)
 
 

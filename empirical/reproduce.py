@@ -35,7 +35,7 @@ from empirical.experiments import EXPERIMENTS, ExperimentSpec, experiment_module
 from empirical.report import Report
 from empirical.runs import RunConfig, RunRecord, inspect_folder, is_finished, load_run, run_folder
 from empirical.sweep import BACKENDS, SCALES, SweepSummary, run_sweep
-from mlitheory._validate import UsageError, arg_device, arg_dir, arg_int, one_line, writable_dir
+from mlitheory.cli_args import UsageError, arg_device, arg_dir, arg_int, one_line, writable_dir
 from mlitheory.results import Result, atomic_write_text
 
 __all__ = ["Context", "Incomplete", "add_parser", "default_out", "default_root", "main", "reproduce", "write_index"]

@@ -2,19 +2,15 @@
 
 The public functions call these before any work, so that bad input gives our error (``TypeError`` for a wrong
 kind of value, ``ValueError`` for a value out of range) instead of a failure deep inside torch, and never a
-silent NaN or verdict. The last section holds the ``argparse`` types and checks of the command lines, which
-turn every user mistake into one ``error:`` line and exit status 2 before any long work.
+silent NaN or verdict. The ``argparse`` types and checks of the command lines are in
+`mlitheory.cli_args`.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import numbers
-import os
-import tempfile
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,11 +19,6 @@ from torch import nn
 
 __all__ = [
     "IGNORE_INDEX",
-    "UsageError",
-    "arg_device",
-    "arg_dir",
-    "arg_int",
-    "arg_positive",
     "boolean",
     "check_device",
     "finite_array",
@@ -35,10 +26,8 @@ __all__ = [
     "function",
     "integer",
     "module",
-    "one_line",
     "real",
     "state_entries",
-    "writable_dir",
 ]
 
 #: the target label that marks an example to leave out (PyTorch's default ``ignore_index``)
@@ -194,75 +183,3 @@ def state_entries(state: Mapping[str, torch.Tensor], name: str, *, finite: bool 
                     f"{name}[{k!r}] has {bad} non-finite value(s) (NaN or inf) of {v.numel()}; the state is "
                     "diverged or corrupt, and every result computed from it would be NaN"
                 )
-
-
-# ---------------------------------------------------------------------------------------------- command lines
-
-
-class UsageError(ValueError):
-    """A mistake in a command line: reported as one ``error:`` line with exit status 2."""
-
-
-def arg_int(minimum: int) -> Callable[[str], int]:
-    """An ``argparse`` type: an integer ``>= minimum`` (argparse turns the error into one ``error:`` line)."""
-
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if v < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {v}")
-        return v
-
-    parse.__name__ = f"integer >= {minimum}"
-    return parse
-
-
-def arg_positive(text: str) -> float:
-    """An ``argparse`` type: a finite number ``> 0``."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return v
-
-
-def arg_device(text: str) -> str:
-    """An ``argparse`` type: a torch device that exists on this machine."""
-    try:
-        check_device(text, "--device")
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e).removeprefix("--device=")) from None
-    return text
-
-
-def arg_dir(text: str) -> Path:
-    """An ``argparse`` type: an existing folder."""
-    p = Path(text)
-    if not p.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is not a folder")
-    return p
-
-
-def writable_dir(path: str | Path, flag: str) -> Path:
-    """Create ``path`` (and its parents) if needed and check that a file can be written there."""
-    p = Path(path)
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-check-", dir=p)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise UsageError(f"{flag} {path}: cannot write there ({e.strerror or e})") from None
-    return p
-
-
-def one_line(e: BaseException) -> str:
-    """The message of ``e`` on one line (for ``error:`` output)."""
-    text = str(e) if str(e) else type(e).__name__
-    if isinstance(e, KeyError) and e.args:
-        text = str(e.args[0])
-    return " ".join(text.split())

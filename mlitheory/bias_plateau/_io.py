@@ -87,6 +87,20 @@ def data_provider() -> Callable[..., Any]:
         ) from e
 
 
+def data_available(name: str) -> tuple[bool, str]:
+    """Whether the provider can load the named data set here, and if not, why (checked before any training).
+
+    The provider's module answers through its ``available(name)`` function when it has one (``empirical.data`` does);
+    a provider without one is taken at its word until it loads.
+
+    Raises:
+        DataUnavailable: the provider cannot be imported, with what to do instead.
+    """
+    loader = data_provider()
+    check = getattr(importlib.import_module(loader.__module__), "available", None)
+    return check(name) if callable(check) else (True, "")
+
+
 def balanced_subset(
     x: torch.Tensor,
     y: torch.Tensor,

@@ -13,7 +13,6 @@ Every number of the run goes to ``OUT/results.json``; figures go to ``OUT/*.png`
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import sys
@@ -24,8 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mlitheory._validate import arg_device, arg_int, arg_positive, one_line, writable_dir
-from mlitheory.bias_plateau._io import DataUnavailable, balanced_subset, load_real_data, prepare_out
+from mlitheory.bias_plateau._io import DataUnavailable, balanced_subset, data_available, load_real_data, prepare_out
 from mlitheory.bias_plateau.measures import plateau_end
 from mlitheory.bias_plateau.mlp import balanced_gaussian_data, run_mlp_case
 from mlitheory.bias_plateau.schemes import SCHEMES
@@ -39,6 +37,7 @@ from mlitheory.bias_plateau.toy import (
     train_toy,
     train_toy_many,
 )
+from mlitheory.cli_args import arg_device, arg_int, arg_positive, one_line, writable_dir
 from mlitheory.results import atomic_write_text, jsonable
 
 __all__ = ["NAMED_DATA", "format_report", "load_real_data", "main", "prepare_out", "run_demo"]
@@ -513,9 +512,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     if args.data != "synthetic":  # the data set must be loadable before any training starts
         try:
-            ok, why = importlib.import_module("empirical.data").available(args.data)
-        except ImportError as e:
-            ok, why = False, f"the empirical package's data loaders could not be imported ({e})"
+            ok, why = data_available(args.data)
+        except DataUnavailable as e:
+            ok, why = False, str(e)
         if not ok:
             print(f"error: --data {args.data}: {one_line(RuntimeError(why))}", file=sys.stderr)
             return 2

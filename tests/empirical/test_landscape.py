@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -80,10 +81,18 @@ def test_folders_without_checkpoints_are_refused(run_dir, tmp_path, capsys):
     assert main(["landscape", str(bare)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "has no checkpoints" in err and err.count("\n") == 1
-    two = tmp_path / "two"
+    two = tmp_path / "two"  # a run that kept no epoch checkpoints (none listed in its checksums either)
     shutil.copytree(run_dir, two, ignore=shutil.ignore_patterns("epoch_*.pt"))
+    metrics = json.loads((two / "metrics.json").read_text())
+    metrics["checksums"] = {k: v for k, v in metrics["checksums"].items() if "epoch_" not in k}
+    (two / "metrics.json").write_text(json.dumps(metrics))
     assert main(["landscape", str(two), "--no-progress"]) == 2
     assert "the PCA plane needs at least 2" in capsys.readouterr().err
+    lost = tmp_path / "lost"  # a checkpoint listed in metrics.json went missing: damaged, refused by name
+    shutil.copytree(run_dir, lost, ignore=shutil.ignore_patterns("epoch_*.pt"))
+    assert main(["landscape", str(lost), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "is missing (listed in metrics.json)" in err and err.count("\n") == 1
     nofinal = tmp_path / "nofinal"
     shutil.copytree(run_dir, nofinal, ignore=shutil.ignore_patterns("final.pt"))
     assert main(["landscape", str(nofinal)]) == 2

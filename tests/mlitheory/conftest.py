@@ -23,8 +23,8 @@ def _mlp(widths, *, act=nn.ReLU, seed=0):
 
 
 @pytest.fixture(scope="session")
-def make_mlp():
-    """``make_mlp(widths, act=nn.ReLU, seed=0)``: a float64 MLP with seeded weights (scaled like 1/√fan_in)."""
+def seeded_mlp():
+    """``seeded_mlp(widths, act=nn.ReLU, seed=0)``: a float64 MLP with seeded weights (scaled like 1/√fan_in)."""
     return _mlp
 
 

@@ -3,7 +3,8 @@
 - ``mlitheory`` never imports ``empirical`` or ``proofs_check`` (module-level or inside a function). The one place
   that may *name* ``empirical`` is the optional data provider of the bias-plateau demo
   (:data:`mlitheory.bias_plateau._io.DEFAULT_DATA_PROVIDER`), resolved at run time only when a named data set is
-  asked for.
+  asked for; and `mlitheory.results.TRUSTED_PACKAGES`, the packages whose result classes ``Result.load`` may import
+  when a saved file names one.
 - ``empirical`` imports only public ``mlitheory`` names: no module or name that starts with ``_``.
 - The module-level imports among ``mlitheory`` modules form no cycle.
 - ``import mlitheory`` loads neither scipy, matplotlib nor ``empirical`` (checked in a fresh interpreter), and
@@ -78,7 +79,10 @@ def test_mlitheory_never_imports_empirical_or_proofs_check():
         for path in _modules("mlitheory").values()
         for value, _ in _string_imports(path)
     ]
-    assert named == [("mlitheory/bias_plateau/_io.py", "empirical.data:load_dataset")], named
+    assert named == [
+        ("mlitheory/bias_plateau/_io.py", "empirical.data:load_dataset"),
+        ("mlitheory/results.py", "empirical"),  # TRUSTED_PACKAGES: whose result classes a saved file may name
+    ], named
 
 
 def test_the_one_named_provider_is_resolved_only_on_demand():
@@ -169,10 +173,10 @@ def test_import_mlitheory_is_light_and_every_exported_name_resolves():
 
 
 def test_package_map_is_exact():
-    """The docstring map of mlitheory lists exactly the names it exports (``name  -- one line``)."""
+    """The docstring map of mlitheory lists exactly the names it exports (``- `name` — one line``)."""
     import mlitheory
 
-    listed = re.findall(r"^    (\w+)\s+--", mlitheory.__doc__, re.M)
+    listed = re.findall(r"^- `(\w+)` —", mlitheory.__doc__, re.M)
     assert len(listed) == len(set(listed)), "a name is listed twice"
     assert set(listed) == set(mlitheory.__all__)
     with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):

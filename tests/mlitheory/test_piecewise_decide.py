@@ -115,9 +115,9 @@ def test_mse_decision_matches_exact_rational_arithmetic(seed):
 
 @settings(max_examples=6, deadline=None)
 @given(seed=seeds, loss=st.sampled_from(["cross_entropy", "mse"]))
-def test_decision_against_a_dense_grid(seed, loss, make_mlp):
+def test_decision_against_a_dense_grid(seed, loss, seeded_mlp):
     # the exact min Δ bounds the rise seen on any grid from above, and a fine grid comes close to it
-    net, other = make_mlp((3, 10, 6, 3), seed=seed % 1000), make_mlp((3, 10, 6, 3), seed=seed % 1000 + 1)
+    net, other = seeded_mlp((3, 10, 6, 3), seed=seed % 1000), seeded_mlp((3, 10, 6, 3), seed=seed % 1000 + 1)
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(8, 3, generator=g)
     y = torch.randint(0, 3, (8,), generator=g) if loss == "cross_entropy" else torch.randn(8, 3, generator=g)
@@ -138,10 +138,10 @@ def test_decision_against_a_dense_grid(seed, loss, make_mlp):
         assert abs(d.loss([a])[0] - float(want)) < 1e-12 * (1 + abs(float(want)))
 
 
-def test_theorem3_setting_certified_and_certificate_tiles_the_interval(make_mlp):
+def test_theorem3_setting_certified_and_certificate_tiles_the_interval(seeded_mlp):
     # MSE to the end state's own logits: where every example's G (with corners) < π/2, Theorem 3 says the loss
     # decreases strictly, and the decision must certify it
-    net = make_mlp((4, 12, 3), seed=0)
+    net = seeded_mlp((4, 12, 3), seed=0)
     gen = torch.Generator().manual_seed(1)  # the perturbation from its own generator: no dependence on test order
     other = {k: v + 0.05 * torch.randn(v.shape, generator=gen, dtype=v.dtype) for k, v in net.state_dict().items()}
     x = torch.randn(10, 4, generator=torch.Generator().manual_seed(0))
@@ -154,8 +154,8 @@ def test_theorem3_setting_certified_and_certificate_tiles_the_interval(make_mlp)
     assert c.strict
 
 
-def test_save_load_and_errors(make_mlp, tmp_path):
-    net, other = make_mlp((3, 6, 2), seed=0), make_mlp((3, 6, 2), seed=1)
+def test_save_load_and_errors(seeded_mlp, tmp_path):
+    net, other = seeded_mlp((3, 6, 2), seed=0), seeded_mlp((3, 6, 2), seed=1)
     x, y = torch.randn(4, 3), torch.tensor([0, 1, 1, 0])
     d = decide_mli(net, other, net, (x, y))
     back = MLIDecision.load(d.save(tmp_path / "d"))

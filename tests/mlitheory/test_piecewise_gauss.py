@@ -86,9 +86,9 @@ def test_reversal_adds_pi():
     assert np.all(res.smooth_part == 0) and abs(res.concatenated - math.pi) < 1e-12
 
 
-def test_one_hidden_layer_closed_form_angles(make_mlp):
+def test_one_hidden_layer_closed_form_angles(seeded_mlp):
     # independent of the pieces: breakpoints −p/q and z′ from the weights; G = Σ ∠(z′(lo), z′(hi)) + Σ corners
-    net, other = make_mlp((3, 12, 4), seed=3), make_mlp((3, 12, 4), seed=4)
+    net, other = seeded_mlp((3, 12, 4), seed=3), seeded_mlp((3, 12, 4), seed=4)
     x = torch.randn(3, 3, generator=torch.Generator().manual_seed(0))
     res = exact_gauss_length(other, other, net, x)
     s, e = other.state_dict(), net.state_dict()
@@ -144,8 +144,8 @@ def test_inscribed_polygons_are_lower_bounds_that_converge(seed):
     assert res.error.max() < 1e-10
 
 
-def test_kink_blind_part_is_a_lower_bound_and_corners_sit_at_breakpoints(make_mlp):
-    net, other = make_mlp((4, 16, 8, 3), seed=0), make_mlp((4, 16, 8, 3), seed=1)
+def test_kink_blind_part_is_a_lower_bound_and_corners_sit_at_breakpoints(seeded_mlp):
+    net, other = seeded_mlp((4, 16, 8, 3), seed=0), seeded_mlp((4, 16, 8, 3), seed=1)
     x = torch.randn(4, 4, generator=torch.Generator().manual_seed(2))
     res = exact_gauss_length(other, other, net, x)
     pp = piecewise_logit_path(other, other, net, x)
@@ -157,8 +157,8 @@ def test_kink_blind_part_is_a_lower_bound_and_corners_sit_at_breakpoints(make_ml
     assert "corners" in str(res)
 
 
-def test_concatenated_gram_and_direct_forms_agree(make_mlp, monkeypatch):
-    net, other = make_mlp((3, 10, 6, 2), seed=5), make_mlp((3, 10, 6, 2), seed=6)
+def test_concatenated_gram_and_direct_forms_agree(seeded_mlp, monkeypatch):
+    net, other = seeded_mlp((3, 10, 6, 2), seed=5), seeded_mlp((3, 10, 6, 2), seed=6)
     x = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))
     pp = piecewise_logit_path(other, other, net, x)
     direct = path_gauss_length(pp)
@@ -172,8 +172,8 @@ def test_concatenated_gram_and_direct_forms_agree(make_mlp, monkeypatch):
     assert -1e-9 <= direct.concatenated - poly < 1e-3
 
 
-def test_logit_gauss_length_is_exact_for_relu_networks(make_mlp):
-    net, other = make_mlp((4, 12, 3), seed=0), make_mlp((4, 12, 3), seed=1)
+def test_logit_gauss_length_is_exact_for_relu_networks(seeded_mlp):
+    net, other = seeded_mlp((4, 12, 3), seed=0), seeded_mlp((4, 12, 3), seed=1)
     x = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
     g = logit_gauss_length(net, other, net, x)
     ex = exact_gauss_length(net, other, net, x)
@@ -181,8 +181,8 @@ def test_logit_gauss_length_is_exact_for_relu_networks(make_mlp):
     np.testing.assert_array_equal(g.per_example, ex.total)
     assert g.exact is not None and "polynomial pieces" in str(g)
     # a smooth activation: the quadrature as before
-    tanh = make_mlp((4, 6, 3), act=nn.Tanh, seed=0)
-    t = logit_gauss_length(tanh, make_mlp((4, 6, 3), act=nn.Tanh, seed=1), tanh, x, tol=1e-6)
+    tanh = seeded_mlp((4, 6, 3), act=nn.Tanh, seed=0)
+    t = logit_gauss_length(tanh, seeded_mlp((4, 6, 3), act=nn.Tanh, seed=1), tanh, x, tol=1e-6)
     assert t.method == "taylor" and t.exact is None
     with pytest.raises(TypeError, match="Tanh"):
         logit_gauss_length(tanh, tanh, tanh, x, method="exact")

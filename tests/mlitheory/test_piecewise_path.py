@@ -67,9 +67,9 @@ def test_a_linear_network_has_no_breakpoints():
 
 @pytest.mark.parametrize("widths", [(4, 9, 3), (3, 7, 6, 2), (2, 5, 4, 4, 3)])
 @pytest.mark.parametrize("act", [nn.ReLU, lambda: nn.LeakyReLU(0.2)])
-def test_mlp_agrees_with_the_forward_pass_and_with_the_general_engine(widths, act, make_mlp, forward):
-    net = make_mlp(widths, act=act, seed=1)
-    other = make_mlp(widths, act=act, seed=2)
+def test_mlp_agrees_with_the_forward_pass_and_with_the_general_engine(widths, act, seeded_mlp, forward):
+    net = seeded_mlp(widths, act=act, seed=1)
+    other = seeded_mlp(widths, act=act, seed=2)
     x = torch.randn(5, widths[0], generator=torch.Generator().manual_seed(3))
     fast = piecewise_logit_path(net, other, net, x)
     slow = piecewise_logit_path(net, other, net, x, engine="graph")
@@ -82,8 +82,8 @@ def test_mlp_agrees_with_the_forward_pass_and_with_the_general_engine(widths, ac
     assert _rel(fast.evaluate(al), ref) < 1e-12 and _rel(slow.evaluate(al), ref) < 1e-12
 
 
-def test_derivatives_of_the_pieces(make_mlp):
-    net, other = make_mlp((3, 6, 2), seed=4), make_mlp((3, 6, 2), seed=5)
+def test_derivatives_of_the_pieces(seeded_mlp):
+    net, other = seeded_mlp((3, 6, 2), seed=4), seeded_mlp((3, 6, 2), seed=5)
     x = torch.randn(2, 3, generator=torch.Generator().manual_seed(0))
     pp = piecewise_logit_path(net, other, net, x)
     lo, hi, _, _ = pp.pieces(0)
@@ -161,8 +161,8 @@ def test_unsupported_modules_are_named_and_the_model_is_untouched(module, name):
     assert net.training and all(torch.equal(before[k], v) for k, v in net.state_dict().items())
 
 
-def test_bad_arguments_raise_named_errors(make_mlp, tiny_cnn):
-    net = make_mlp((2, 3, 2))
+def test_bad_arguments_raise_named_errors(seeded_mlp, tiny_cnn):
+    net = seeded_mlp((2, 3, 2))
     x = torch.randn(4, 2)
     with pytest.raises(ValueError, match="interval"):
         piecewise_logit_path(net, net, net, x, interval=(1.0, 0.0))
@@ -179,8 +179,8 @@ def test_bad_arguments_raise_named_errors(make_mlp, tiny_cnn):
         pp.breakpoints(9)
 
 
-def test_save_load_and_iterable_inputs(make_mlp, tmp_path):
-    net, other = make_mlp((3, 5, 2), seed=0), make_mlp((3, 5, 2), seed=1)
+def test_save_load_and_iterable_inputs(seeded_mlp, tmp_path):
+    net, other = seeded_mlp((3, 5, 2), seed=0), seeded_mlp((3, 5, 2), seed=1)
     x = torch.randn(6, 3)
     whole = piecewise_logit_path(net, other, net, x)
     batches = piecewise_logit_path(net, other, net, [(x[:2], 0), (x[2:], 1)])
@@ -273,8 +273,8 @@ def test_dyadic_weight_net_breakpoints_match_exact_arithmetic(seed):
     np.testing.assert_allclose(got, [float(r) for r in exact], rtol=0, atol=1e-14)
 
 
-def test_interval_other_than_the_unit_interval(make_mlp, forward):
-    net, other = make_mlp((3, 8, 2), seed=0), make_mlp((3, 8, 2), seed=1)
+def test_interval_other_than_the_unit_interval(seeded_mlp, forward):
+    net, other = seeded_mlp((3, 8, 2), seed=0), seeded_mlp((3, 8, 2), seed=1)
     x = torch.randn(3, 3)
     pp = piecewise_logit_path(net, other, net, x, interval=(-0.5, 1.5))
     al = np.linspace(-0.5, 1.5, 21)

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mlitheory._jets import LINEAR_MODULES
 from mlitheory._model import ModelView, extra_buffers
 from mlitheory.paths import ParameterPath
 from mlitheory.piecewise._poly import gamma, radius_bound
@@ -63,16 +64,9 @@ def unsupported(what: str, why: str) -> Unsupported:
 
 
 _ACT_MODULES = (nn.ReLU, nn.LeakyReLU)
+# the Taylor engine's linear maps, plus dropout (the identity in eval mode, where paths are evaluated)
 _LINEAR_MODULES = (
-    nn.Flatten,
-    nn.Unflatten,
-    nn.Identity,
-    nn.AvgPool1d,
-    nn.AvgPool2d,
-    nn.AvgPool3d,
-    nn.AdaptiveAvgPool1d,
-    nn.AdaptiveAvgPool2d,
-    nn.AdaptiveAvgPool3d,
+    *LINEAR_MODULES,
     nn.Dropout,
     nn.Dropout1d,
     nn.Dropout2d,

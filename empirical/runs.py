@@ -57,7 +57,16 @@ import torch
 from empirical import measure
 from empirical.data import canonical_name, dataset_options, load_dataset
 from empirical.models import build_model, model_options, model_task
-from empirical.train import AUGMENTATIONS, OPTIMIZERS, SCHEDULES, TrainResult, load_checkpoint, loss_function, train
+from empirical.train import (
+    AUGMENTATIONS,
+    OPTIMIZERS,
+    SCHEDULES,
+    TrainResult,
+    _load_resume,
+    load_checkpoint,
+    loss_function,
+    train,
+)
 from mlitheory import InterpolationCurve, LogitGaussLength, weight_distance
 from mlitheory.results import atomic_write_text, jsonable
 
@@ -527,6 +536,11 @@ def execute_run(
                 "not started twice. If that process is not this run, delete the status file and rerun."
             )
             return RunOutcome(config.hash, str(folder), "failed", 0.0, error=err)
+    if (folder / "checkpoints" / RESUME_FILE).is_file():  # a torn or foreign training state: aside, and redo
+        try:
+            _load_resume(folder / "checkpoints" / RESUME_FILE)
+        except ValueError as e:
+            moved = str(quarantine(folder, " ".join(str(e).split()).replace("; delete it to restart the run", "")))
     folder.mkdir(parents=True, exist_ok=True)
     resuming = (folder / "checkpoints" / RESUME_FILE).is_file()
     stale = ("curve.json", "curve.npz", "gauss_length.json", "gauss_length.npz")

@@ -151,6 +151,27 @@ def test_a_damaged_run_is_quarantined_and_redone(reference, tmp_path, name, how)
     assert [r["status"] for r in collect(root)] == ["finished"] * 3
 
 
+@pytest.mark.parametrize("how", ["truncate", "bytes", "empty"])
+def test_a_damaged_training_state_of_a_paused_run_is_quarantined_and_the_run_redone(reference, tmp_path, how):
+    """A run paused after an epoch keeps checkpoints/resume.pt; damaged, it is moved aside with the folder, and the
+    run is redone from its start to the numbers of the uninterrupted run."""
+    from empirical.runs import RESUME_FILE, execute_run
+
+    _, configs, _, ref = reference
+    root = tmp_path / "runs"
+    paused = execute_run(configs[0], root, deadline=time.time())  # past the deadline: pause after the first epoch
+    assert paused.status == "paused"
+    state = run_folder(root, configs[0]) / "checkpoints" / RESUME_FILE
+    assert state.is_file()
+    _damage(state, how)
+    outcome = execute_run(configs[0], root)
+    assert outcome.status == "finished" and outcome.quarantined
+    moved = Path(outcome.quarantined)
+    assert moved.parent == root / ".quarantine" and RESUME_FILE in (moved / "QUARANTINED.txt").read_text()
+    assert _measures(root, configs[:1]) == ref[:1]
+    assert not state.exists()  # removed once the run finished
+
+
 def test_legacy_runs_without_checksums_are_kept(reference, tmp_path):
     """A finished run written before checksums were recorded is still finished (nothing to verify)."""
     _, configs, ref_root, _ = reference

@@ -295,7 +295,7 @@ CLIS: list[Cli] = [
     C("bias plateau zero threads", "demo", D + " --threads 0", "argument --threads: must be >= 1"),
     C("bias plateau cuda without CUDA", "demo", D + " --device cuda", "CUDA is not available", skip=NOCUDA),
     C("bias plateau unwritable out", "demo", "--quick --out /proc/x", "--out /proc/x: cannot write"),
-    C("bias plateau out a file", "demo", "--quick --out {tmp}/bad.toml", "cannot write there", _write("bad.toml", "")),
+    C("bias plateau out a file", "demo", "--quick --out {tmp}/bad.toml", "not a folder", _write("bad.toml", "")),
     C("bias plateau unknown data", "demo", D + " --data cifar", "argument --data: invalid choice"),
     # python -m proofs_check
     C("proofs_check an argument", "proofs", "--bogus", "unrecognized arguments: --bogus"),

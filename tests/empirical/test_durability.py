@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -270,6 +271,15 @@ def test_sigkill_during_writes_many_times(tmp_path):
 # ---------------------------------------------------------------------------------------------- killed sweeps
 
 
+@pytest.fixture
+def short_tmp():
+    """A fresh folder with a short path for Ray's temporary files (a session's socket paths add some 70 bytes to
+    it, and a Unix socket path may not exceed 107 bytes), removed after the test."""
+    short = Path(tempfile.mkdtemp(prefix="mli-ray-", dir="/tmp"))
+    yield short
+    shutil.rmtree(short, ignore_errors=True)
+
+
 def _processes_mentioning(text: str) -> list[int]:
     pids = []
     for cmd in Path("/proc").glob("[0-9]*/cmdline"):
@@ -298,7 +308,7 @@ def _sweep_cmd(sweep: Path, root: Path, backend: str) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the processes of a killed sweep")
 @pytest.mark.parametrize("backend", ["local", "process", "ray"])
-def test_random_kills_of_a_sweep_lose_nothing(reference, tmp_path, backend):
+def test_random_kills_of_a_sweep_lose_nothing(reference, tmp_path, backend, short_tmp):
     """SIGKILL the whole sweep (its process group, and for Ray every process of its session) at random moments,
     resume each time; in the end every run is finished once, with the numbers of the uninterrupted sweep."""
     if backend == "ray" and not HAS_RAY:
@@ -308,7 +318,7 @@ def test_random_kills_of_a_sweep_lose_nothing(reference, tmp_path, backend):
     sweep_file.write_text(sweep.read_text().replace("epochs = 2", "epochs = 30"))
     configs = load_sweep(sweep_file).configs
     root = tmp_path / "runs"
-    ray_tmp = tmp_path / "ray"
+    ray_tmp = short_tmp  # Ray's sockets live below it: AF_UNIX paths are at most 107 bytes
     env = _env(RAY_TMPDIR=str(ray_tmp), RAY_USAGE_STATS_ENABLED="0")
     rng = np.random.default_rng(KILL_SEED)
     kills = 0
@@ -325,7 +335,7 @@ def test_random_kills_of_a_sweep_lose_nothing(reference, tmp_path, backend):
             break
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        _kill_pids(_processes_mentioning(str(tmp_path)))  # Ray's own processes, pool workers
+        _kill_pids(_processes_mentioning(str(tmp_path)) + _processes_mentioning(str(ray_tmp)))  # Ray's, pool workers
         kills += 1
         _check_folders(root, configs)
     summary = run_sweep(configs, root, backend=backend, workers=2, threads=1, progress=False)
@@ -368,12 +378,12 @@ def _raylets(tag: str) -> set[int]:
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_RAY, reason="Ray is not installed")
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the worker node's processes")
-def test_ray_cluster_of_two_nodes_loses_the_worker_node_mid_sweep(tmp_path):
+def test_ray_cluster_of_two_nodes_loses_the_worker_node_mid_sweep(tmp_path, short_tmp):
     """`ray start --head` and a second `ray start --address` with its own CPUs, both given 127.0.0.1; the sweep is
     sent there with --address. Once a run is on the worker node, that node is killed (SIGKILL of its raylet and
     every process under it): Ray reruns its tasks on the head node, and the sweep ends with every run finished."""
     ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"
-    tag = str(tmp_path / "ray")
+    tag = str(short_tmp)  # Ray's sockets live below it: AF_UNIX paths are at most 107 bytes
     token = tmp_path / "token"
     token.write_text(secrets.token_hex(32))
     env = _env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token), RAY_USAGE_STATS_ENABLED="0")

@@ -21,6 +21,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "bias_plateau": ("bias_plateau",),
     "two_layer_linear": ("two_layer_linear",),
     "wide": ("lemma7", "wide"),
+    "exact_relu": ("piecewise",),
 }
 
 

@@ -259,7 +259,7 @@ def reproduce(
         )
     keep_curves = len(records) + len(ctx.derived_runs) <= 400
     report.configs = {
-        "experiment_file": spec.path,
+        "experiment_file": _repo_relative(spec.path),
         "document": spec.document,
         "analysis": spec.analysis,
         "runs": {r.config.hash: r.config.non_default() for r in records},
@@ -283,6 +283,15 @@ def reproduce(
     )
     report.write(out, force=force)
     return report
+
+
+def _repo_relative(path: Any) -> str:
+    """``path`` relative to the checkout that holds the ``empirical`` package (no machine path in a report)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 def _claim_cells(c: dict) -> tuple[str, str, str, str]:

@@ -138,6 +138,7 @@ def test_smoke_reproduction_writes_a_complete_report(name, root, tmp_path):
     assert all(c["evidence"] and c["source"] and c["test"] and "power" in c for c in data["claims"])
     assert data["rule_changes"] and "## Rule changes after the data were seen" in text
     assert set(data["configs"]["runs"]) == {c.hash for c in load_experiment(name, "smoke").configs}
+    assert data["configs"]["experiment_file"] == f"empirical/experiments/{name}.toml"  # no machine path
     assert data["runs"] and all("measures" in r for r in data["runs"])
     assert rep.tables and rep.figures
     for t in rep.tables:

@@ -195,7 +195,7 @@ RECIPES: list[Recipe] = [
         "ntk_width",
         ("docs/results/ntk_width/width_scan.png",),
         "the full width scan (8 seeds, widths 8 to 8192); about 8 minutes",
-        command=("-m", "mlitheory.ntk_width", "--out", "docs/results/ntk_width"),
+        command=("-m", "mlitheory.ntk_width", "--out", "docs/results/ntk_width", "--force"),
     ),
     Recipe(
         "landscape",

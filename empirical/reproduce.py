@@ -312,9 +312,14 @@ def write_index(folder: str | os.PathLike) -> Path:
     from empirical.claims import VERDICTS
 
     folder = Path(folder)
-    found = {}
+    found, others = {}, []
     for path in sorted(folder.glob("**/results.json")):
-        found[path.parent.relative_to(folder).as_posix()] = json.loads(path.read_text())
+        data = json.loads(path.read_text())
+        name = path.parent.relative_to(folder).as_posix()
+        if isinstance(data, dict) and data.get("experiment") in EXPERIMENTS:
+            found[name] = data
+        elif (path.parent / "report.md").is_file():  # another study's report (the exact ReLU study): linked only
+            others.append(name)
     if not found:
         raise FileNotFoundError(f"no reports (*/results.json) under {folder}")
     order = {n: i for i, n in enumerate(EXPERIMENTS)}
@@ -371,6 +376,9 @@ def write_index(folder: str | os.PathLike) -> Path:
         if notes:
             lines += ["Notes of this report:", ""] + [f"- {x}" for x in notes] + [""]
     lines += _paper_tables(found, names)
+    if others:
+        lines += ["## Other reports in this folder", ""] + [f"- [{n}/report.md]({n}/report.md)" for n in others]
+        lines.append("")
     path = folder / "index.md"
     atomic_write_text(path, "\n".join(lines))
     return path

@@ -56,5 +56,11 @@ def test_index_puts_the_paper_beside_ours_for_every_claim(tmp_path):
     assert "| `lucas_table1` | ref of lucas_table1 | medium | 1 | 0 | 0 | 0 |" in text
     assert "| claim of lucas_table1 | 0.10 of 100 | 0/10 = 0" in text  # paper beside ours
     assert "`c` (not detected): too few units: 2" in text  # the computed reason
+    # another study's report in the folder is linked, not counted as a reproduction
+    (tmp_path / "study").mkdir()
+    (tmp_path / "study" / "results.json").write_text('{"runs": []}')
+    (tmp_path / "study" / "report.md").write_text("# a study")
+    text = write_index(tmp_path).read_text()
+    assert "| `study`" not in text and "- [study/report.md](study/report.md)" in text
     with pytest.raises(FileNotFoundError, match="no reports"):
         write_index(tmp_path / "empty")

@@ -136,11 +136,14 @@ class Context:
         folder = self.root / "_derived" / self.spec.name
         path = folder / f"{digest}.json"
         if path.is_file():
-            stored = json.loads(path.read_text())
-            if stored.get("key") == json.loads(text):
-                if "result" in stored:
-                    return Result.load(folder / stored["result"])
-                return stored["value"]
+            try:
+                stored = json.loads(path.read_text())
+                if stored.get("key") == json.loads(text):
+                    if "result" in stored:
+                        return Result.load(folder / stored["result"])
+                    return stored["value"]
+            except (OSError, ValueError, TypeError, AttributeError):  # a damaged entry of the cache: computed again
+                pass
         if self.deadline is not None and time.time() > self.deadline:  # a budgeted call stops between items
             raise Incomplete(self.spec.name, 0, 0)
         value = compute(*args, **kwargs)

@@ -105,6 +105,12 @@ def _stem(path: str | os.PathLike) -> Path:
     return p
 
 
+def _files(stem: Path) -> tuple[Path, Path]:
+    """The JSON and array files of a result saved at ``stem``: ``stem.json`` and ``stem.npz``, with the suffixes
+    appended (a stem with a dot, ``run.v2``, keeps it: ``run.v2.json``)."""
+    return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".npz")
+
+
 class _Encoder:
     def __init__(self) -> None:
         self.arrays: dict[str, np.ndarray] = {}
@@ -223,7 +229,7 @@ class Result:
             The path of the JSON file.
         """
         stem = _stem(path)
-        jpath, npath = stem.with_suffix(".json"), stem.with_suffix(".npz")
+        jpath, npath = _files(stem)
         if not overwrite:
             for p in (jpath, npath):
                 if p.exists():
@@ -243,9 +249,13 @@ class Result:
     def load(cls, path: str | os.PathLike):
         """Load a result saved with `save`; the class stored in the file must be ``cls`` or a subclass."""
         stem = _stem(path)
-        jpath, npath = stem.with_suffix(".json"), stem.with_suffix(".npz")
+        jpath, npath = _files(stem)
         if not jpath.exists():
-            raise FileNotFoundError(f"no saved result at {jpath}")
+            old = stem.with_suffix(".json")  # where a dotted stem's JSON file went before the dot was kept
+            hint = ""
+            if stem.suffix and old.exists():
+                hint = f"; {old} exists: load {stem.with_suffix('')} if it is that result"
+            raise FileNotFoundError(f"no saved result at {jpath}{hint}")
         try:
             payload = json.loads(jpath.read_bytes().decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:

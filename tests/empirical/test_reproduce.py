@@ -1,6 +1,9 @@
 """The reproduction driver: derived measurements cached once, the results index generated from the reports."""
 
+import json
+
 import pytest
+import torch
 
 from empirical.claims import Rule, Settings
 from empirical.experiments import load_experiment
@@ -25,6 +28,29 @@ def test_cached_computes_once_per_key(tmp_path):
     again = Context(spec=ctx.spec, records=[], root=tmp_path)
     assert again.cached({"k": 1}, compute, 0, b=0) == {"sum": 5}
     assert len(calls) == 2
+
+
+def test_cached_results_are_read_back_and_a_damaged_entry_is_recomputed(tmp_path):
+    import mlitheory as mli
+
+    ctx = Context(spec=load_experiment("lucas_table1", "smoke"), records=[], root=tmp_path)
+    made = []
+
+    def distance(v):
+        made.append(v)
+        return mli.weight_distance({"w": torch.zeros(3)}, {"w": torch.full((3,), float(v))})
+
+    first = ctx.cached({"d": 1}, distance, 2.0)
+    again = Context(spec=ctx.spec, records=[], root=tmp_path).cached({"d": 1}, distance, 0.0)
+    assert type(again) is type(first) and again.distance == first.distance and made == [2.0]
+    files = sorted(p.name for p in (tmp_path / "_derived" / "lucas_table1").iterdir())
+    keys = [f for f in files if f.count(".") == 1]
+    assert len(keys) == 1 and keys[0].replace(".json", ".result.json") in files, files  # no file written twice
+    key = tmp_path / "_derived" / "lucas_table1" / keys[0]  # the key file, beside the result's own files
+    assert json.loads(key.read_text())["key"] == {"d": 1}
+    key.write_text("{ torn")
+    assert Context(spec=ctx.spec, records=[], root=tmp_path).cached({"d": 1}, distance, 2.0).distance == first.distance
+    assert made == [2.0, 2.0]
 
 
 def test_index_puts_the_paper_beside_ours_for_every_claim(tmp_path):

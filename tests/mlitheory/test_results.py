@@ -62,6 +62,16 @@ def test_no_silent_overwrite(tmp_path):
     r.save(tmp_path / "r", overwrite=True)
 
 
+def test_a_stem_with_a_dot_keeps_it_and_touches_no_other_file(tmp_path):
+    (tmp_path / "r.json").write_text("not a result: must stay as it is")
+    r = make()
+    assert r.save(tmp_path / "r.v2") == tmp_path / "r.v2.json"
+    assert (tmp_path / "r.v2.npz").is_file() and (tmp_path / "r.json").read_text() == "not a result: must stay as it is"
+    assert Outer.load(tmp_path / "r.v2").name == "demo" and Outer.load(tmp_path / "r.v2.json").name == "demo"
+    with pytest.raises(FileNotFoundError, match=r"r\.v3\.json"):
+        Outer.load(tmp_path / "r.v3")
+
+
 def test_load_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
         Outer.load(tmp_path / "missing")

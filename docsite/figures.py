@@ -237,6 +237,30 @@ for _name in REPORTS:
     )
 
 
+#: the experiments with a medium scale (full MNIST / Fashion-MNIST); a recipe for each whose report is committed
+MEDIUM = ("lucas_table1", "lucas_fig5_7", "lucas_fig6_8", "lucas_autoencoder", "wang_plateau", "optimizer_switch")
+
+for _name in MEDIUM:
+    if _report_outputs(f"medium/{_name}"):
+        RECIPES.append(
+            Recipe(
+                f"report:medium:{_name}",
+                _report_outputs(f"medium/{_name}"),
+                "the medium scale; under an hour of training on two cores (resumable; see the report for its time)",
+                command=(
+                    "-m",
+                    "empirical",
+                    "reproduce",
+                    _name,
+                    "--scale",
+                    "medium",
+                    "--out",
+                    f"docs/results/medium/{_name}",
+                ),
+            )
+        )
+
+
 def outputs() -> dict[str, Recipe]:
     """Every figure any recipe writes → its recipe."""
     return {out: r for r in RECIPES for out in r.outputs}

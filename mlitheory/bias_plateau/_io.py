@@ -96,8 +96,9 @@ def data_available(name: str) -> tuple[bool, str]:
     Raises:
         DataUnavailable: the provider cannot be imported, with what to do instead.
     """
-    loader = data_provider()
-    check = getattr(importlib.import_module(loader.__module__), "available", None)
+    data_provider()  # importable, with its loader
+    module = (os.environ.get(DATA_PROVIDER_ENV) or DEFAULT_DATA_PROVIDER).partition(":")[0]
+    check = getattr(importlib.import_module(module), "available", None)
     return check(name) if callable(check) else (True, "")
 
 

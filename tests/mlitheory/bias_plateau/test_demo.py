@@ -124,6 +124,21 @@ def test_real_data_without_empirical_is_a_clear_error(tmp_path, monkeypatch):
     assert "empirical" in err.getvalue() and "synthetic" in err.getvalue()
 
 
+def test_a_provider_that_says_a_data_set_is_missing_stops_the_demo_before_training(tmp_path, monkeypatch):
+    import types
+
+    provider = types.ModuleType("my_provider")
+    provider.load = lambda *a, **k: pytest.fail("the loader must not run")
+    provider.available = lambda name: (False, f"{name} is not on this machine (install it with my-tool)")
+    monkeypatch.setitem(sys.modules, "my_provider", provider)
+    monkeypatch.setenv("MLITHEORY_DATA_PROVIDER", "my_provider:load")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["--quick", "--data", "mnist", "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    assert err.getvalue() == "error: --data mnist: mnist is not on this machine (install it with my-tool)\n"
+    assert not (tmp_path / "o").exists()
+
+
 def test_help_and_no_empirical_import_at_module_import():
     code = "import sys, mlitheory, mlitheory.bias_plateau.demo; print('empirical' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

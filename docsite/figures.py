@@ -162,17 +162,7 @@ def draw_landscape(folder: Path) -> None:
 
 # --- the recipes ----------------------------------------------------------------------------------------------
 
-REPORTS = (
-    "lucas_table1",
-    "lucas_table2",
-    "lucas_fig5_7",
-    "lucas_fig6_8",
-    "lucas_autoencoder",
-    "frankle_barriers",
-    "vlaar_frankle_layerwise",
-    "wang_plateau",
-    "optimizer_switch",
-)
+from empirical.experiments import EXPERIMENTS as REPORTS  # noqa: E402  (every experiment has a small report)
 
 RECIPES: list[Recipe] = [
     Recipe("theorem3", (f"{FIG_DIR}/theorem3.png",), "24 random curves and 4 arcs; about a minute", draw=draw_theorem3),

@@ -8,7 +8,7 @@ initialisation to the final state, writing into ``ROOT/<hash>/``:
 config.json        the full configuration and its hash (written first)
 status.json        running / finished / diverged / stopped / failed (with the error), host, pid, times
 train_log.json     one entry per epoch (loss, accuracy, distance from init, ...), rewritten each epoch
-checkpoints/       init.pt, epoch_XXXX.pt, step_XXXXXXX.pt, final.pt (state dicts)
+checkpoints/       init.pt, epoch_0003.pt, step_0000120.pt, final.pt (state dicts; epoch and step numbers zero-padded)
 curve.json, .npz   the mlitheory.InterpolationCurve of the path θ_0 → θ_T (loss, accuracy, error), saved by
                    Result.save; read back as that object by load_run
 gauss_length.json, .npz   the mlitheory.LogitGaussLength of the logit path (when measured)

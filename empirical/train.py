@@ -8,8 +8,9 @@
 - learning-rate schedules ``constant``, ``multistep`` (×γ at each milestone epoch), ``cosine`` and ``linear``
   decay to 0, each with an optional linear warm-up;
 - mini-batches reshuffled every epoch from a seeded generator, or full batch (``batch_size=None``);
-- checkpoints ``init.pt``, ``epoch_XXXX.pt``, ``step_XXXXXXX.pt`` and ``final.pt`` (``torch.save`` of the state
-  dict, written atomically; read back with [`load_checkpoint`][empirical.train.load_checkpoint], which uses
+- checkpoints ``init.pt``, ``epoch_0003.pt``, ``step_0000120.pt`` (numbers zero-padded to 4 and 7 digits) and
+  ``final.pt`` (``torch.save`` of the state dict, written atomically; read back with
+  [`load_checkpoint`][empirical.train.load_checkpoint], which uses
   ``weights_only=True``);
 - a per-epoch log: mean training loss and accuracy over the epoch's batches, the learning rate, the weight
   distance from initialisation $\\|\\theta_t-\\theta_0\\|_2$ and its normalised form
@@ -307,8 +308,8 @@ def train(
             mean.
         seed: seed of the batch order.
         checkpoint_dir: where checkpoints go (none are written when ``None``).
-        checkpoint_epochs: save after these epochs (``epoch_XXXX.pt``).
-        checkpoint_steps: save after these optimiser steps (``step_XXXXXXX.pt``); step 0 is ``init.pt``.
+        checkpoint_epochs: save after these epochs (``epoch_0003.pt`` after epoch 3).
+        checkpoint_steps: save after these optimiser steps (``step_0000120.pt`` after step 120); step 0 is ``init.pt``.
         eval_data: held-out ``(inputs, targets)``: loss and accuracy logged each epoch.
         stop_if: ``(E, L)``: stop with status ``"stopped"`` if after an epoch ``> E`` the mean loss is ``> L``.
         augment: ``"none"`` or ``"crop-flip"`` ([`crop_flip`][empirical.train.crop_flip] on every training batch of

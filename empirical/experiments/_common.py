@@ -19,6 +19,8 @@ __all__ = [
     "EVAL_BATCH",
     "auc",
     "eval_data",
+    "exact_mli",
+    "exact_table",
     "gauss_lengths",
     "half_drop_alpha",
     "interpolation_options",
@@ -28,11 +30,15 @@ __all__ = [
     "measure_row",
     "plt",
     "rank_correlation",
+    "run_label",
     "share",
 ]
 
 #: examples per evaluation batch (larger batches slow convolutions down on a CPU)
 EVAL_BATCH = 256
+
+#: examples of a run's measuring set on which MLI is also decided exactly (the first of them)
+EXACT_EXAMPLES = 1000
 
 
 def plt():
@@ -68,6 +74,13 @@ def measure_row(rec: RunRecord) -> dict[str, Any]:
         "norm_distance": meas.get("norm_distance", math.nan),
         "measured": bool(meas),
     }
+
+
+def run_label(row: dict[str, Any]) -> str:
+    """A short label of a [`measure_row`][empirical.experiments._common.measure_row]: data, optimiser, learning rate,
+    activation, batch norm, seed."""
+    bn = ", BN" if row["batchnorm"] else ""
+    return f"{row['dataset']}, {row['optimizer']} lr {row['lr']:g}, {row['activation']}{bn}, seed {row['seed']}"
 
 
 def cells_table(name: str, title: str, cmp: Any) -> Any:
@@ -281,3 +294,165 @@ def gauss_lengths(ctx, rec: RunRecord) -> dict[str, Any]:
         "derivative": own if own is not None else ctx.cached(key, derivative),
         "turning": ctx.cached({"kind": "gauss_length_polygon", "alphas": c.alphas, **base}, turning),
     }
+
+
+def exact_mli(ctx, rec: RunRecord, *, n: int = EXACT_EXAMPLES) -> dict[str, Any]:
+    r"""MLI of run ``rec``'s line θ_0 → θ_T decided on the continuum of α, beside the 50-point sampled verdict.
+
+    On the first ``n`` examples of the run's own measuring set (those of its curve), in float64:
+    [`mlitheory.decide_mli`][mlitheory.piecewise.decide.decide_mli] with the run's loss (cross-entropy, or for an
+    autoencoder the per-example summed squared error, the mean over examples of $\|z(x)-x\|^2$) gives the exact
+    $\min\Delta$ over all α in [0, 1] and the decision; the same exact loss at the run's own α grid gives the sampled
+    $\min\Delta$ on the same examples, so that the two differ only in where the loss is looked at. Cached in ``ctx``.
+
+    Returns:
+        ``{"supported": False, "reason": ...}`` where the exact tools do not apply (a smooth activation, or batch norm
+        whose statistics the run re-estimates at every α: then the loss is not piecewise polynomial in α); else
+        ``supported``, ``n``, ``exact_min_delta`` and its ``exact_min_delta_error``, ``monotone`` (no rise above the
+        decision's tolerance anywhere on [0, 1]), ``tol``, ``sampled_min_delta`` (the run's α grid, same examples),
+        ``alphas`` (the grid's size), ``sampled_losses`` (the exact loss at the grid), ``witness`` (the α pair of the
+        largest rise, or ``None``), ``witness_rise`` (the rise between them evaluated through the model itself),
+        ``pieces_per_example``, ``breakpoints`` and ``seconds``.
+    """
+    c = rec.config
+    key = {"kind": "exact_mli", "run": c.hash, "n": n, "version": 2}
+    return ctx.cached(key, _exact_mli, rec, n, ctx.device)
+
+
+def _exact_mli(rec: RunRecord, n: int, device: Any) -> dict[str, Any]:
+    import time
+
+    from torch import nn
+
+    from mlitheory.piecewise import Unsupported
+
+    c = rec.config
+    model = rec.build_model()
+    if c.bn == "recompute" and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        return {
+            "supported": False,
+            "reason": "batch norm with statistics re-estimated at every α (the run's measurement): the loss is not "
+            "piecewise polynomial in α",
+        }
+    _, x, y = load_data(c, split=c.measure_split, n=c.n_measure)
+    x, y = x[:n], y[:n]
+    reconstruction = c.task == "reconstruction"
+    loss = "mse" if reconstruction else "cross_entropy"
+    targets = x.flatten(1).to(torch.float64) if reconstruction else None
+    t0 = time.perf_counter()
+    try:
+        pieces = mlitheory.piecewise_logit_path(
+            model, rec.checkpoint("init"), rec.checkpoint("final"), x.to(torch.float64), device=device
+        )
+    except Unsupported as e:
+        return {"supported": False, "reason": str(e).split(" is not supported")[0] + " has no exact rule"}
+    d = mlitheory.decide_mli(
+        model, rec.checkpoint("init"), rec.checkpoint("final"), (x, targets if reconstruction else y), loss=loss,
+        pieces=pieces, device=device,
+    )  # fmt: skip
+    alphas = np.asarray(rec.curve.alphas if rec.curve is not None else np.linspace(0.0, 1.0, c.alphas))
+    losses = d.loss(alphas)
+    sampled = mlitheory.min_delta(losses, alphas)
+    return {
+        "supported": True,
+        "n": len(x),
+        "exact_min_delta": float(d.min_delta),
+        "exact_min_delta_error": float(d.min_delta_error),
+        "monotone": bool(d.monotone),
+        "tol": float(d.tol),
+        "sampled_min_delta": float(sampled),
+        "alphas": len(alphas),
+        "sampled_losses": [float(v) for v in losses],
+        "witness": None if d.witness is None else [float(d.witness[0]), float(d.witness[1])],
+        "witness_rise": None if d.witness is None else float(d.witness[3] - d.witness[2]),
+        "pieces_per_example": float(np.mean(pieces.n_pieces)),
+        "breakpoints": int(d.n_breakpoints),
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def exact_table(
+    rep: Any,
+    ctx: Any,
+    records: Sequence[RunRecord],
+    labels: dict[str, str],
+    delta_threshold: float,
+    *,
+    n: int = EXACT_EXAMPLES,
+) -> None:
+    r"""Add to ``rep`` the exact MLI verdicts of ``records`` beside the sampled ones (table ``exact_vs_sampled`` and
+    ``numbers["exact_mli"]``).
+
+    Per run (labelled by ``labels[hash]``): the exact $\min\Delta$ over the continuum and the one sampled at the
+    run's α grid, both on the same first ``n`` examples of its measuring set, the verdict of each at the report's
+    ``delta_threshold``, and whether the loss is monotone on the whole of [0, 1] (no rise above the decision's
+    tolerance). The note counts the runs whose sampled verdict the exact one overturns. Runs the exact tools do not
+    cover are counted with the reason.
+    """
+    from empirical.report import Table
+
+    rows, per_run, skipped = [], {}, {}
+    for rec in records:
+        r = exact_mli(ctx, rec, n=n)
+        h = rec.config.hash
+        per_run[h] = r
+        if not r["supported"]:
+            skipped[r["reason"]] = skipped.get(r["reason"], 0) + 1
+            continue
+        s_non = r["sampled_min_delta"] > delta_threshold
+        e_non = r["exact_min_delta"] > delta_threshold
+        rows.append(
+            {
+                "run": labels.get(h, h),
+                "sampled": r["sampled_min_delta"],
+                "exact": r["exact_min_delta"],
+                "error": r["exact_min_delta_error"],
+                "sampled_verdict": "non-monotone" if s_non else "monotone",
+                "exact_verdict": "non-monotone" if e_non else "monotone",
+                "continuum": "monotone" if r["monotone"] else "rises",
+                "pieces": r["pieces_per_example"],
+            }
+        )
+    if not rows and not skipped:
+        return
+    overturned = sum(r["sampled_verdict"] != r["exact_verdict"] for r in rows)
+    hidden = sum(r["sampled"] == 0.0 and r["continuum"] == "rises" for r in rows)
+    summary = {
+        "runs": len(rows),
+        "examples": n,
+        "delta_threshold": delta_threshold,
+        "overturned": overturned,
+        "sampled_monotone_but_rises": hidden,
+        "exact_nonmonotone": sum(r["exact_verdict"] == "non-monotone" for r in rows),
+        "sampled_nonmonotone": sum(r["sampled_verdict"] == "non-monotone" for r in rows),
+        "not_covered": skipped,
+        "seconds": float(sum(per_run[h]["seconds"] for h in per_run if per_run[h]["supported"])),
+        "per_run": per_run,
+    }
+    rep.numbers["exact_mli"] = summary
+    why = "; ".join(f"{k} runs: {v}" for v, k in skipped.items()) if skipped else ""
+    note = (
+        f"{len(rows)} runs decided exactly (mlitheory.decide_mli) on the first {n} examples of each run's "
+        f"measuring set; the sampled min Δ is the same exact loss at the run's α grid. At the threshold "
+        f"{delta_threshold:g}, the exact verdict overturns the sampled one in {overturned} of {len(rows)} runs; "
+        f"{hidden} runs whose samples never rise do rise somewhere on [0, 1] (by more than the decision's tolerance)."
+        + (f" Not covered by the exact tools: {why}." if why else "")
+    )
+    rep.table(
+        Table(
+            "exact_vs_sampled",
+            "MLI decided on the continuum of α against the sampled verdict, same examples",
+            ["run", "sampled", "exact", "error", "sampled_verdict", "exact_verdict", "continuum", "pieces"],
+            rows,
+            headers={
+                "sampled": "min Δ, sampled",
+                "exact": "min Δ, exact",
+                "error": "± (bound)",
+                "sampled_verdict": f"sampled (> {delta_threshold:g})",
+                "exact_verdict": f"exact (> {delta_threshold:g})",
+                "continuum": "on all of [0, 1]",
+                "pieces": "pieces / example",
+            },
+            note=note,
+        )
+    )

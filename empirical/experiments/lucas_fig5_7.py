@@ -14,11 +14,13 @@ import numpy as np
 
 from empirical.experiments._common import (
     auc,
+    exact_table,
     gauss_lengths,
     log_fit,
     measure_row,
     plt,
     rank_correlation,
+    run_label,
     share,
 )
 from empirical.report import Report, Table
@@ -218,6 +220,9 @@ def analyse(ctx) -> Report:
         for r in kept
     ]
     ctx.judge(rep, {"runs": units})
+    exact_table(
+        rep, ctx, [by_hash[r["hash"]] for r in kept], {r["hash"]: run_label(r) for r in kept}, p["delta_threshold"]
+    )
 
     # ---- figures
     pyplot = plt()

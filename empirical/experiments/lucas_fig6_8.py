@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from empirical.experiments._common import eval_data, interpolation_options, load_data, plt, share
+from empirical.experiments._common import eval_data, exact_table, interpolation_options, load_data, plt, share
 from empirical.report import Report, Table
 from mlitheory.studies import pairwise_interpolations, unrelated_initializations
 
@@ -261,6 +261,10 @@ def analyse(ctx) -> Report:
 
     # ---- claims: the pre-registered rules of lucas_fig6_8.toml; other loss filters as sensitivity analyses
     ctx.judge(rep, units)
+    # the classifiers' own lines θ_0 → θ_T decided on the continuum of α, beside their sampled verdicts
+    own = [r for rec_list in families.values() for r in rec_list if _measured(r)]
+    labels = {r.config.hash: f"{_family(r)}, seed {r.config.seed}" for r in own}
+    exact_table(rep, ctx, own, labels, p["delta_threshold"])
     pair_rules = [r for r in ctx.spec.rules if r.units == "pairs"]
     for t in p.get("sensitivity_thresholds", []):
         if t == p["loss_threshold"]:

@@ -86,6 +86,8 @@ class Context:
     progress: bool = True
     derived_runs: list = dataclasses.field(default_factory=list)
     deadline: float | None = None
+    #: seconds the derived values of this analysis took when they were computed (stored or computed now)
+    derived_seconds: float = 0.0
 
     @property
     def params(self) -> dict:
@@ -139,15 +141,18 @@ class Context:
             try:
                 stored = json.loads(path.read_text())
                 if stored.get("key") == json.loads(text):
-                    if "result" in stored:
-                        return Result.load(folder / stored["result"])
-                    return stored["value"]
+                    value = Result.load(folder / stored["result"]) if "result" in stored else stored["value"]
+                    self.derived_seconds += float(stored.get("seconds", 0.0))
+                    return value
             except (OSError, ValueError, TypeError, AttributeError):  # a damaged entry of the cache: computed again
                 pass
         if self.deadline is not None and time.time() > self.deadline:  # a budgeted call stops between items
             raise Incomplete(self.spec.name, 0, 0)
+        t0 = time.perf_counter()
         value = compute(*args, **kwargs)
-        record: dict[str, Any] = {"key": json.loads(text)}
+        seconds = time.perf_counter() - t0
+        self.derived_seconds += seconds
+        record: dict[str, Any] = {"key": json.loads(text), "seconds": seconds}
         if isinstance(value, Result):
             record["result"] = f"{digest}.result"
             value.save(folder / record["result"], overwrite=True)
@@ -269,6 +274,13 @@ def reproduce(
         "derived_runs": {r.config.hash: r.config.non_default() for r in ctx.derived_runs},
     }
     report.runs = [_run_entry(r, curve=keep_curves) for r in records + ctx.derived_runs]
+    compute = _compute_time(records + ctx.derived_runs, ctx.derived_seconds)
+    report.note(
+        f"Compute: training {compute['train_s'] / 60:.1f} min and measuring {compute['measure_s'] / 60:.1f} min, "
+        f"summed over the {compute['runs']} runs (each run's own wall time, as recorded in its metrics); the "
+        f"analysis's own measurements {compute['analysis_s'] / 60:.1f} min (summed over the values it computed, "
+        "whether computed now or stored by an earlier call)."
+    )
     report.numbers.setdefault("environment", {})
     report.numbers["environment"].update(
         {
@@ -281,11 +293,23 @@ def reproduce(
             "runs_failed": sum(r.state in ("failed", "killed") for r in records),
             "runs_diverged": sum(r.state == "diverged" for r in records),
             "seconds_this_call": round(time.perf_counter() - t0, 1),
+            "compute_seconds": compute,
             "measured_by": f"mlitheory {mlitheory.__version__}",
         }
     )
     report.write(out, force=force)
     return report
+
+
+def _compute_time(records: Sequence[RunRecord], analysis_s: float) -> dict[str, Any]:
+    """Seconds of training and measuring summed over ``records`` (their metrics' ``timing``), and ``analysis_s``."""
+    train = measure = 0.0
+    for r in records:
+        timing = (r.metrics or {}).get("timing") or {}
+        train += float(timing.get("train_s", 0.0))
+        measure += float(timing.get("measure_s", 0.0))
+    return {"runs": len(records), "train_s": round(train, 1), "measure_s": round(measure, 1),
+            "analysis_s": round(analysis_s, 1)}  # fmt: skip
 
 
 def _repo_relative(path: Any) -> str:

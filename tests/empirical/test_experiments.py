@@ -140,6 +140,10 @@ def test_smoke_reproduction_writes_a_complete_report(name, root, tmp_path):
     assert set(data["configs"]["runs"]) == {c.hash for c in load_experiment(name, "smoke").configs}
     assert data["configs"]["experiment_file"] == f"empirical/experiments/{name}.toml"  # no machine path
     assert data["runs"] and all("measures" in r for r in data["runs"])
+    compute = data["numbers"]["environment"]["compute_seconds"]  # the report says how long its runs took
+    trained = [r for r in load_experiment(name, "smoke").configs]
+    assert compute["runs"] >= len(trained) and compute["train_s"] > 0 and compute["analysis_s"] >= 0
+    assert any(n.startswith("Compute: training") for n in data["notes"])
     assert rep.tables and rep.figures
     for t in rep.tables:
         assert (out / f"{t.name}.md").is_file() and (out / f"{t.name}.csv").is_file()

@@ -1,6 +1,7 @@
 """The reproduction driver: derived measurements cached once, the results index generated from the reports."""
 
 import json
+import time
 
 import pytest
 import torch
@@ -17,6 +18,7 @@ def test_cached_computes_once_per_key(tmp_path):
 
     def compute(a, *, b):
         calls.append((a, b))
+        time.sleep(0.05)
         return {"sum": a + b}
 
     assert ctx.cached({"k": 1}, compute, 2, b=3) == {"sum": 5}
@@ -28,6 +30,8 @@ def test_cached_computes_once_per_key(tmp_path):
     again = Context(spec=ctx.spec, records=[], root=tmp_path)
     assert again.cached({"k": 1}, compute, 0, b=0) == {"sum": 5}
     assert len(calls) == 2
+    # the time each value took is stored with it and counted by every report that uses it
+    assert ctx.derived_seconds >= 0.1 and 0.05 <= again.derived_seconds < ctx.derived_seconds
 
 
 def test_cached_results_are_read_back_and_a_damaged_entry_is_recomputed(tmp_path):

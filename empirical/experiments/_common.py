@@ -19,6 +19,7 @@ __all__ = [
     "EVAL_BATCH",
     "auc",
     "eval_data",
+    "exact_line",
     "exact_mli",
     "exact_table",
     "gauss_lengths",
@@ -297,29 +298,39 @@ def gauss_lengths(ctx, rec: RunRecord) -> dict[str, Any]:
 
 
 def exact_mli(ctx, rec: RunRecord, *, n: int = EXACT_EXAMPLES) -> dict[str, Any]:
-    r"""MLI of run ``rec``'s line θ_0 → θ_T decided on the continuum of α, beside the 50-point sampled verdict.
+    r"""MLI of run ``rec``'s line θ_0 → θ_T decided on the continuum of α, beside the sampled verdict.
 
-    On the first ``n`` examples of the run's own measuring set (those of its curve), in float64:
-    [`mlitheory.decide_mli`][mlitheory.piecewise.decide.decide_mli] with the run's loss (cross-entropy, or for an
-    autoencoder the per-example summed squared error, the mean over examples of $\|z(x)-x\|^2$) gives the exact
-    $\min\Delta$ over all α in [0, 1] and the decision; the same exact loss at the run's own α grid gives the sampled
-    $\min\Delta$ on the same examples, so that the two differ only in where the loss is looked at. Cached in ``ctx``.
+    On the first ``n`` examples of the run's own measuring set (those of its curve): see
+    [`exact_line`][empirical.experiments._common.exact_line], with the run's own α grid. Cached in ``ctx``.
+    """
+    c = rec.config
+    _, x, y = load_data(c, split=c.measure_split, n=c.n_measure)
+    alphas = rec.curve.alphas if rec.curve is not None else np.linspace(0.0, 1.0, c.alphas)
+    key = {"kind": "exact_mli", "run": c.hash, "n": n, "version": 2}
+    return ctx.cached(
+        key, exact_line, rec, rec.checkpoint("init"), rec.checkpoint("final"), x[:n], y[:n], alphas, ctx.device
+    )
+
+
+def exact_line(
+    rec: RunRecord, start: dict, end: dict, x: torch.Tensor, y: torch.Tensor, alphas: Any, device: Any = None
+) -> dict[str, Any]:
+    r"""MLI of the line ``start`` → ``end`` of run ``rec``'s network on ``(x, y)``, decided on the continuum of α.
+
+    In float64: [`mlitheory.decide_mli`][mlitheory.piecewise.decide.decide_mli] with the run's loss (cross-entropy,
+    or for an autoencoder the per-example summed squared error, the mean over examples of $\|z(x)-x\|^2$) gives the
+    exact $\min\Delta$ over all α in [0, 1] and the decision; the same exact loss at the grid ``alphas`` gives the
+    sampled $\min\Delta$ on the same examples, so that the two differ only in where the loss is looked at.
 
     Returns:
         ``{"supported": False, "reason": ...}`` where the exact tools do not apply (a smooth activation, or batch norm
         whose statistics the run re-estimates at every α: then the loss is not piecewise polynomial in α); else
         ``supported``, ``n``, ``exact_min_delta`` and its ``exact_min_delta_error``, ``monotone`` (no rise above the
-        decision's tolerance anywhere on [0, 1]), ``tol``, ``sampled_min_delta`` (the run's α grid, same examples),
+        decision's tolerance anywhere on [0, 1]), ``tol``, ``sampled_min_delta`` (at ``alphas``, same examples),
         ``alphas`` (the grid's size), ``sampled_losses`` (the exact loss at the grid), ``witness`` (the α pair of the
         largest rise, or ``None``), ``witness_rise`` (the rise between them evaluated through the model itself),
         ``pieces_per_example``, ``breakpoints`` and ``seconds``.
     """
-    c = rec.config
-    key = {"kind": "exact_mli", "run": c.hash, "n": n, "version": 2}
-    return ctx.cached(key, _exact_mli, rec, n, ctx.device)
-
-
-def _exact_mli(rec: RunRecord, n: int, device: Any) -> dict[str, Any]:
     import time
 
     from torch import nn
@@ -334,25 +345,17 @@ def _exact_mli(rec: RunRecord, n: int, device: Any) -> dict[str, Any]:
             "reason": "batch norm with statistics re-estimated at every α (the run's measurement): the loss is not "
             "piecewise polynomial in α",
         }
-    _, x, y = load_data(c, split=c.measure_split, n=c.n_measure)
-    x, y = x[:n], y[:n]
     reconstruction = c.task == "reconstruction"
     loss = "mse" if reconstruction else "cross_entropy"
-    targets = x.flatten(1).to(torch.float64) if reconstruction else None
     t0 = time.perf_counter()
     try:
-        pieces = mlitheory.piecewise_logit_path(
-            model, rec.checkpoint("init"), rec.checkpoint("final"), x.to(torch.float64), device=device
-        )
+        pieces = mlitheory.piecewise_logit_path(model, start, end, x.to(torch.float64), device=device)
     except Unsupported as e:
         return {"supported": False, "reason": str(e).split(" is not supported")[0] + " has no exact rule"}
-    d = mlitheory.decide_mli(
-        model, rec.checkpoint("init"), rec.checkpoint("final"), (x, targets if reconstruction else y), loss=loss,
-        pieces=pieces, device=device,
-    )  # fmt: skip
-    alphas = np.asarray(rec.curve.alphas if rec.curve is not None else np.linspace(0.0, 1.0, c.alphas))
+    data = (x, x.flatten(1).to(torch.float64) if reconstruction else y)
+    d = mlitheory.decide_mli(model, start, end, data, loss=loss, pieces=pieces, device=device)
+    alphas = np.asarray(alphas, dtype=np.float64)
     losses = d.loss(alphas)
-    sampled = mlitheory.min_delta(losses, alphas)
     return {
         "supported": True,
         "n": len(x),
@@ -360,7 +363,7 @@ def _exact_mli(rec: RunRecord, n: int, device: Any) -> dict[str, Any]:
         "exact_min_delta_error": float(d.min_delta_error),
         "monotone": bool(d.monotone),
         "tol": float(d.tol),
-        "sampled_min_delta": float(sampled),
+        "sampled_min_delta": float(mlitheory.min_delta(losses, alphas)),
         "alphas": len(alphas),
         "sampled_losses": [float(v) for v in losses],
         "witness": None if d.witness is None else [float(d.witness[0]), float(d.witness[1])],
@@ -373,29 +376,26 @@ def _exact_mli(rec: RunRecord, n: int, device: Any) -> dict[str, Any]:
 
 def exact_table(
     rep: Any,
-    ctx: Any,
-    records: Sequence[RunRecord],
-    labels: dict[str, str],
+    items: Sequence[tuple[str, dict[str, Any]]],
     delta_threshold: float,
     *,
     n: int = EXACT_EXAMPLES,
+    name: str = "exact_vs_sampled",
+    what: str = "runs",
 ) -> None:
-    r"""Add to ``rep`` the exact MLI verdicts of ``records`` beside the sampled ones (table ``exact_vs_sampled`` and
-    ``numbers["exact_mli"]``).
+    r"""Add to ``rep`` exact MLI verdicts beside the sampled ones: the table ``name`` and ``numbers[name]``.
 
-    Per run (labelled by ``labels[hash]``): the exact $\min\Delta$ over the continuum and the one sampled at the
-    run's α grid, both on the same first ``n`` examples of its measuring set, the verdict of each at the report's
-    ``delta_threshold``, and whether the loss is monotone on the whole of [0, 1] (no rise above the decision's
-    tolerance). The note counts the runs whose sampled verdict the exact one overturns. Runs the exact tools do not
-    cover are counted with the reason.
+    ``items``: ``(label, result of exact_mli / exact_line)`` per line. Per line: the exact $\min\Delta$ over the
+    continuum and the one sampled at the line's α grid, both on the same first ``n`` examples, the verdict of each at
+    the report's ``delta_threshold``, and whether the loss is monotone on the whole of [0, 1] (no rise above the
+    decision's tolerance). The note counts the lines whose sampled verdict the exact one overturns, and those the
+    exact tools do not cover, with the reason. ``what`` names the lines in the note.
     """
     from empirical.report import Table
 
-    rows, per_run, skipped = [], {}, {}
-    for rec in records:
-        r = exact_mli(ctx, rec, n=n)
-        h = rec.config.hash
-        per_run[h] = r
+    rows, results, skipped = [], {}, {}
+    for label_, r in items:
+        results[label_] = r
         if not r["supported"]:
             skipped[r["reason"]] = skipped.get(r["reason"], 0) + 1
             continue
@@ -403,7 +403,7 @@ def exact_table(
         e_non = r["exact_min_delta"] > delta_threshold
         rows.append(
             {
-                "run": labels.get(h, h),
+                "line": label_,
                 "sampled": r["sampled_min_delta"],
                 "exact": r["exact_min_delta"],
                 "error": r["exact_min_delta_error"],
@@ -417,8 +417,8 @@ def exact_table(
         return
     overturned = sum(r["sampled_verdict"] != r["exact_verdict"] for r in rows)
     hidden = sum(r["sampled"] == 0.0 and r["continuum"] == "rises" for r in rows)
-    summary = {
-        "runs": len(rows),
+    rep.numbers[name] = {
+        "lines": len(rows),
         "examples": n,
         "delta_threshold": delta_threshold,
         "overturned": overturned,
@@ -426,25 +426,25 @@ def exact_table(
         "exact_nonmonotone": sum(r["exact_verdict"] == "non-monotone" for r in rows),
         "sampled_nonmonotone": sum(r["sampled_verdict"] == "non-monotone" for r in rows),
         "not_covered": skipped,
-        "seconds": float(sum(per_run[h]["seconds"] for h in per_run if per_run[h]["supported"])),
-        "per_run": per_run,
+        "seconds": float(sum(r["seconds"] for r in results.values() if r["supported"])),
+        "per_line": results,
     }
-    rep.numbers["exact_mli"] = summary
-    why = "; ".join(f"{k} runs: {v}" for v, k in skipped.items()) if skipped else ""
+    why = "; ".join(f"{count} {what}: {reason}" for reason, count in skipped.items())
     note = (
-        f"{len(rows)} runs decided exactly (mlitheory.decide_mli) on the first {n} examples of each run's "
-        f"measuring set; the sampled min Δ is the same exact loss at the run's α grid. At the threshold "
-        f"{delta_threshold:g}, the exact verdict overturns the sampled one in {overturned} of {len(rows)} runs; "
-        f"{hidden} runs whose samples never rise do rise somewhere on [0, 1] (by more than the decision's tolerance)."
+        f"{len(rows)} {what} decided exactly (mlitheory.decide_mli) on the first {n} examples of each line's "
+        f"measuring set; the sampled min Δ is the same exact loss at the line's own α grid. At the threshold "
+        f"{delta_threshold:g}, the exact verdict overturns the sampled one in {overturned} of {len(rows)} {what}; "
+        f"{hidden} {what} whose samples never rise do rise somewhere on [0, 1] (by more than the decision's tolerance)."
         + (f" Not covered by the exact tools: {why}." if why else "")
     )
     rep.table(
         Table(
-            "exact_vs_sampled",
+            name,
             "MLI decided on the continuum of α against the sampled verdict, same examples",
-            ["run", "sampled", "exact", "error", "sampled_verdict", "exact_verdict", "continuum", "pieces"],
+            ["line", "sampled", "exact", "error", "sampled_verdict", "exact_verdict", "continuum", "pieces"],
             rows,
             headers={
+                "line": what[:-1] if what.endswith("s") else what,
                 "sampled": "min Δ, sampled",
                 "exact": "min Δ, exact",
                 "error": "± (bound)",

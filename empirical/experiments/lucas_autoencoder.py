@@ -9,7 +9,7 @@ References:
 
 from __future__ import annotations
 
-from empirical.experiments._common import exact_table, measure_row, plt, share
+from empirical.experiments._common import exact_mli, exact_table, measure_row, plt, share
 from empirical.report import Report, Table
 
 
@@ -68,11 +68,13 @@ def analyse(ctx) -> Report:
     # ---- claims: the pre-registered rules of lucas_autoencoder.toml
     units = [{k: r[k] for k in ("hash", "dataset", "optimizer", "lr", "bottleneck", "nonmonotone")} for r in kept]
     ctx.judge(rep, {"runs": units})
-    labels = {
-        r["hash"]: f"{r['optimizer']} lr {r['lr']:g}, bottleneck {r['bottleneck']}, seed {r['seed']}" for r in kept
-    }
-    counted = [rec for rec in ctx.records if rec.config.hash in labels]
-    exact_table(rep, ctx, counted, labels, p["delta_threshold"], n=p["exact_examples"])
+    by_hash, n = {rec.config.hash: rec for rec in ctx.records}, p["exact_examples"]
+    items = [
+        (f"{r['optimizer']} lr {r['lr']:g}, bottleneck {r['bottleneck']}, seed {r['seed']}",
+         exact_mli(ctx, by_hash[r["hash"]], n=n))
+        for r in kept
+    ]  # fmt: skip
+    exact_table(rep, items, p["delta_threshold"], n=n)
     nm = [r["norm_distance"] for r in kept if r["nonmonotone"]]
     mono = [r["norm_distance"] for r in kept if not r["nonmonotone"]]
     if nm and mono:  # measured, not a fixed text: how far the non-monotone autoencoders moved

@@ -14,6 +14,7 @@ import numpy as np
 
 from empirical.experiments._common import (
     auc,
+    exact_mli,
     exact_table,
     gauss_lengths,
     log_fit,
@@ -220,9 +221,7 @@ def analyse(ctx) -> Report:
         for r in kept
     ]
     ctx.judge(rep, {"runs": units})
-    exact_table(
-        rep, ctx, [by_hash[r["hash"]] for r in kept], {r["hash"]: run_label(r) for r in kept}, p["delta_threshold"]
-    )
+    exact_table(rep, [(run_label(r), exact_mli(ctx, by_hash[r["hash"]])) for r in kept], p["delta_threshold"])
 
     # ---- figures
     pyplot = plt()

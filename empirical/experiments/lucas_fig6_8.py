@@ -16,7 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from empirical.experiments._common import eval_data, exact_table, interpolation_options, load_data, plt, share
+from empirical.experiments._common import (
+    EXACT_EXAMPLES,
+    eval_data,
+    exact_line,
+    exact_mli,
+    exact_table,
+    interpolation_options,
+    load_data,
+    plt,
+    share,
+)
 from empirical.report import Report, Table
 from mlitheory.studies import pairwise_interpolations, unrelated_initializations
 
@@ -29,6 +39,28 @@ def _family(rec) -> str:
 
 def _measured(rec) -> bool:
     return bool(rec.metrics and rec.metrics.get("measures"))
+
+
+def exact_pair_lines(ctx, p, classifiers, n: int = EXACT_EXAMPLES) -> list[tuple[str, dict]]:
+    """The disjoint pairs' three lines (init ↔ init, init → optimum, optimum ↔ optimum of classifiers 2k, 2k + 1)
+    decided exactly ([`exact_line`][empirical.experiments._common.exact_line]) on the first ``n`` examples of the
+    pairs' data, with their α grid (cached)."""
+    out = []
+    for k in range(len(classifiers) // 2):
+        ra, rb = classifiers[2 * k], classifiers[2 * k + 1]
+        _, x, y = load_data(ra.config, split="train", n=p["n_pair_examples"])
+        x, y = x[:n], y[:n]
+        alphas = np.linspace(0.0, 1.0, p["pair_alphas"]) if isinstance(p["pair_alphas"], int) else p["pair_alphas"]
+        ends = {
+            "init ↔ init": (ra.checkpoint("init"), rb.checkpoint("init")),
+            "init → optimum": (ra.checkpoint("init"), rb.checkpoint("final")),
+            "optimum ↔ optimum": (ra.checkpoint("final"), rb.checkpoint("final")),
+        }
+        for kind, (s, e) in ends.items():
+            key = {"kind": f"exact {kind}", "runs": [ra.config.hash, rb.config.hash], "n": len(y), "version": 1}
+            r = ctx.cached(key, exact_line, ra, s, e, x, y, alphas, ctx.device)
+            out.append((f"{kind}, seeds {ra.config.seed} and {rb.config.seed}", r))
+    return out
 
 
 def disjoint_pairs(ctx, p, classifiers) -> list[dict]:
@@ -263,8 +295,15 @@ def analyse(ctx) -> Report:
     ctx.judge(rep, units)
     # the classifiers' own lines θ_0 → θ_T decided on the continuum of α, beside their sampled verdicts
     own = [r for rec_list in families.values() for r in rec_list if _measured(r)]
-    labels = {r.config.hash: f"{_family(r)}, seed {r.config.seed}" for r in own}
-    exact_table(rep, ctx, own, labels, p["delta_threshold"])
+    exact_table(rep, [(f"{_family(r)}, seed {r.config.seed}", exact_mli(ctx, r)) for r in own], p["delta_threshold"])
+    # and the Figure 8 lines of the disjoint pairs (the judged ones), on the first examples of their own data
+    exact_table(
+        rep,
+        exact_pair_lines(ctx, p, classifiers),
+        p["delta_threshold"],
+        name="exact_vs_sampled_pairs",
+        what="Figure 8 lines",
+    )
     pair_rules = [r for r in ctx.spec.rules if r.units == "pairs"]
     for t in p.get("sensitivity_thresholds", []):
         if t == p["loss_threshold"]:

@@ -12,7 +12,7 @@ References:
 from __future__ import annotations
 
 from empirical.claims import compare_shares
-from empirical.experiments._common import cells_table, exact_table, measure_row, plt, run_label, share
+from empirical.experiments._common import cells_table, exact_mli, exact_table, measure_row, plt, run_label, share
 from empirical.report import Report, Table
 
 #: Lucas et al. 2021, Table 1 (proportion non-monotone, number of runs with training loss < 0.1); None: "-"
@@ -164,8 +164,8 @@ def analyse(ctx) -> Report:
     ctx.judge(rep, {"runs": units})
 
     # ---- the counted runs' verdicts decided on the continuum of α, beside the sampled ones
-    counted = [rec for rec in ctx.records if rec.config.hash in {r["hash"] for r in kept}]
-    exact_table(rep, ctx, counted, {r["hash"]: run_label(r) for r in kept}, p["delta_threshold"])
+    by_hash = {rec.config.hash: rec for rec in ctx.records}
+    exact_table(rep, [(run_label(r), exact_mli(ctx, by_hash[r["hash"]])) for r in kept], p["delta_threshold"])
 
     # ---- figure: the interpolation curves of the counted runs, per setting
     pyplot = plt()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from empirical.experiments._common import exact_table, gauss_lengths, plt
+from empirical.experiments._common import exact_mli, exact_table, gauss_lengths, plt
 from empirical.report import Report, Table
 
 
@@ -119,12 +119,11 @@ def analyse(ctx) -> Report:
         f"{sum(u['switched'] for u in sgd_to_adam)} SGD → Adam runs switched mid-training."
     )
     ctx.judge(rep, {"sgd_to_adam": sgd_to_adam, "switches": switches})
-    done = ctx.finished()
-    labels = {
-        r.config.hash: f"{_direction(r.config)}, switch at epoch {r.config.switch_epoch:g}, seed {r.config.seed}"
-        for r in done
-    }
-    exact_table(rep, ctx, done, labels, ctx.params["delta_threshold"])
+    items = [
+        (f"{_direction(r.config)}, switch at epoch {r.config.switch_epoch:g}, seed {r.config.seed}", exact_mli(ctx, r))
+        for r in ctx.finished()
+    ]
+    exact_table(rep, items, ctx.params["delta_threshold"])
 
     pyplot = plt()
     fig, axes = pyplot.subplots(1, 3, figsize=(14, 3.6))

@@ -68,12 +68,16 @@ def test_a_rise_between_the_samples_overturns_the_sampled_verdict(planted_data):
         ]
     assert np.allclose(r["sampled_losses"], [float(v) for v in own], rtol=1e-12)
     rep = Report(name="t", version=1, scale="smoke", title="t")
-    _common.exact_table(rep, _Ctx(), [_record(net, s, e)], {"planted": "tent"}, 1e-3)
+    _common.exact_table(rep, [("tent", r)], 1e-3)
     (table,) = rep.tables
     assert table.rows[0]["sampled_verdict"] == "monotone" and table.rows[0]["exact_verdict"] == "non-monotone"
-    summary = rep.numbers["exact_mli"]
-    assert summary["overturned"] == 1 and summary["sampled_monotone_but_rises"] == 1 and summary["runs"] == 1
+    summary = rep.numbers["exact_vs_sampled"]
+    assert summary["overturned"] == 1 and summary["sampled_monotone_but_rises"] == 1 and summary["lines"] == 1
     assert "overturns the sampled one in 1 of 1 runs" in table.note
+    # the generic line: the same decision from explicit end points and grid
+    again = _common.exact_line(_record(net, s, e), s, e, torch.ones(1, 1), torch.zeros(1, dtype=torch.long),
+                               np.linspace(0, 1, 50))  # fmt: skip
+    assert {k: v for k, v in again.items() if k != "seconds"} == {k: v for k, v in r.items() if k != "seconds"}
 
 
 def test_a_straight_decrease_is_monotone_on_the_continuum(planted_data):
@@ -97,8 +101,9 @@ def test_runs_outside_the_exact_tools_are_counted_with_the_reason(kind, planted_
     r = _common.exact_mli(_Ctx(), _record(net, s, s))
     assert not r["supported"] and why in r["reason"]
     rep = Report(name="t", version=1, scale="smoke", title="t")
-    _common.exact_table(rep, _Ctx(), [_record(net, s, s)], {}, 1e-3)
-    assert rep.numbers["exact_mli"]["runs"] == 0 and sum(rep.numbers["exact_mli"]["not_covered"].values()) == 1
+    _common.exact_table(rep, [("x", r)], 1e-3)
+    summary = rep.numbers["exact_vs_sampled"]
+    assert summary["lines"] == 0 and sum(summary["not_covered"].values()) == 1
     assert why in rep.tables[0].note
 
 

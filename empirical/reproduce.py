@@ -88,6 +88,8 @@ class Context:
     deadline: float | None = None
     #: seconds the derived values of this analysis took when they were computed (stored or computed now)
     derived_seconds: float = 0.0
+    #: stored derived values used without a recorded time (written before times were stored)
+    derived_untimed: int = 0
 
     @property
     def params(self) -> dict:
@@ -143,6 +145,7 @@ class Context:
                 if stored.get("key") == json.loads(text):
                     value = Result.load(folder / stored["result"]) if "result" in stored else stored["value"]
                     self.derived_seconds += float(stored.get("seconds", 0.0))
+                    self.derived_untimed += "seconds" not in stored
                     return value
             except (OSError, ValueError, TypeError, AttributeError):  # a damaged entry of the cache: computed again
                 pass
@@ -275,11 +278,13 @@ def reproduce(
     }
     report.runs = [_run_entry(r, curve=keep_curves) for r in records + ctx.derived_runs]
     compute = _compute_time(records + ctx.derived_runs, ctx.derived_seconds)
+    compute["analysis_values_without_time"] = ctx.derived_untimed
+    untimed = f"; {ctx.derived_untimed} stored values carry no time and are not counted" if ctx.derived_untimed else ""
     report.note(
         f"Compute: training {compute['train_s'] / 60:.1f} min and measuring {compute['measure_s'] / 60:.1f} min, "
         f"summed over the {compute['runs']} runs (each run's own wall time, as recorded in its metrics); the "
         f"analysis's own measurements {compute['analysis_s'] / 60:.1f} min (summed over the values it computed, "
-        "whether computed now or stored by an earlier call)."
+        f"whether computed now or stored by an earlier call{untimed})."
     )
     report.numbers.setdefault("environment", {})
     report.numbers["environment"].update(

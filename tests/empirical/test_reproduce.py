@@ -32,6 +32,11 @@ def test_cached_computes_once_per_key(tmp_path):
     assert len(calls) == 2
     # the time each value took is stored with it and counted by every report that uses it
     assert ctx.derived_seconds >= 0.1 and 0.05 <= again.derived_seconds < ctx.derived_seconds
+    assert ctx.derived_untimed == again.derived_untimed == 0
+    for f in (tmp_path / "_derived" / "lucas_table1").glob("*.json"):  # entries written before times were stored
+        f.write_text(json.dumps({k: v for k, v in json.loads(f.read_text()).items() if k != "seconds"}))
+    old = Context(spec=ctx.spec, records=[], root=tmp_path)
+    assert old.cached({"k": 1}, compute, 0, b=0) == {"sum": 5} and old.derived_untimed == 1 and len(calls) == 2
 
 
 def test_cached_results_are_read_back_and_a_damaged_entry_is_recomputed(tmp_path):

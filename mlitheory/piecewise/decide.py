@@ -244,7 +244,8 @@ class _CEPieces:
         # coefficients at the piece's radius R (|τ| <= R for every τ computed from a point of the piece), largest
         # over the outputs, (P, K)
         kk = dc.shape[-1]
-        rad = (torch.maximum((self.lo - self.centre).abs(), (self.hi - self.centre).abs()) * (1 + gamma(2))).unsqueeze(-1)
+        rad = torch.maximum((self.lo - self.centre).abs(), (self.hi - self.centre).abs()) * (1 + gamma(2))
+        rad = rad.unsqueeze(-1)
         ab = [pl.abs() for pl in self.planes]
         mag = []
         for j in range(kk):  # Σ_{i>=j} C(i, j) |c_i| R^{i−j}, nested as in fragment_bounds
@@ -283,10 +284,10 @@ class _CEPieces:
         g_sum = gamma(n + 4)
         up1 = upper.mean(0) + g_sum * upper.abs().mean(0)
         dn1 = lower.mean(0) - g_sum * lower.abs().mean(0)
-        # second order where an example is one polynomial on the whole cell (no kink inside): about the centre t_e of
-        # its fragment (the cell's midpoint m up to rounding, |t_e − m| <= ρ_e − ρ), ℓ′ = ℓ′(t_e) + ℓ″(t_e)(α − t_e) + r,
-        # |r| <= ½ sup|ℓ‴| ρ_e², and the linear terms of those examples add up (and cancel) before the bound is taken;
-        # examples with a kink in the cell keep their first-order bounds
+        # second order where an example is one polynomial on the whole cell (no kink inside): about the centre t_e
+        # of its fragment (the cell's midpoint m up to rounding, |t_e − m| <= ρ_e − ρ),
+        # ℓ′ = ℓ′(t_e) + ℓ″(t_e)(α − t_e) + r, |r| <= ½ sup|ℓ‴| ρ_e², and the linear terms of those examples add up
+        # (and cancel) before the bound is taken; examples with a kink in the cell keep their first-order bounds
         single = (cnt == 1)[rep]
         rho = 0.5 * (v - u)
         c_s, g_s, cv_s = cell[single], grad[single], curv[single]

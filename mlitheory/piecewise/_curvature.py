@@ -95,8 +95,9 @@ def angle(u: Tensor, v: Tensor) -> Tensor:
     return torch.where((nu.squeeze(-1) > 0) & (nv.squeeze(-1) > 0), ang, torch.zeros_like(ang))
 
 
-def one_sided_tangent(c: Tensor, tau: Tensor, side: str) -> tuple[Tensor, Tensor]:
-    """Direction of the one-sided tangent of the polynomial curves ``c`` ``(P, k, K)`` at ``tau`` ``(P,)``.
+def one_sided_tangent(c: Tensor, tau: Tensor, side: str, *, d1: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Direction of the one-sided tangent of the polynomial curves ``c`` ``(P, k, K)`` at ``tau`` ``(P,)``
+    (``d1``: ``derivative(c)`` when already at hand).
 
     Returns:
         ``(direction (P, k), defined (P,))``; ``defined`` is False where every derivative vanishes (a stationary
@@ -106,21 +107,30 @@ def one_sided_tangent(c: Tensor, tau: Tensor, side: str) -> tuple[Tensor, Tensor
     t = tau.reshape(-1, 1)
     out = torch.zeros(p, k, dtype=c.dtype, device=c.device)
     found = torch.zeros(p, dtype=torch.bool, device=c.device)
+    idx = torch.arange(p, device=c.device)  # the pieces still without a direction
     d = c
     for m in range(1, kk):
-        d = derivative(d)
+        if idx.numel() == 0:
+            break
+        d = d1 if (m == 1 and d1 is not None) else derivative(d)
         v = horner(d, t)
         e = horner_bound(d, t)
-        nz = torch.linalg.vector_norm(v, dim=-1) > 4 * torch.linalg.vector_norm(e, dim=-1)
-        take = nz & ~found
+        take = torch.linalg.vector_norm(v, dim=-1) > 4 * torch.linalg.vector_norm(e, dim=-1)
         sgn = -1.0 if (side == "left" and m % 2 == 0) else 1.0
-        out = torch.where(take.unsqueeze(-1), sgn * v, out)
-        found = found | take
+        if m == 1:  # every piece: no gather
+            out = torch.where(take.unsqueeze(-1), v, out)
+            found = take
+        else:
+            out[idx[take]] = sgn * v[take]
+            found[idx[take]] = True
+        rest = ~take
+        idx, d, t = idx[rest], d[rest], t[rest]
     return out, found
 
 
-def zero_speed_points(c: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
-    """Interior points of the pieces ``c`` ``(P, k, K)`` (local τ in ``[-r, r]``) where the velocity vanishes.
+def zero_speed_points(c: Tensor, r: Tensor, *, d1: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Interior points of the pieces ``c`` ``(P, k, K)`` (local τ in ``[-r, r]``) where the velocity vanishes
+    (``d1``: ``derivative(c)`` when already at hand).
 
     The minima of $\\|z'\\|^2$ are the sign changes (− to +) of $\\langle z',z''\\rangle$; a minimum at
     which $\\|z'\\|$ is within the rounding bound of its evaluation counts as a zero.
@@ -128,7 +138,7 @@ def zero_speed_points(c: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
     Returns:
         ``(piece index, τ)`` of the zeros.
     """
-    d1 = derivative(c)
+    d1 = derivative(c) if d1 is None else d1
     d2 = derivative(d1)
     if d1.shape[-1] < 2:
         z = torch.zeros(0, dtype=torch.long, device=c.device)
@@ -156,9 +166,10 @@ def _integrand(d1: Tensor, d2: Tensor, tau: Tensor) -> Tensor:
 
 
 def smooth_parts(
-    c: Tensor, lo: Tensor, hi: Tensor, *, tol: float = 1e-12, max_depth: int = 48
+    c: Tensor, lo: Tensor, hi: Tensor, *, tol: float = 1e-12, max_depth: int = 48, d1: Tensor | None = None
 ) -> tuple[Tensor, Tensor]:
-    """$\\int_{lo}^{hi}\\|T'\\|$ for polynomial curves ``c`` ``(M, k, K)`` (τ basis), with error estimates.
+    """$\\int_{lo}^{hi}\\|T'\\|$ for polynomial curves ``c`` ``(M, k, K)`` (τ basis), with error estimates
+    (``d1``: ``derivative(c)`` when already at hand).
 
     ``tol`` is the absolute tolerance per unit of τ (a sub-interval of width ``w`` must reach ``tol·w``, so a piece
     of width ``w`` is integrated to about ``tol·w``).
@@ -168,7 +179,13 @@ def smooth_parts(
     error = torch.zeros_like(value)
     if m == 0 or c.shape[-1] <= 2:
         return value, error
-    d1, d2 = derivative(c), derivative(c, 2)
+    d1 = derivative(c) if d1 is None else d1
+    if d1.shape[-2] > d1.shape[-1]:
+        # z′(τ) = A v(τ) (A = d1, k × K−1, v = powers of τ) lies in the column space of A = QR; ‖T′‖ and the angle
+        # between tangents depend on z′ only up to the orthogonal Q, so the curve R v(τ) in ℝ^{K−1} gives the same
+        # integrand (Householder QR: backward stable, R is exact for A + δA with |δA| <= γ|A| column by column)
+        d1 = torch.linalg.qr(d1, mode="r").R
+    d2 = derivative(d1)
     rule7, rule15 = gk7_rule(c.dtype, c.device), gk15_rule(c.dtype, c.device)
     idx = torch.arange(m, device=c.device)
     u, v = lo.clone(), hi.clone()

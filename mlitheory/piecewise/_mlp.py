@@ -298,37 +298,55 @@ def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g
     slope = layers[1].slope
     w3, w3d, b3, b3d = layers[2].at(g)
     k = w3.shape[0]
-    tl, tr = plo.unsqueeze(1), phi.unsqueeze(1)  # (n, 1, F + 1)
-    w = (phi - plo).unsqueeze(1)
+    # layout (neurons, examples, pieces): the gathered columns of W2 come that way, and the outputs of a block are
+    # one matrix product over its neurons
+    tl, tr = plo.unsqueeze(0), phi[:, -1]  # (1, n, F + 1), (n,)
+    w = (phi - plo).unsqueeze(0)
     mid = 0.5 * (plo + phi)
+    midb = mid.unsqueeze(0)
     flat = torch.full((n, m1), -1, dtype=torch.long, device=dev)
     flat[valid] = torch.arange(int(valid.sum()), device=dev)
-    out = torch.zeros(n, k, m1, 4, dtype=torch.float64, device=dev)
-    pjt, qjt = pj.transpose(1, 2), qj.transpose(1, 2)  # (n, 1, F)
+    w3s = torch.cat([w3, w3d])  # (2k, H2): products with W3(g) and Ẇ3 at once
+    acc = [torch.zeros(2 * k, n * m1, dtype=torch.float64, device=dev) for _ in range(3)]
+    pjt, qjt = pj.reshape(1, n, -1), qj.reshape(1, n, -1)  # (1, n, F)
+    validb = valid.unsqueeze(0)
+    bend = w * w * (0.25 * (1 + gamma(16)))
     hb = max(1, min(h2, _BLOCK_ELEMS // max(n * m1, 1)))
     r_seg, r_cut, r_i, r_on, r_cc = [], [], [], [], []
+    of = order.reshape(-1)
     for s0 in range(0, h2, hb):
         rows = slice(s0, min(s0 + hb, h2))
-        cw = w2[rows][:, order].permute(1, 0, 2)  # (n, Hb, F): W2(g)[i, j_f]
-        cwd = w2d[rows][:, order].permute(1, 0, 2)
-        c0 = torch.cat([a2[:, rows, 0].unsqueeze(-1), cw * pjt], -1).cumsum(-1)
-        c1 = torch.cat([a2[:, rows, 1].unsqueeze(-1), torch.addcmul(cw * qjt, cwd, pjt)], -1).cumsum(-1)
-        c2 = torch.cat([a2[:, rows, 2].unsqueeze(-1), cwd * qjt], -1).cumsum(-1)
+        nb = rows.stop - rows.start
+        cw = w2[rows].index_select(1, of).view(nb, n, -1)  # (Hb, n, F): W2(g)[i, j_f]
+        cwd = w2d[rows].index_select(1, of).view(nb, n, -1)
+        c0 = torch.empty(nb, n, m1, dtype=torch.float64, device=dev)
+        c1 = torch.empty_like(c0)
+        c2 = torch.empty_like(c0)
+        c0[..., 0] = a2[:, rows, 0].T
+        c1[..., 0] = a2[:, rows, 1].T
+        c2[..., 0] = a2[:, rows, 2].T
+        torch.mul(cw, pjt, out=c0[..., 1:])
+        torch.mul(cw, qjt, out=c1[..., 1:])
+        c1[..., 1:].addcmul_(cwd, pjt)
+        torch.mul(cwd, qjt, out=c2[..., 1:])
         del cw, cwd
-        vl = torch.addcmul(c1, tl, c2).mul_(tl).add_(c0)  # values at the piece starts (n, Hb, F + 1)
-        last = c0[..., -1] + tr[..., -1] * (c1[..., -1] + tr[..., -1] * c2[..., -1])
+        c0 = c0.cumsum_(-1)
+        c1 = c1.cumsum_(-1)
+        c2 = c2.cumsum_(-1)
+        vl = torch.addcmul(c1, tl, c2).mul_(tl).add_(c0)  # values at the piece starts (Hb, n, F + 1)
+        last = c0[..., -1] + tr * (c1[..., -1] + tr * c2[..., -1])
         vr = torch.cat([vl[..., 1:], last.unsqueeze(-1)], -1)
-        fl = floor[:, rows].unsqueeze(-1)
+        fl = floor[:, rows].T.unsqueeze(-1)
         small = torch.minimum(vl.abs(), vr.abs())
         cand = (vl > 0) != (vr > 0)
         cand |= small <= fl
-        cand |= c2.abs().mul_(w * w * (0.25 * (1 + gamma(16)))) >= small - fl
-        cand &= valid.unsqueeze(1)
-        vm = torch.addcmul(c1, mid.unsqueeze(1), c2).mul_(mid.unsqueeze(1)).add_(c0)
-        e, i, m = cand.nonzero(as_tuple=True)
+        cand |= c2.abs().mul_(bend) >= small.sub_(fl)
+        cand &= validb
+        vm = torch.addcmul(c1, midb, c2).mul_(midb).add_(c0)
+        i, e, m = cand.nonzero(as_tuple=True)
         del vl, vr, small, cand
         if e.numel():
-            cc = torch.stack([c0[e, i, m], c1[e, i, m], c2[e, i, m]], -1)
+            cc = torch.stack([c0[i, e, m], c1[i, e, m], c2[i, e, m]], -1)
             centre = mid[e, m]
             rad = 0.5 * (phi[e, m] - plo[e, m])
             roots = sign_changes(shift(cc, centre), -rad, rad, edge=edge)
@@ -346,21 +364,23 @@ def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g
                 firstr = firstr.scatter_reduce(0, ri, cut, "amin")
                 has_root = torch.isfinite(firstr)
                 probe = 0.5 * (plo[e, m] + torch.where(has_root, firstr, phi[e, m]))
-                vm[e[has_root], i[has_root], m[has_root]] = horner(cc[has_root], probe[has_root])
+                vm[i[has_root], e[has_root], m[has_root]] = horner(cc[has_root], probe[has_root])
         fac = torch.where(vm > 0, 1.0, slope).to(torch.float64)
-        f0, f1, f2 = c0 * fac, c1 * fac, c2 * fac
-        del c0, c1, c2, vm, fac
-        wb, wdb = w3[:, rows], w3d[:, rows]  # (k, Hb)
-        out[..., 0] += wb @ f0
-        out[..., 1] += wb @ f1 + wdb @ f0
-        out[..., 2] += wb @ f2 + wdb @ f1
-        out[..., 3] += wdb @ f2
+        del vm
+        ws = w3s[:, rows]
+        for j, cj in enumerate((c0, c1, c2)):
+            acc[j].addmm_(ws, cj.mul_(fac).view(nb, n * m1))
+        del c0, c1, c2, fac
+    # z = W3(τ) f(τ) + b3(τ): coefficient j of W3(g) f plus coefficient j − 1 of Ẇ3 f
+    out = torch.stack([acc[0][:k], acc[1][:k] + acc[0][k:], acc[2][:k] + acc[1][k:], acc[2][k:]], -1)
+    out = out.view(k, n, m1, 4).permute(1, 2, 0, 3)
     if b3 is not None:
-        out[..., 0] += b3.reshape(1, -1, 1)
-        out[..., 1] += b3d.reshape(1, -1, 1)
+        out = out.clone()
+        out[..., 0] += b3
+        out[..., 1] += b3d
     ex = torch.arange(n, device=dev).unsqueeze(1).expand(n, m1)[valid]
     lo, hi = plo[valid], phi[valid]
-    out = out.permute(0, 2, 1, 3)[valid]  # (P1, k, 4)
+    out = out[valid]  # (P1, k, 4)
     if not r_seg:
         return ex, lo, hi, out
     seg, cut, ri, turn_on, a2i = torch.cat(r_seg), torch.cat(r_cut), torch.cat(r_i), torch.cat(r_on), torch.cat(r_cc)

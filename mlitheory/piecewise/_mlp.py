@@ -287,10 +287,12 @@ _BLOCK_ELEMS = 2**18
 def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g, floor):
     """Two hidden layers: the layer-2 events and the outputs, one block of layer-2 neurons at a time.
 
-    Per block, the rank-one sums of a2's coefficients along the flips (layout (n, neurons, pieces), summed along
-    the last axis), the screen of every (piece, neuron) by the values at the piece ends and the curvature, the
-    roots of the candidates, the mask of every level-1 piece's first child (each neuron's sign before its own
-    first root) and that block's share of the outputs; then the later children by rank-one updates.
+    Per block, the rank-one sums of a2's coefficients along the flips (layout (neurons, n, pieces), summed along
+    the last axis), the screen of every (piece, neuron) by the values at the piece ends and the curvature, and that
+    block's share of the outputs with every neuron's sign at the piece's midpoint (one matrix product over the
+    block's neurons). Then, for the whole chunk at once, the roots of the candidates; where a neuron's sign on a
+    level-1 piece's first child (before its own first root) differs from the midpoint's, a rank-one correction of
+    that piece's outputs; then the later children by rank-one updates.
     """
     n, m1 = plo.shape
     h2 = a2.shape[1]
@@ -312,7 +314,7 @@ def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g
     validb = valid.unsqueeze(0)
     bend = w * w * (0.25 * (1 + gamma(16)))
     hb = max(1, min(h2, _BLOCK_ELEMS // max(n * m1, 1)))
-    r_seg, r_cut, r_i, r_on, r_cc = [], [], [], [], []
+    k_cc, k_e, k_i, k_m, k_on = [], [], [], [], []
     of = order.reshape(-1)
     for s0 in range(0, h2, hb):
         rows = slice(s0, min(s0 + hb, h2))
@@ -345,26 +347,13 @@ def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g
         vm = torch.addcmul(c1, midb, c2).mul_(midb).add_(c0)
         i, e, m = cand.nonzero(as_tuple=True)
         del vl, vr, small, cand
-        if e.numel():
-            cc = torch.stack([c0[i, e, m], c1[i, e, m], c2[i, e, m]], -1)
-            centre = mid[e, m]
-            rad = 0.5 * (phi[e, m] - plo[e, m])
-            roots = sign_changes(shift(cc, centre), -rad, rad, edge=edge)
-            if len(roots):
-                ri = roots.index
-                cut = centre[ri] + roots.root
-                ccr = cc[ri]
-                r_seg.append(flat[e[ri], m[ri]])
-                r_cut.append(cut)
-                r_i.append(i[ri] + s0)
-                r_on.append(horner(derivative(ccr), cut) > 0)
-                r_cc.append(ccr)
-                # the first child's sign of a neuron with roots: just before its first root in the piece
-                firstr = torch.full((e.numel(),), float("inf"), dtype=torch.float64, device=dev)
-                firstr = firstr.scatter_reduce(0, ri, cut, "amin")
-                has_root = torch.isfinite(firstr)
-                probe = 0.5 * (plo[e, m] + torch.where(has_root, firstr, phi[e, m]))
-                vm[i[has_root], e[has_root], m[has_root]] = horner(cc[has_root], probe[has_root])
+        if e.numel():  # the candidates' roots are found for the whole chunk at once, after the blocks
+            k_cc.append(torch.stack([c0[i, e, m], c1[i, e, m], c2[i, e, m]], -1))
+            k_e.append(e)
+            k_i.append(i + s0)
+            k_m.append(m)
+            k_on.append(vm[i, e, m] > 0)
+        # outputs with every neuron's sign at the piece's midpoint; corrected below where a neuron has a root
         fac = torch.where(vm > 0, 1.0, slope).to(torch.float64)
         del vm
         ws = w3s[:, rows]
@@ -373,18 +362,39 @@ def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g
         del c0, c1, c2, fac
     # z = W3(τ) f(τ) + b3(τ): coefficient j of W3(g) f plus coefficient j − 1 of Ẇ3 f
     out = torch.stack([acc[0][:k], acc[1][:k] + acc[0][k:], acc[2][:k] + acc[1][k:], acc[2][k:]], -1)
-    out = out.view(k, n, m1, 4).permute(1, 2, 0, 3)
+    del acc
+    out = out.view(k, n, m1, 4).permute(1, 2, 0, 3).contiguous()  # (n, F + 1, k, 4)
     if b3 is not None:
-        out = out.clone()
         out[..., 0] += b3
         out[..., 1] += b3d
     ex = torch.arange(n, device=dev).unsqueeze(1).expand(n, m1)[valid]
     lo, hi = plo[valid], phi[valid]
+    if not k_e:
+        return ex, lo, hi, out[valid]
+    cc, e, i, m, on_mid = (torch.cat(v) for v in (k_cc, k_e, k_i, k_m, k_on))
+    centre = mid[e, m]
+    rad = 0.5 * (phi[e, m] - plo[e, m])
+    roots = sign_changes(shift(cc, centre), -rad, rad, edge=edge)
+    if not len(roots):
+        return ex, lo, hi, out[valid]
+    ri = roots.index
+    cut = centre[ri] + roots.root
+    a2i = cc[ri]
+    seg, ri_n, turn_on = flat[e[ri], m[ri]], i[ri], horner(derivative(a2i), cut) > 0
+    # the first child's sign of a neuron with roots: just before its first root in the piece; where it differs
+    # from the sign at the midpoint, the piece's outputs change by ±(1 − slope) W3(τ)[:, i] a2_i(τ)
+    firstr = torch.full((e.numel(),), float("inf"), dtype=torch.float64, device=dev)
+    firstr = firstr.scatter_reduce(0, ri, cut, "amin")
+    hr = torch.isfinite(firstr).nonzero().squeeze(1)
+    probe = 0.5 * (plo[e[hr], m[hr]] + firstr[hr])
+    on_first = horner(cc[hr], probe) > 0
+    fix = hr[on_first != on_mid[hr]]
+    if fix.numel():
+        sg = torch.where(on_first[on_first != on_mid[hr]], 1.0 - slope, -(1.0 - slope)).to(torch.float64)
+        col = torch.stack([w3[:, i[fix]].T, w3d[:, i[fix]].T], -1)  # (C, k, 2): W3(τ)[:, i]
+        out.index_put_((e[fix], m[fix]), _mul_poly(col, (sg.unsqueeze(-1) * cc[fix]).unsqueeze(1)), accumulate=True)
     out = out[valid]  # (P1, k, 4)
-    if not r_seg:
-        return ex, lo, hi, out
-    seg, cut, ri, turn_on, a2i = torch.cat(r_seg), torch.cat(r_cut), torch.cat(r_i), torch.cat(r_on), torch.cat(r_cc)
-    return _children_rank_one(ex, lo, hi, out, seg, cut, ri, turn_on, a2i, w3, w3d, slope, edge)
+    return _children_rank_one(ex, lo, hi, out, seg, cut, ri_n, turn_on, a2i, w3, w3d, slope, edge)
 
 
 def _children_rank_one(ex, lo, hi, out, seg, cut, ri, turn_on, a2i, w3, w3d, slope, edge):

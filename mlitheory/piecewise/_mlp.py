@@ -305,7 +305,6 @@ def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g
     tl, tr = plo.unsqueeze(0), phi[:, -1]  # (1, n, F + 1), (n,)
     w = (phi - plo).unsqueeze(0)
     mid = 0.5 * (plo + phi)
-    midb = mid.unsqueeze(0)
     flat = torch.full((n, m1), -1, dtype=torch.long, device=dev)
     flat[valid] = torch.arange(int(valid.sum()), device=dev)
     w3s = torch.cat([w3, w3d])  # (2k, H2): products with W3(g) and Ẇ3 at once
@@ -313,6 +312,8 @@ def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g
     pjt, qjt = pj.reshape(1, n, -1), qj.reshape(1, n, -1)  # (1, n, F)
     validb = valid.unsqueeze(0)
     bend = w * w * (0.25 * (1 + gamma(16)))
+    one = torch.ones((), dtype=torch.float64, device=dev)
+    slope_t = torch.full((), slope, dtype=torch.float64, device=dev)
     hb = max(1, min(h2, _BLOCK_ELEMS // max(n * m1, 1)))
     k_cc, k_e, k_i, k_m, k_on = [], [], [], [], []
     of = order.reshape(-1)
@@ -336,26 +337,35 @@ def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g
         c1 = c1.cumsum_(-1)
         c2 = c2.cumsum_(-1)
         vl = torch.addcmul(c1, tl, c2).mul_(tl).add_(c0)  # values at the piece starts (Hb, n, F + 1)
-        last = c0[..., -1] + tr * (c1[..., -1] + tr * c2[..., -1])
-        vr = torch.cat([vl[..., 1:], last.unsqueeze(-1)], -1)
-        fl = floor[:, rows].T.unsqueeze(-1)
-        small = torch.minimum(vl.abs(), vr.abs())
-        cand = (vl > 0) != (vr > 0)
-        cand |= small <= fl
-        cand |= c2.abs().mul_(bend) >= small.sub_(fl)
+        last = c0[..., -1] + tr * (c1[..., -1] + tr * c2[..., -1])  # the value at the last piece's end
+        # a piece's end value is the next piece's start value (a2 is continuous): compare shifted views
+        pos = vl > 0
+        cand = torch.empty_like(pos)
+        torch.ne(pos[..., :-1], pos[..., 1:], out=cand[..., :-1])
+        torch.ne(pos[..., -1], last > 0, out=cand[..., -1])
+        avl = vl.abs()
+        del vl
+        small = torch.empty_like(avl)  # min(|value at start|, |value at end|) − floor
+        torch.minimum(avl[..., :-1], avl[..., 1:], out=small[..., :-1])
+        torch.minimum(avl[..., -1], last.abs(), out=small[..., -1])
+        del avl
+        small.sub_(floor[:, rows].T.unsqueeze(-1))
+        cand |= small <= 0
+        cand |= c2.abs().mul_(bend) >= small
         cand &= validb
-        vm = torch.addcmul(c1, midb, c2).mul_(midb).add_(c0)
+        del small
         i, e, m = cand.nonzero(as_tuple=True)
-        del vl, vr, small, cand
+        del cand
+        # a piece that is no candidate has one sign throughout, its start value's; the candidates are corrected
+        # below from their midpoints or their first roots
         if e.numel():  # the candidates' roots are found for the whole chunk at once, after the blocks
             k_cc.append(torch.stack([c0[i, e, m], c1[i, e, m], c2[i, e, m]], -1))
             k_e.append(e)
             k_i.append(i + s0)
             k_m.append(m)
-            k_on.append(vm[i, e, m] > 0)
-        # outputs with every neuron's sign at the piece's midpoint; corrected below where a neuron has a root
-        fac = torch.where(vm > 0, 1.0, slope).to(torch.float64)
-        del vm
+            k_on.append(pos[i, e, m])
+        fac = torch.where(pos, one, slope_t)
+        del pos
         ws = w3s[:, rows]
         for j, cj in enumerate((c0, c1, c2)):
             acc[j].addmm_(ws, cj.mul_(fac).view(nb, n * m1))
@@ -371,29 +381,29 @@ def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g
     lo, hi = plo[valid], phi[valid]
     if not k_e:
         return ex, lo, hi, out[valid]
-    cc, e, i, m, on_mid = (torch.cat(v) for v in (k_cc, k_e, k_i, k_m, k_on))
+    cc, e, i, m, on_start = (torch.cat(v) for v in (k_cc, k_e, k_i, k_m, k_on))
     centre = mid[e, m]
     rad = 0.5 * (phi[e, m] - plo[e, m])
     roots = sign_changes(shift(cc, centre), -rad, rad, edge=edge)
-    if not len(roots):
-        return ex, lo, hi, out[valid]
     ri = roots.index
     cut = centre[ri] + roots.root
     a2i = cc[ri]
     seg, ri_n, turn_on = flat[e[ri], m[ri]], i[ri], horner(derivative(a2i), cut) > 0
-    # the first child's sign of a neuron with roots: just before its first root in the piece; where it differs
-    # from the sign at the midpoint, the piece's outputs change by ±(1 − slope) W3(τ)[:, i] a2_i(τ)
+    # a candidate's sign on the piece's first child: just before its first root in the piece, or at the midpoint
+    # without a root; where it differs from the start value's sign used in the sums, the piece's outputs change by
+    # ±(1 − slope) W3(τ)[:, i] a2_i(τ)
     firstr = torch.full((e.numel(),), float("inf"), dtype=torch.float64, device=dev)
     firstr = firstr.scatter_reduce(0, ri, cut, "amin")
-    hr = torch.isfinite(firstr).nonzero().squeeze(1)
-    probe = 0.5 * (plo[e[hr], m[hr]] + firstr[hr])
-    on_first = horner(cc[hr], probe) > 0
-    fix = hr[on_first != on_mid[hr]]
+    probe = 0.5 * (plo[e, m] + torch.minimum(firstr, phi[e, m]))
+    on_first = horner(cc, probe) > 0
+    fix = (on_first != on_start).nonzero().squeeze(1)
     if fix.numel():
-        sg = torch.where(on_first[on_first != on_mid[hr]], 1.0 - slope, -(1.0 - slope)).to(torch.float64)
+        sg = torch.where(on_first[fix], 1.0 - slope, -(1.0 - slope)).to(torch.float64)
         col = torch.stack([w3[:, i[fix]].T, w3d[:, i[fix]].T], -1)  # (C, k, 2): W3(τ)[:, i]
         out.index_put_((e[fix], m[fix]), _mul_poly(col, (sg.unsqueeze(-1) * cc[fix]).unsqueeze(1)), accumulate=True)
     out = out[valid]  # (P1, k, 4)
+    if not len(roots):
+        return ex, lo, hi, out
     return _children_rank_one(ex, lo, hi, out, seg, cut, ri_n, turn_on, a2i, w3, w3d, slope, edge)
 
 

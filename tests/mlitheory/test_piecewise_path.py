@@ -287,6 +287,9 @@ def test_two_hidden_layers_in_many_blocks_of_neurons(seeded_mlp, monkeypatch):
     from mlitheory.piecewise import _mlp
 
     net, other = seeded_mlp((3, 9, 11, 4), seed=5), seeded_mlp((3, 9, 11, 4), seed=6)
+    with torch.no_grad():  # layer-2 neurons 0–2 start at exactly 0 (a sign decided only inside the first piece)
+        other[2].weight[:3] = 0.0
+        other[2].bias[:3] = 0.0
     x = 2 * torch.randn(7, 3, generator=torch.Generator().manual_seed(8))
     slow = piecewise_logit_path(net, other, net, x, engine="graph")
     for elems in (1, 50, 2**18):

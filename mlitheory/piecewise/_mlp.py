@@ -124,9 +124,9 @@ def mlp_layers(model: nn.Module, path: ParameterPath, overrides=None) -> list[La
 
 def _poly_matmul(x: Tensor, w: Tensor, wd: Tensor, b: Tensor | None, bd: Tensor | None) -> Tensor:
     """Coefficients of ``(W + τẆ) x(τ) + b + τḃ`` for ``x`` of shape ``(..., H_in, K)``: ``(..., H_out, K + 1)``."""
-    xt = x.transpose(-1, -2)  # (..., K, H_in)
-    a = xt @ w.T  # (..., K, H_out)
-    d = xt @ wd.T
+    xt = x.transpose(-1, -2).reshape(-1, x.shape[-2])  # (… · K, H_in): one matrix product, not a batch of them
+    a = (xt @ w.T).reshape(*x.shape[:-2], x.shape[-1], w.shape[0])  # (..., K, H_out)
+    d = (xt @ wd.T).reshape(*x.shape[:-2], x.shape[-1], w.shape[0])
     k = x.shape[-1]
     out = x.new_zeros(*x.shape[:-2], w.shape[0], k + 1)
     out[..., :k] += a.transpose(-1, -2)

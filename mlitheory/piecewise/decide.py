@@ -254,6 +254,7 @@ class _CEPieces:
                 val = torch.addcmul(ab[i], val, rad * ((i + 1) / (i + 1 - j)))
             mag.append(val.amax(-1))
         self.round_taylor = gamma(2 * kk + 2) * (1 + gamma(4 * kk + 4)) * torch.stack(mag, -1)
+        self.top_max = ab[-1].amax(-1)  # max_i |c_{i,d}|: the top Taylor coefficient at any τ, (P,)
 
     def bounds(self, u: Tensor, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """For cells ``[u, v]`` ``(M,)``: upper and lower bounds of L′ on each, and L′ at the cells' midpoints."""
@@ -341,28 +342,23 @@ class _CEPieces:
         def scaled_sup(j: int, per_output: bool = False):
             return _scaled_sup(ab, rt, rho, j, per_output)
 
-        def sup_max(j: int) -> Tensor:
-            """M_j = max_i sup |w_i^{(j)}| on the fragment, (F,)."""
-            if j > deg:
-                return torch.zeros_like(rho)
-            val, err = scaled_sup(j)
-            return (val + err) * (fac * math.factorial(j))
-
-        # differences to the label's logit: ℓ = log Σ_i exp(w_i), ℓ′ = Σ_i p_i w_i′ (w_y = 0, so max_i w_i >= 0)
+        # differences to the label's logit: ℓ = log Σ_i exp(w_i), ℓ′ = Σ_i p_i w_i′ (w_y = 0, so max_i w_i >= 0);
+        # p = ew / Σ ew, the sums divided afterwards
         dif = b[0]
         mx = dif.amax(-1, keepdim=True)
-        p = (dif - mx).exp_()
-        p = p.div_(p.sum(-1, keepdim=True))
+        ew = (dif - mx).exp_()
+        inv = 1 / ew.sum(-1)
         if deg >= 1:
-            pw1 = p * b[1]
-            grad = pw1.sum(-1)
-            sq = (pw1 * b[1]).sum(-1)
-            apw1 = pw1.abs_().sum(-1)
+            pw1 = ew * b[1]
+            grad = pw1.sum(-1) * inv
+            sq = (pw1 * b[1]).sum(-1) * inv
+            apw1 = pw1.abs_().sum(-1) * inv
+            v1, e1s = scaled_sup(1, per_output=True)  # sup |w_i′| on the fragment, (F, k), and its rounding
         else:
             grad = sq = apw1 = torch.zeros_like(rho)
         if deg >= 2:
-            pw2 = 2 * (p * b[2]).sum(-1)  # ⟨p, w″⟩
-            apw2 = 2 * (p * ab[2]).sum(-1)
+            pw2 = 2 * (ew * b[2]).sum(-1) * inv  # ⟨p, w″⟩
+            apw2 = 2 * (ew * ab[2]).sum(-1) * inv
         else:
             pw2 = apw2 = torch.zeros_like(rho)
         curv = sq - grad * grad + pw2  # ℓ″ = Var_p(w′) + ⟨p, w″⟩
@@ -371,11 +367,23 @@ class _CEPieces:
         e1 = rt[:, 1] if deg >= 1 else torch.zeros_like(rho)
         e2 = rt[:, 2] if deg >= 2 else torch.zeros_like(rho)
         rnd = g_rel * (apw1 + rho * (sq + apw2)) + e1 + 1e-300
+
+        def sup_max(j: int) -> Tensor:
+            """M_j = max_i sup |w_i^{(j)}| on the fragment, (F,)."""
+            if j > deg:
+                return torch.zeros_like(rho)
+            if j == deg:  # the top coefficient is the same at every τ: its max is precomputed per piece
+                val, err = self.top_max[gp], rt[:, deg]
+            elif j == 1:
+                val, err = v1.amax(-1), e1s
+            else:
+                val, err = scaled_sup(j)
+            return (val + err) * (fac * math.factorial(j))
+
         # on the fragment, with q >= 1 − p_y = Σ_{i≠y} p_i (q = min(1, Σ_{i≠y} exp(sup w_i))) and
         # M_j = max_i sup|w_i^(j)|:  |ℓ″| <= q (M1² + M2),  |ℓ‴| <= q (M3 + 3 M1 M2 + 2 M1³)
-        if deg >= 1:
-            v0, e0 = scaled_sup(1, per_output=True)  # sup |w′|, so sup w_i <= w_i(tm) + ρ sup |w_i′|
-            top = torch.addcmul(dif, v0, r1 * fac) + ((rho * e0 + rt[:, 0]) * fac).unsqueeze(-1)
+        if deg >= 1:  # sup w_i <= w_i(tm) + ρ sup |w_i′|
+            top = torch.addcmul(dif, v1, r1 * fac) + ((rho * e1s + rt[:, 0]) * fac).unsqueeze(-1)
         else:
             top = dif + (rt[:, :1] * fac)
         top.scatter_(1, self.yl[gp].unsqueeze(-1), -math.inf)

@@ -350,7 +350,8 @@ def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g
         torch.minimum(avl[..., -1], last.abs(), out=small[..., -1])
         del avl
         small.sub_(floor[:, rows].T.unsqueeze(-1))
-        cand |= small <= 0
+        # a bend of the curve as large as the smaller end value (less the floor) could hide two roots; this also
+        # takes every end value within the floor of 0 (then small <= 0 <= the bend)
         cand |= c2.abs().mul_(bend) >= small
         cand &= validb
         del small
@@ -364,7 +365,7 @@ def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g
             k_i.append(i + s0)
             k_m.append(m)
             k_on.append(pos[i, e, m])
-        fac = torch.where(pos, one, slope_t)
+        fac = pos if slope == 0 else torch.where(pos, one, slope_t)
         del pos
         ws = w3s[:, rows]
         for j, cj in enumerate((c0, c1, c2)):

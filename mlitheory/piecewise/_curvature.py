@@ -196,14 +196,15 @@ def smooth_parts(
         half = 0.5 * (v - u)
         mid = 0.5 * (u + v)
         nodes = mid.unsqueeze(1) + half.unsqueeze(1) * x  # (n, 15)
-        f = _integrand(d1[idx], d2[idx], nodes)
+        a1, a2 = (d1, d2) if depth == 0 else (d1[idx], d2[idx])  # every curve in the first pass
+        f = _integrand(a1, a2, nodes)
         kr = (f * wk).sum(1) * half
         ga = (f * wg).sum(1) * half
         err = (kr - ga).abs()
         # geodesic guard: the arc of the Gauss map is at least the angle between its end tangents (z′ at the ends;
         # the zeros of the speed were split off before, so z′ ≠ 0 there up to a near-reversal, which the guard
         # then catches as a large chord)
-        chord = angle(horner(d1[idx], u.reshape(-1, 1)), horner(d1[idx], v.reshape(-1, 1)))
+        chord = angle(horner(a1, u.reshape(-1, 1)), horner(a1, v.reshape(-1, 1)))
         ok = (err <= tol * (v - u) + 64 * UNIT * kr.abs()) & (kr >= chord - 1e-12 - 64 * UNIT * chord)
         if depth == 0:
             # the first pass accepts only what it certifies; everything else is redone whole with GK15

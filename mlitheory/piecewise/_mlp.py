@@ -155,6 +155,9 @@ def mlp_sweep(layers: list[Layer], x: Tensor, a: float, b: float) -> tuple[Tenso
     has = (q != 0) & (root > a - g + edge) & (root < b - g - edge)
     nflip = has.sum(1)
     width = int(max(layer.w0.shape[0] for layer in layers[1:]))
+    # examples in the order of their number of flips: a chunk's tensors are padded to its largest count
+    perm = torch.argsort(nflip, stable=True)
+    p, q, root, has, nflip = p[perm], q[perm], root[perm], has[perm], nflip[perm]
     outs = []
     i = 0
     while i < n:  # chunks sized by their own number of flips (the rank-one tensors are chunk × flips × width)
@@ -163,7 +166,11 @@ def mlp_sweep(layers: list[Layer], x: Tensor, a: float, b: float) -> tuple[Tenso
         sl = slice(i, i + step)
         outs.append(_sweep_chunk(layers, p[sl], q[sl], root[sl], has[sl], a, b, i))
         i += step
-    return tuple(torch.cat([o[j] for o in outs]) for j in range(4))  # type: ignore[return-value]
+    ex, lo, hi, coef = (torch.cat([o[j] for o in outs]) for j in range(4))
+    # back to the examples' own order; every example's pieces are consecutive and sorted by α (a stable sort)
+    ex = perm[ex]
+    order = torch.argsort(ex, stable=True)
+    return ex[order], lo[order], hi[order], coef[order]
 
 
 def _sweep_chunk(layers: list[Layer], p: Tensor, q: Tensor, root: Tensor, has: Tensor, a: float, b: float, base: int):

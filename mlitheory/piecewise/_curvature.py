@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mlitheory.piecewise._poly import UNIT, derivative, horner, horner_bound, multiply
+from mlitheory.piecewise._poly import UNIT, derivative, horner, horner_bound, inner
 from mlitheory.piecewise.roots import sign_changes
 
 Tensor = torch.Tensor
@@ -143,7 +143,7 @@ def zero_speed_points(c: Tensor, r: Tensor, *, d1: Tensor | None = None) -> tupl
     if d1.shape[-1] < 2:
         z = torch.zeros(0, dtype=torch.long, device=c.device)
         return z, c.new_zeros(0)
-    g = multiply(d1, d2).sum(1)  # ⟨z′, z″⟩ as a polynomial (P, ·)
+    g = inner(d1, d2)  # ⟨z′, z″⟩ as a polynomial (P, ·)
     roots = sign_changes(g, -r, r)
     if not len(roots):
         return roots.index, roots.root
@@ -248,7 +248,7 @@ def min_speed(pp) -> np.ndarray:
         ends.append(torch.where(s <= 4 * torch.linalg.vector_norm(e, dim=-1), torch.zeros_like(s), s))
     piece_min = torch.minimum(ends[0], ends[1])
     if d1.shape[-1] >= 2:
-        g = multiply(d1, derivative(d1)).sum(1)
+        g = inner(d1, derivative(d1))
         roots = sign_changes(g, -r, r)
         if len(roots):
             v = horner(d1[roots.index], roots.root.reshape(-1, 1))

@@ -211,3 +211,12 @@ def test_smooth_part_in_the_column_space_of_the_velocity(seed, k, deg):
     f = _integrand(d1, derivative(d1), nodes).reshape(6, 64, 15)
     ref = ((f * wk).sum(-1) * half).sum(-1)
     assert ((val - ref).abs() <= err + 1e-11).all()
+
+
+def test_inner_product_of_polynomial_curves_is_the_summed_product():
+    from mlitheory.piecewise._poly import inner, multiply
+
+    rng = np.random.default_rng(0)
+    for na, nb in ((1, 1), (3, 2), (2, 4), (5, 5)):
+        a, b = torch.from_numpy(rng.normal(size=(7, 4, na))), torch.from_numpy(rng.normal(size=(7, 4, nb)))
+        np.testing.assert_allclose(inner(a, b).numpy(), multiply(a, b).sum(1).numpy(), rtol=1e-13, atol=1e-14)

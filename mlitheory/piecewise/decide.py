@@ -236,25 +236,27 @@ class _CEPieces:
         self.counts = counts
         self.y = y
         # per piece: w = z − z_y (label y of the piece's example), local basis, one contiguous (P, k) plane per power
-        yy = y[self.ex].reshape(-1, 1, 1)
-        dc = self.c - self.c.gather(1, yy.expand(-1, 1, self.c.shape[-1]))
-        self.planes = [dc[..., i].contiguous() for i in range(dc.shape[-1])]
-        self.yl = y[self.ex]
+        yl = y[self.ex]
+        kk = self.c.shape[-1]
+        rows = torch.arange(self.c.shape[0])
+        self.planes = [self.c[..., i] - self.c[rows, yl, i].unsqueeze(-1) for i in range(kk)]
+        self.yl = yl
         # rounding of the Taylor coefficients of w at any τ of the piece: the same synthetic division on |w|'s
-        # coefficients at the piece's radius R (|τ| <= R for every τ computed from a point of the piece), largest
-        # over the outputs, (P, K)
-        kk = dc.shape[-1]
+        # coefficients at the piece's radius R (|τ| <= R for every τ computed from a point of the piece), with the
+        # largest |coefficient| over the outputs, Σ_{i>=j} C(i, j) max_k |c_{k,i}| R^{i−j}, (P, K)
         rad = torch.maximum((self.lo - self.centre).abs(), (self.hi - self.centre).abs()) * (1 + gamma(2))
-        rad = rad.unsqueeze(-1)
-        ab = [pl.abs() for pl in self.planes]
+        amax = []
+        for pl in self.planes:
+            lo_, hi_ = torch.aminmax(pl, dim=-1)
+            amax.append(torch.maximum(hi_, -lo_))
         mag = []
-        for j in range(kk):  # Σ_{i>=j} C(i, j) |c_i| R^{i−j}, nested as in fragment_bounds
-            val = ab[-1]
+        for j in range(kk):  # nested as in fragment_bounds
+            val = amax[-1]
             for i in range(kk - 2, j - 1, -1):
-                val = torch.addcmul(ab[i], val, rad * ((i + 1) / (i + 1 - j)))
-            mag.append(val.amax(-1))
+                val = torch.addcmul(amax[i], val, rad * ((i + 1) / (i + 1 - j)))
+            mag.append(val)
         self.round_taylor = gamma(2 * kk + 2) * (1 + gamma(4 * kk + 4)) * torch.stack(mag, -1)
-        self.top_max = ab[-1].amax(-1)  # max_i |c_{i,d}|: the top Taylor coefficient at any τ, (P,)
+        self.top_max = amax[-1]  # max_k |c_{k,d}|: the top Taylor coefficient at any τ, (P,)
 
     def bounds(self, u: Tensor, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """For cells ``[u, v]`` ``(M,)``: upper and lower bounds of L′ on each, and L′ at the cells' midpoints."""
@@ -605,7 +607,9 @@ def decide_mli(
     l_ends = piecewise_loss(pieces, yt.numpy(), loss, [a, b])
     if tol is None:
         tol = 2.0**-40 * (1 + abs(float(l_ends[0])) + abs(float(l_ends[1])))
-    n_break = int(np.unique(pieces.hi[np.isin(np.arange(len(pieces.hi)), pieces.offsets[1:] - 1, invert=True)]).size)
+    inner = np.ones(len(pieces.hi), dtype=bool)
+    inner[pieces.offsets[1:] - 1] = False  # the last piece of every example ends at b, not at a breakpoint
+    n_break = int(np.unique(pieces.hi[inner]).size)
 
     if loss == "mse":
         a_lo, a_hi, sign, l_lo, l_hi, l_err, _, _ = _decide_mse(pieces, yt, tol)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mlitheory.piecewise._poly import UNIT, derivative, horner, horner_bound, multiply
+from mlitheory.piecewise._poly import UNIT, derivative, horner, horner_bound, inner
 from mlitheory.piecewise.roots import sign_changes
 
 Tensor = torch.Tensor
@@ -95,8 +95,9 @@ def angle(u: Tensor, v: Tensor) -> Tensor:
     return torch.where((nu.squeeze(-1) > 0) & (nv.squeeze(-1) > 0), ang, torch.zeros_like(ang))
 
 
-def one_sided_tangent(c: Tensor, tau: Tensor, side: str) -> tuple[Tensor, Tensor]:
-    """Direction of the one-sided tangent of the polynomial curves ``c`` ``(P, k, K)`` at ``tau`` ``(P,)``.
+def one_sided_tangent(c: Tensor, tau: Tensor, side: str, *, d1: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Direction of the one-sided tangent of the polynomial curves ``c`` ``(P, k, K)`` at ``tau`` ``(P,)``
+    (``d1``: ``derivative(c)`` when already at hand).
 
     Returns:
         ``(direction (P, k), defined (P,))``; ``defined`` is False where every derivative vanishes (a stationary
@@ -106,21 +107,30 @@ def one_sided_tangent(c: Tensor, tau: Tensor, side: str) -> tuple[Tensor, Tensor
     t = tau.reshape(-1, 1)
     out = torch.zeros(p, k, dtype=c.dtype, device=c.device)
     found = torch.zeros(p, dtype=torch.bool, device=c.device)
+    idx = torch.arange(p, device=c.device)  # the pieces still without a direction
     d = c
     for m in range(1, kk):
-        d = derivative(d)
+        if idx.numel() == 0:
+            break
+        d = d1 if (m == 1 and d1 is not None) else derivative(d)
         v = horner(d, t)
         e = horner_bound(d, t)
-        nz = torch.linalg.vector_norm(v, dim=-1) > 4 * torch.linalg.vector_norm(e, dim=-1)
-        take = nz & ~found
+        take = torch.linalg.vector_norm(v, dim=-1) > 4 * torch.linalg.vector_norm(e, dim=-1)
         sgn = -1.0 if (side == "left" and m % 2 == 0) else 1.0
-        out = torch.where(take.unsqueeze(-1), sgn * v, out)
-        found = found | take
+        if m == 1:  # every piece: no gather
+            out = torch.where(take.unsqueeze(-1), v, out)
+            found = take
+        else:
+            out[idx[take]] = sgn * v[take]
+            found[idx[take]] = True
+        rest = ~take
+        idx, d, t = idx[rest], d[rest], t[rest]
     return out, found
 
 
-def zero_speed_points(c: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
-    """Interior points of the pieces ``c`` ``(P, k, K)`` (local τ in ``[-r, r]``) where the velocity vanishes.
+def zero_speed_points(c: Tensor, r: Tensor, *, d1: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Interior points of the pieces ``c`` ``(P, k, K)`` (local τ in ``[-r, r]``) where the velocity vanishes
+    (``d1``: ``derivative(c)`` when already at hand).
 
     The minima of $\\|z'\\|^2$ are the sign changes (− to +) of $\\langle z',z''\\rangle$; a minimum at
     which $\\|z'\\|$ is within the rounding bound of its evaluation counts as a zero.
@@ -128,12 +138,12 @@ def zero_speed_points(c: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
     Returns:
         ``(piece index, τ)`` of the zeros.
     """
-    d1 = derivative(c)
+    d1 = derivative(c) if d1 is None else d1
     d2 = derivative(d1)
     if d1.shape[-1] < 2:
         z = torch.zeros(0, dtype=torch.long, device=c.device)
         return z, c.new_zeros(0)
-    g = multiply(d1, d2).sum(1)  # ⟨z′, z″⟩ as a polynomial (P, ·)
+    g = inner(d1, d2)  # ⟨z′, z″⟩ as a polynomial (P, ·)
     roots = sign_changes(g, -r, r)
     if not len(roots):
         return roots.index, roots.root
@@ -156,9 +166,10 @@ def _integrand(d1: Tensor, d2: Tensor, tau: Tensor) -> Tensor:
 
 
 def smooth_parts(
-    c: Tensor, lo: Tensor, hi: Tensor, *, tol: float = 1e-12, max_depth: int = 48
+    c: Tensor, lo: Tensor, hi: Tensor, *, tol: float = 1e-12, max_depth: int = 48, d1: Tensor | None = None
 ) -> tuple[Tensor, Tensor]:
-    """$\\int_{lo}^{hi}\\|T'\\|$ for polynomial curves ``c`` ``(M, k, K)`` (τ basis), with error estimates.
+    """$\\int_{lo}^{hi}\\|T'\\|$ for polynomial curves ``c`` ``(M, k, K)`` (τ basis), with error estimates
+    (``d1``: ``derivative(c)`` when already at hand).
 
     ``tol`` is the absolute tolerance per unit of τ (a sub-interval of width ``w`` must reach ``tol·w``, so a piece
     of width ``w`` is integrated to about ``tol·w``).
@@ -168,7 +179,13 @@ def smooth_parts(
     error = torch.zeros_like(value)
     if m == 0 or c.shape[-1] <= 2:
         return value, error
-    d1, d2 = derivative(c), derivative(c, 2)
+    d1 = derivative(c) if d1 is None else d1
+    if d1.shape[-2] > d1.shape[-1]:
+        # z′(τ) = A v(τ) (A = d1, k × K−1, v = powers of τ) lies in the column space of A = QR; ‖T′‖ and the angle
+        # between tangents depend on z′ only up to the orthogonal Q, so the curve R v(τ) in ℝ^{K−1} gives the same
+        # integrand (Householder QR: backward stable, R is exact for A + δA with |δA| <= γ|A| column by column)
+        d1 = torch.linalg.qr(d1, mode="r").R
+    d2 = derivative(d1)
     rule7, rule15 = gk7_rule(c.dtype, c.device), gk15_rule(c.dtype, c.device)
     idx = torch.arange(m, device=c.device)
     u, v = lo.clone(), hi.clone()
@@ -179,14 +196,15 @@ def smooth_parts(
         half = 0.5 * (v - u)
         mid = 0.5 * (u + v)
         nodes = mid.unsqueeze(1) + half.unsqueeze(1) * x  # (n, 15)
-        f = _integrand(d1[idx], d2[idx], nodes)
+        a1, a2 = (d1, d2) if depth == 0 else (d1[idx], d2[idx])  # every curve in the first pass
+        f = _integrand(a1, a2, nodes)
         kr = (f * wk).sum(1) * half
         ga = (f * wg).sum(1) * half
         err = (kr - ga).abs()
         # geodesic guard: the arc of the Gauss map is at least the angle between its end tangents (z′ at the ends;
         # the zeros of the speed were split off before, so z′ ≠ 0 there up to a near-reversal, which the guard
         # then catches as a large chord)
-        chord = angle(horner(d1[idx], u.reshape(-1, 1)), horner(d1[idx], v.reshape(-1, 1)))
+        chord = angle(horner(a1, u.reshape(-1, 1)), horner(a1, v.reshape(-1, 1)))
         ok = (err <= tol * (v - u) + 64 * UNIT * kr.abs()) & (kr >= chord - 1e-12 - 64 * UNIT * chord)
         if depth == 0:
             # the first pass accepts only what it certifies; everything else is redone whole with GK15
@@ -230,7 +248,7 @@ def min_speed(pp) -> np.ndarray:
         ends.append(torch.where(s <= 4 * torch.linalg.vector_norm(e, dim=-1), torch.zeros_like(s), s))
     piece_min = torch.minimum(ends[0], ends[1])
     if d1.shape[-1] >= 2:
-        g = multiply(d1, derivative(d1)).sum(1)
+        g = inner(d1, derivative(d1))
         roots = sign_changes(g, -r, r)
         if len(roots):
             v = horner(d1[roots.index], roots.root.reshape(-1, 1))

@@ -124,9 +124,9 @@ def mlp_layers(model: nn.Module, path: ParameterPath, overrides=None) -> list[La
 
 def _poly_matmul(x: Tensor, w: Tensor, wd: Tensor, b: Tensor | None, bd: Tensor | None) -> Tensor:
     """Coefficients of ``(W + τẆ) x(τ) + b + τḃ`` for ``x`` of shape ``(..., H_in, K)``: ``(..., H_out, K + 1)``."""
-    xt = x.transpose(-1, -2)  # (..., K, H_in)
-    a = xt @ w.T  # (..., K, H_out)
-    d = xt @ wd.T
+    xt = x.transpose(-1, -2).reshape(-1, x.shape[-2])  # (… · K, H_in): one matrix product, not a batch of them
+    a = (xt @ w.T).reshape(*x.shape[:-2], x.shape[-1], w.shape[0])  # (..., K, H_out)
+    d = (xt @ wd.T).reshape(*x.shape[:-2], x.shape[-1], w.shape[0])
     k = x.shape[-1]
     out = x.new_zeros(*x.shape[:-2], w.shape[0], k + 1)
     out[..., :k] += a.transpose(-1, -2)
@@ -155,6 +155,9 @@ def mlp_sweep(layers: list[Layer], x: Tensor, a: float, b: float) -> tuple[Tenso
     has = (q != 0) & (root > a - g + edge) & (root < b - g - edge)
     nflip = has.sum(1)
     width = int(max(layer.w0.shape[0] for layer in layers[1:]))
+    # examples in the order of their number of flips: a chunk's tensors are padded to its largest count
+    perm = torch.argsort(nflip, stable=True)
+    p, q, root, has, nflip = p[perm], q[perm], root[perm], has[perm], nflip[perm]
     outs = []
     i = 0
     while i < n:  # chunks sized by their own number of flips (the rank-one tensors are chunk × flips × width)
@@ -163,7 +166,11 @@ def mlp_sweep(layers: list[Layer], x: Tensor, a: float, b: float) -> tuple[Tenso
         sl = slice(i, i + step)
         outs.append(_sweep_chunk(layers, p[sl], q[sl], root[sl], has[sl], a, b, i))
         i += step
-    return tuple(torch.cat([o[j] for o in outs]) for j in range(4))  # type: ignore[return-value]
+    ex, lo, hi, coef = (torch.cat([o[j] for o in outs]) for j in range(4))
+    # back to the examples' own order; every example's pieces are consecutive and sorted by α (a stable sort)
+    ex = perm[ex]
+    order = torch.argsort(ex, stable=True)
+    return ex[order], lo[order], hi[order], coef[order]
 
 
 def _sweep_chunk(layers: list[Layer], p: Tensor, q: Tensor, root: Tensor, has: Tensor, a: float, b: float, base: int):
@@ -287,10 +294,12 @@ _BLOCK_ELEMS = 2**18
 def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g, floor):
     """Two hidden layers: the layer-2 events and the outputs, one block of layer-2 neurons at a time.
 
-    Per block, the rank-one sums of a2's coefficients along the flips (layout (n, neurons, pieces), summed along
-    the last axis), the screen of every (piece, neuron) by the values at the piece ends and the curvature, the
-    roots of the candidates, the mask of every level-1 piece's first child (each neuron's sign before its own
-    first root) and that block's share of the outputs; then the later children by rank-one updates.
+    Per block, the rank-one sums of a2's coefficients along the flips (layout (neurons, n, pieces), summed along
+    the last axis), the screen of every (piece, neuron) by the values at the piece ends and the curvature, and that
+    block's share of the outputs with every neuron's sign at the piece's midpoint (one matrix product over the
+    block's neurons). Then, for the whole chunk at once, the roots of the candidates; where a neuron's sign on a
+    level-1 piece's first child (before its own first root) differs from the midpoint's, a rank-one correction of
+    that piece's outputs; then the later children by rank-one updates.
     """
     n, m1 = plo.shape
     h2 = a2.shape[1]
@@ -298,73 +307,112 @@ def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g
     slope = layers[1].slope
     w3, w3d, b3, b3d = layers[2].at(g)
     k = w3.shape[0]
-    tl, tr = plo.unsqueeze(1), phi.unsqueeze(1)  # (n, 1, F + 1)
-    w = (phi - plo).unsqueeze(1)
+    # layout (neurons, examples, pieces): the gathered columns of W2 come that way, and the outputs of a block are
+    # one matrix product over its neurons
+    tl, tr = plo.unsqueeze(0), phi[:, -1]  # (1, n, F + 1), (n,)
+    w = (phi - plo).unsqueeze(0)
     mid = 0.5 * (plo + phi)
     flat = torch.full((n, m1), -1, dtype=torch.long, device=dev)
     flat[valid] = torch.arange(int(valid.sum()), device=dev)
-    out = torch.zeros(n, k, m1, 4, dtype=torch.float64, device=dev)
-    pjt, qjt = pj.transpose(1, 2), qj.transpose(1, 2)  # (n, 1, F)
+    w3s = torch.cat([w3, w3d])  # (2k, H2): products with W3(g) and Ẇ3 at once
+    acc = [torch.zeros(2 * k, n * m1, dtype=torch.float64, device=dev) for _ in range(3)]
+    pjt, qjt = pj.reshape(1, n, -1), qj.reshape(1, n, -1)  # (1, n, F)
+    validb = valid.unsqueeze(0)
+    bend = w * w * (0.25 * (1 + gamma(16)))
+    one = torch.ones((), dtype=torch.float64, device=dev)
+    slope_t = torch.full((), slope, dtype=torch.float64, device=dev)
     hb = max(1, min(h2, _BLOCK_ELEMS // max(n * m1, 1)))
-    r_seg, r_cut, r_i, r_on, r_cc = [], [], [], [], []
+    k_cc, k_e, k_i, k_m, k_on = [], [], [], [], []
+    of = order.reshape(-1)
     for s0 in range(0, h2, hb):
         rows = slice(s0, min(s0 + hb, h2))
-        cw = w2[rows][:, order].permute(1, 0, 2)  # (n, Hb, F): W2(g)[i, j_f]
-        cwd = w2d[rows][:, order].permute(1, 0, 2)
-        c0 = torch.cat([a2[:, rows, 0].unsqueeze(-1), cw * pjt], -1).cumsum(-1)
-        c1 = torch.cat([a2[:, rows, 1].unsqueeze(-1), torch.addcmul(cw * qjt, cwd, pjt)], -1).cumsum(-1)
-        c2 = torch.cat([a2[:, rows, 2].unsqueeze(-1), cwd * qjt], -1).cumsum(-1)
+        nb = rows.stop - rows.start
+        cw = w2[rows].index_select(1, of).view(nb, n, -1)  # (Hb, n, F): W2(g)[i, j_f]
+        cwd = w2d[rows].index_select(1, of).view(nb, n, -1)
+        c0 = torch.empty(nb, n, m1, dtype=torch.float64, device=dev)
+        c1 = torch.empty_like(c0)
+        c2 = torch.empty_like(c0)
+        c0[..., 0] = a2[:, rows, 0].T
+        c1[..., 0] = a2[:, rows, 1].T
+        c2[..., 0] = a2[:, rows, 2].T
+        torch.mul(cw, pjt, out=c0[..., 1:])
+        torch.mul(cw, qjt, out=c1[..., 1:])
+        c1[..., 1:].addcmul_(cwd, pjt)
+        torch.mul(cwd, qjt, out=c2[..., 1:])
         del cw, cwd
-        vl = torch.addcmul(c1, tl, c2).mul_(tl).add_(c0)  # values at the piece starts (n, Hb, F + 1)
-        last = c0[..., -1] + tr[..., -1] * (c1[..., -1] + tr[..., -1] * c2[..., -1])
-        vr = torch.cat([vl[..., 1:], last.unsqueeze(-1)], -1)
-        fl = floor[:, rows].unsqueeze(-1)
-        small = torch.minimum(vl.abs(), vr.abs())
-        cand = (vl > 0) != (vr > 0)
-        cand |= small <= fl
-        cand |= c2.abs().mul_(w * w * (0.25 * (1 + gamma(16)))) >= small - fl
-        cand &= valid.unsqueeze(1)
-        vm = torch.addcmul(c1, mid.unsqueeze(1), c2).mul_(mid.unsqueeze(1)).add_(c0)
-        e, i, m = cand.nonzero(as_tuple=True)
-        del vl, vr, small, cand
-        if e.numel():
-            cc = torch.stack([c0[e, i, m], c1[e, i, m], c2[e, i, m]], -1)
-            centre = mid[e, m]
-            rad = 0.5 * (phi[e, m] - plo[e, m])
-            roots = sign_changes(shift(cc, centre), -rad, rad, edge=edge)
-            if len(roots):
-                ri = roots.index
-                cut = centre[ri] + roots.root
-                ccr = cc[ri]
-                r_seg.append(flat[e[ri], m[ri]])
-                r_cut.append(cut)
-                r_i.append(i[ri] + s0)
-                r_on.append(horner(derivative(ccr), cut) > 0)
-                r_cc.append(ccr)
-                # the first child's sign of a neuron with roots: just before its first root in the piece
-                firstr = torch.full((e.numel(),), float("inf"), dtype=torch.float64, device=dev)
-                firstr = firstr.scatter_reduce(0, ri, cut, "amin")
-                has_root = torch.isfinite(firstr)
-                probe = 0.5 * (plo[e, m] + torch.where(has_root, firstr, phi[e, m]))
-                vm[e[has_root], i[has_root], m[has_root]] = horner(cc[has_root], probe[has_root])
-        fac = torch.where(vm > 0, 1.0, slope).to(torch.float64)
-        f0, f1, f2 = c0 * fac, c1 * fac, c2 * fac
-        del c0, c1, c2, vm, fac
-        wb, wdb = w3[:, rows], w3d[:, rows]  # (k, Hb)
-        out[..., 0] += wb @ f0
-        out[..., 1] += wb @ f1 + wdb @ f0
-        out[..., 2] += wb @ f2 + wdb @ f1
-        out[..., 3] += wdb @ f2
+        c0 = c0.cumsum_(-1)
+        c1 = c1.cumsum_(-1)
+        c2 = c2.cumsum_(-1)
+        vl = torch.addcmul(c1, tl, c2).mul_(tl).add_(c0)  # values at the piece starts (Hb, n, F + 1)
+        last = c0[..., -1] + tr * (c1[..., -1] + tr * c2[..., -1])  # the value at the last piece's end
+        # a piece's end value is the next piece's start value (a2 is continuous): compare shifted views
+        pos = vl > 0
+        cand = torch.empty_like(pos)
+        torch.ne(pos[..., :-1], pos[..., 1:], out=cand[..., :-1])
+        torch.ne(pos[..., -1], last > 0, out=cand[..., -1])
+        avl = vl.abs()
+        del vl
+        small = torch.empty_like(avl)  # min(|value at start|, |value at end|) − floor
+        torch.minimum(avl[..., :-1], avl[..., 1:], out=small[..., :-1])
+        torch.minimum(avl[..., -1], last.abs(), out=small[..., -1])
+        del avl
+        small.sub_(floor[:, rows].T.unsqueeze(-1))
+        # a bend of the curve as large as the smaller end value (less the floor) could hide two roots; this also
+        # takes every end value within the floor of 0 (then small <= 0 <= the bend)
+        cand |= c2.abs().mul_(bend) >= small
+        cand &= validb
+        del small
+        i, e, m = cand.nonzero(as_tuple=True)
+        del cand
+        # a piece that is no candidate has one sign throughout, its start value's; the candidates are corrected
+        # below from their midpoints or their first roots
+        if e.numel():  # the candidates' roots are found for the whole chunk at once, after the blocks
+            k_cc.append(torch.stack([c0[i, e, m], c1[i, e, m], c2[i, e, m]], -1))
+            k_e.append(e)
+            k_i.append(i + s0)
+            k_m.append(m)
+            k_on.append(pos[i, e, m])
+        fac = pos if slope == 0 else torch.where(pos, one, slope_t)
+        del pos
+        ws = w3s[:, rows]
+        for j, cj in enumerate((c0, c1, c2)):
+            acc[j].addmm_(ws, cj.mul_(fac).view(nb, n * m1))
+        del c0, c1, c2, fac
+    # z = W3(τ) f(τ) + b3(τ): coefficient j of W3(g) f plus coefficient j − 1 of Ẇ3 f
+    out = torch.stack([acc[0][:k], acc[1][:k] + acc[0][k:], acc[2][:k] + acc[1][k:], acc[2][k:]], -1)
+    del acc
+    out = out.view(k, n, m1, 4).permute(1, 2, 0, 3).contiguous()  # (n, F + 1, k, 4)
     if b3 is not None:
-        out[..., 0] += b3.reshape(1, -1, 1)
-        out[..., 1] += b3d.reshape(1, -1, 1)
+        out[..., 0] += b3
+        out[..., 1] += b3d
     ex = torch.arange(n, device=dev).unsqueeze(1).expand(n, m1)[valid]
     lo, hi = plo[valid], phi[valid]
-    out = out.permute(0, 2, 1, 3)[valid]  # (P1, k, 4)
-    if not r_seg:
+    if not k_e:
+        return ex, lo, hi, out[valid]
+    cc, e, i, m, on_start = (torch.cat(v) for v in (k_cc, k_e, k_i, k_m, k_on))
+    centre = mid[e, m]
+    rad = 0.5 * (phi[e, m] - plo[e, m])
+    roots = sign_changes(shift(cc, centre), -rad, rad, edge=edge)
+    ri = roots.index
+    cut = centre[ri] + roots.root
+    a2i = cc[ri]
+    seg, ri_n, turn_on = flat[e[ri], m[ri]], i[ri], horner(derivative(a2i), cut) > 0
+    # a candidate's sign on the piece's first child: just before its first root in the piece, or at the midpoint
+    # without a root; where it differs from the start value's sign used in the sums, the piece's outputs change by
+    # ±(1 − slope) W3(τ)[:, i] a2_i(τ)
+    firstr = torch.full((e.numel(),), float("inf"), dtype=torch.float64, device=dev)
+    firstr = firstr.scatter_reduce(0, ri, cut, "amin")
+    probe = 0.5 * (plo[e, m] + torch.minimum(firstr, phi[e, m]))
+    on_first = horner(cc, probe) > 0
+    fix = (on_first != on_start).nonzero().squeeze(1)
+    if fix.numel():
+        sg = torch.where(on_first[fix], 1.0 - slope, -(1.0 - slope)).to(torch.float64)
+        col = torch.stack([w3[:, i[fix]].T, w3d[:, i[fix]].T], -1)  # (C, k, 2): W3(τ)[:, i]
+        out.index_put_((e[fix], m[fix]), _mul_poly(col, (sg.unsqueeze(-1) * cc[fix]).unsqueeze(1)), accumulate=True)
+    out = out[valid]  # (P1, k, 4)
+    if not len(roots):
         return ex, lo, hi, out
-    seg, cut, ri, turn_on, a2i = torch.cat(r_seg), torch.cat(r_cut), torch.cat(r_i), torch.cat(r_on), torch.cat(r_cc)
-    return _children_rank_one(ex, lo, hi, out, seg, cut, ri, turn_on, a2i, w3, w3d, slope, edge)
+    return _children_rank_one(ex, lo, hi, out, seg, cut, ri_n, turn_on, a2i, w3, w3d, slope, edge)
 
 
 def _children_rank_one(ex, lo, hi, out, seg, cut, ri, turn_on, a2i, w3, w3d, slope, edge):

@@ -87,6 +87,17 @@ def multiply(a: Tensor, b: Tensor) -> Tensor:
     return out
 
 
+def inner(a: Tensor, b: Tensor) -> Tensor:
+    """Coefficients of $\\sum_k a_k(\\tau)\\,b_k(\\tau)$ for curves ``a`` ``(P, k, na)``, ``b`` ``(P, k, nb)``:
+    ``(P, na + nb − 1)``, the same as ``multiply(a, b).sum(1)`` (the sums over ``k`` as one batched matrix product)."""
+    g = torch.bmm(a.transpose(1, 2), b)  # (P, na, nb): Σ_k a_{k,i} b_{k,j}
+    na, nb = a.shape[-1], b.shape[-1]
+    out = g.new_zeros(g.shape[0], na + nb - 1)
+    for i in range(na):
+        out[:, i : i + nb] += g[:, i]
+    return out
+
+
 def pad(c: Tensor, n: int) -> Tensor:
     """``c`` with zero coefficients appended up to ``n`` coefficients."""
     k = c.shape[-1]

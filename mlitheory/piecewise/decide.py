@@ -12,8 +12,10 @@ samples:
 * **Cross-entropy** ($\ell=\operatorname{lse}(z)-z_y$): on every piece of an example, with
   $\ell'=\langle p-e_y,z'\rangle$ ($p$ = softmax) and the centred form
   $|\ell'(\alpha)-\ell'(m)|\le|\alpha-m|\,\sup|\ell''|$,
-  $|\ell''|\le\tfrac14(\max_i z_i'-\min_i z_i')^2+2\max_i|z_i''|$ (a variance under $p$ plus
-  $\|p-e_y\|_1\le2$), with Bernstein enclosures of $z'$ and $z''$ on the fragment. A cell of α
+  $|\ell''|\le(1-p_y)\,[\max_i\sup|w_i'|^2+\max_i\sup|w_i''|]$ with $w=z-z_y$ (a variance under $p$ plus
+  $\langle p,w''\rangle$), the sups from Taylor forms of $w$ at the fragment's centre (rounding included); where an
+  example has no kink in the cell, a second-order form whose linear terms are summed over such examples first. A cell
+  of α
   is proven decreasing when the mean over examples of the upper bounds is negative, proven increasing when the mean
   of the lower bounds is positive, else bisected.
 
@@ -38,7 +40,7 @@ from torch import nn
 
 from mlitheory import _data
 from mlitheory.paths import ParameterPath, StateLike
-from mlitheory.piecewise._poly import UNIT, bernstein, derivative, gamma, horner, horner_bound, multiply
+from mlitheory.piecewise._poly import UNIT, derivative, gamma, horner, horner_bound, multiply
 from mlitheory.piecewise._union import union_sums
 from mlitheory.piecewise.path import (
     PiecewisePath,
@@ -220,8 +222,6 @@ class _CEPieces:
     def __init__(self, pp: PiecewisePath, y: Tensor):
         self.pp = pp
         self.c = torch.from_numpy(pp.coefficients)
-        self.d1 = derivative(self.c)
-        self.d2 = derivative(self.c, 2)
         self.centre = torch.from_numpy(pp.centre)
         self.lo = torch.from_numpy(pp.lo)
         self.hi = torch.from_numpy(pp.hi)
@@ -235,13 +235,28 @@ class _CEPieces:
         self.lo_pad[self.ex, pos] = self.lo
         self.counts = counts
         self.y = y
-        # per piece: z_i − z_y (label y of the piece's example) and its first two derivatives
-        yy = y[self.ex].reshape(-1, 1, 1)
-        self.dc = self.c - self.c.gather(1, yy.expand(-1, 1, self.c.shape[-1]))
-        self.dd1 = derivative(self.dc)
-        self.dd2 = derivative(self.dd1)
-        self.dd3 = derivative(self.dd2)
-        self.yl = y[self.ex]
+        # per piece: w = z − z_y (label y of the piece's example), local basis, one contiguous (P, k) plane per power
+        yl = y[self.ex]
+        kk = self.c.shape[-1]
+        rows = torch.arange(self.c.shape[0])
+        self.planes = [self.c[..., i] - self.c[rows, yl, i].unsqueeze(-1) for i in range(kk)]
+        self.yl = yl
+        # rounding of the Taylor coefficients of w at any τ of the piece: the same synthetic division on |w|'s
+        # coefficients at the piece's radius R (|τ| <= R for every τ computed from a point of the piece), with the
+        # largest |coefficient| over the outputs, Σ_{i>=j} C(i, j) max_k |c_{k,i}| R^{i−j}, (P, K)
+        rad = torch.maximum((self.lo - self.centre).abs(), (self.hi - self.centre).abs()) * (1 + gamma(2))
+        amax = []
+        for pl in self.planes:
+            lo_, hi_ = torch.aminmax(pl, dim=-1)
+            amax.append(torch.maximum(hi_, -lo_))
+        mag = []
+        for j in range(kk):  # nested as in fragment_bounds
+            val = amax[-1]
+            for i in range(kk - 2, j - 1, -1):
+                val = torch.addcmul(amax[i], val, rad * ((i + 1) / (i + 1 - j)))
+            mag.append(val)
+        self.round_taylor = gamma(2 * kk + 2) * (1 + gamma(4 * kk + 4)) * torch.stack(mag, -1)
+        self.top_max = amax[-1]  # max_k |c_{k,d}|: the top Taylor coefficient at any τ, (P,)
 
     def bounds(self, u: Tensor, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """For cells ``[u, v]`` ``(M,)``: upper and lower bounds of L′ on each, and L′ at the cells' midpoints."""
@@ -262,60 +277,126 @@ class _CEPieces:
         gp = self.off[:-1][e] + start + within  # global piece index
         fu = torch.maximum(u[cell], self.lo[gp])
         fv = torch.minimum(v[cell], self.hi[gp])
-        up, dn, grad, curv, rem, rnd = self.fragment_bounds(gp, fu, fv, e)
+        up, dn, grad, curv, rem, rnd, rndc, frho = self.fragment_bounds(gp, fu, fv, e)
         key = e * m + cell
-        # first order, every example: the mean of the per-example maxima over their fragments
+        # first order, every example: the mean of the per-example maxima over their fragments (plus the rounding of
+        # the sum, γ_n Σ|·|)
         upper = torch.full((n * m,), -math.inf, dtype=torch.float64).scatter_reduce(0, key, up, "amax")
         lower = torch.full((n * m,), math.inf, dtype=torch.float64).scatter_reduce(0, key, dn, "amin")
-        up1, dn1 = upper.reshape(n, m).mean(0), lower.reshape(n, m).mean(0)
-        # second order where an example is one polynomial on the whole cell (no kink inside): its ℓ′ is
-        # ℓ′(m) + ℓ″(m)(α − m) + r, |r| <= ½ sup|ℓ‴| ρ², and the linear terms of those examples add up (and cancel)
-        # before the bound is taken; examples with a kink in the cell keep their first-order bounds
+        upper, lower = upper.reshape(n, m), lower.reshape(n, m)
+        g_sum = gamma(n + 4)
+        up1 = upper.mean(0) + g_sum * upper.abs().mean(0)
+        dn1 = lower.mean(0) - g_sum * lower.abs().mean(0)
+        # second order where an example is one polynomial on the whole cell (no kink inside): about the centre t_e
+        # of its fragment (the cell's midpoint m up to rounding, |t_e − m| <= ρ_e − ρ),
+        # ℓ′ = ℓ′(t_e) + ℓ″(t_e)(α − t_e) + r, |r| <= ½ sup|ℓ‴| ρ_e², and the linear terms of those examples add up
+        # (and cancel) before the bound is taken; examples with a kink in the cell keep their first-order bounds
         single = (cnt == 1)[rep]
         rho = 0.5 * (v - u)
-        s_grad = torch.zeros(m, dtype=torch.float64).index_add_(0, cell[single], grad[single])
-        s_curv = torch.zeros(m, dtype=torch.float64).index_add_(0, cell[single], curv[single])
-        s_rem = torch.zeros(m, dtype=torch.float64).index_add_(0, cell[single], rem[single] + rnd[single])
+        c_s, g_s, cv_s = cell[single], grad[single], curv[single]
+        rho_s = frho[single]
+        off_centre = cv_s.abs() * (rho_s - rho[c_s] * (1 - 2 * UNIT)).clamp_min(0)
+        rest = rem[single] * rho_s * rho_s + rnd[single] + rndc[single] * rho_s + off_centre
+        s_grad = torch.zeros(m, dtype=torch.float64).index_add_(0, c_s, g_s)
+        s_agrad = torch.zeros(m, dtype=torch.float64).index_add_(0, c_s, g_s.abs())
+        s_curv = torch.zeros(m, dtype=torch.float64).index_add_(0, c_s, cv_s)
+        s_acurv = torch.zeros(m, dtype=torch.float64).index_add_(0, c_s, cv_s.abs())
+        s_rest = torch.zeros(m, dtype=torch.float64).index_add_(0, c_s, rest)
         multi = ~(cnt == 1).reshape(n, m)
-        up_multi = torch.where(multi, upper.reshape(n, m), torch.zeros_like(up1)).sum(0)
-        dn_multi = torch.where(multi, lower.reshape(n, m), torch.zeros_like(dn1)).sum(0)
-        spread = s_curv.abs() * rho + s_rem * rho * rho
-        up2 = (s_grad + spread + up_multi) / n
-        dn2 = (s_grad - spread + dn_multi) / n
+        zero = torch.zeros_like(upper)
+        up_multi = torch.where(multi, upper, zero)
+        dn_multi = torch.where(multi, lower, zero)
+        spread = (s_curv.abs() * rho * (1 + 2 * UNIT) + s_rest) * (1 + g_sum)
+        # rounding of the sums: γ_{n+4} times the sums of the magnitudes of their terms
+        r_sum = g_sum * (s_agrad + s_acurv * rho + s_rest)
+        up2 = (s_grad + spread + up_multi.sum(0) + r_sum + g_sum * up_multi.abs().sum(0)) / n * (1 + 2 * UNIT)
+        dn2 = (s_grad - spread + dn_multi.sum(0) - r_sum - g_sum * dn_multi.abs().sum(0)) / n
+        dn2 = dn2 - 2 * UNIT * dn2.abs()
+        up2 = up2 + 2 * UNIT * up2.abs()
         return torch.minimum(up1, up2), torch.maximum(dn1, dn2), fu
 
     def fragment_bounds(self, gp: Tensor, fu: Tensor, fv: Tensor, e: Tensor):
-        """Bounds of ℓ′ on the fragments ``[fu, fv]`` of the pieces ``gp``: first order (upper, lower), and the
-        terms of the second-order form: ℓ′ and ℓ″ at the fragment's centre, ½ sup|ℓ‴| and the rounding of ℓ′."""
+        r"""Bounds of ℓ′ on the fragments ``[fu, fv]`` of the pieces ``gp``: first order (upper, lower), and the
+        terms of the second-order form: ℓ′ and ℓ″ at the fragment's centre, ½ sup|ℓ‴|, the rounding bounds of ℓ′
+        and ℓ″ there, and the radius about the centre that covers the fragment.
+
+        The derivatives of $w=z-z_y$ on a fragment are enclosed by the Taylor form at its centre $t$: with
+        $b_i=w^{(i)}(t)/i!$ (one synthetic division of the piece's coefficients),
+        $\sup_{|s-t|\le\rho}|w^{(j)}(s)|/j!\le\sum_{i\ge j}\binom ij|b_i|\rho^{i-j}$, plus the same sum of
+        the rounding bounds of the $b_i$ (``round_taylor``) and a factor for the rounding of the sums.
+        """
         cen = self.centre[gp]
         tu, tv = fu - cen, fv - cen
         tm = 0.5 * (tu + tv)
-        rho = 0.5 * (tv - tu)
-        # differences to the label's logit w = z − z_y: ℓ = log Σ_i exp(w_i), ℓ′ = Σ_i p_i w_i′ (w_y = 0)
-        yl = self.yl[gp].unsqueeze(-1)
-        t = tm.reshape(-1, 1)
-        dif = horner(self.dc[gp], t)  # (F, k) w at the centre
-        d1, d2 = self.dd1[gp], self.dd2[gp]
-        w1, w2 = horner(d1, t), horner(d2, t)
-        p = torch.softmax(dif, -1)
-        grad = (p * w1).sum(-1)
-        curv = (p * w1 * w1).sum(-1) - grad * grad + (p * w2).sum(-1)  # ℓ″ = Var_p(w′) + ⟨p, w″⟩
-        rnd = 64 * UNIT * ((p * w1.abs()).sum(-1) + rho * (p * (w1 * w1 + w2.abs())).sum(-1)) + 1e-300
-        # on the fragment, with q >= 1 − p_y = Σ_{i≠y} p_i (q = min(1, Σ_{i≠y} exp(sup w_i)), sup w_i <= w_i(centre)
-        # + ρ·sup|w_i′|) and M_j = max_i sup|w_i^(j)|:  |ℓ″| <= q (M1² + M2),  |ℓ‴| <= q (M3 + 3 M1 M2 + 2 M1³)
-        d1lo, d1hi = _enclose(d1, tu, tv)
-        s1 = torch.maximum(d1lo.abs(), d1hi.abs())  # (F, k), 0 at the label
-        d2lo, d2hi = _enclose(d2, tu, tv)
-        s2 = torch.maximum(d2lo.abs(), d2hi.abs())
-        d3lo, d3hi = _enclose(self.dd3[gp], tu, tv)
-        s3 = torch.maximum(d3lo.abs(), d3hi.abs())
-        top = dif + rho.unsqueeze(-1) * s1
-        top = top.scatter(1, yl, -math.inf)
-        q = torch.logsumexp(top, -1).exp().clamp(max=1.0)
-        m1, m2, m3 = s1.amax(-1), s2.amax(-1), s3.amax(-1)
-        slack = q * (m1 * m1 + m2) * rho + rnd
-        rem = 0.5 * q * (m3 + 3 * m1 * m2 + 2 * m1 * m1 * m1)
-        return grad + slack, grad - slack, grad, curv, rem, rnd
+        # a radius about tm that covers the fragment whatever the rounding of tu, tv and tm
+        rho = (0.5 * (tv - tu) + 2 * UNIT * (tu.abs() + tv.abs())) * (1 + gamma(4))
+        deg = len(self.planes) - 1
+        fac = 1 + gamma(4 * deg + 12)
+        t = tm.unsqueeze(-1)
+        r1 = rho.unsqueeze(-1)
+        b = [pl[gp] for pl in self.planes]  # (F, k) each, gathered copies
+        for i in range(deg):  # synthetic division: b_j = w^{(j)}(tm) / j!
+            for j in range(deg - 1, i - 1, -1):
+                b[j].addcmul_(b[j + 1], t)
+        rt = self.round_taylor[gp]  # (F, K)
+        ab = [None] + [x.abs() for x in b[1:]]
+
+        def scaled_sup(j: int, per_output: bool = False):
+            return _scaled_sup(ab, rt, rho, j, per_output)
+
+        # differences to the label's logit: ℓ = log Σ_i exp(w_i), ℓ′ = Σ_i p_i w_i′ (w_y = 0, so max_i w_i >= 0);
+        # p = ew / Σ ew, the sums divided afterwards
+        dif = b[0]
+        mx = dif.amax(-1, keepdim=True)
+        ew = (dif - mx).exp_()
+        inv = 1 / ew.sum(-1)
+        if deg >= 1:
+            pw1 = ew * b[1]
+            grad = pw1.sum(-1) * inv
+            sq = (pw1 * b[1]).sum(-1) * inv
+            apw1 = pw1.abs_().sum(-1) * inv
+            v1, e1s = scaled_sup(1, per_output=True)  # sup |w_i′| on the fragment, (F, k), and its rounding
+        else:
+            grad = sq = apw1 = torch.zeros_like(rho)
+        if deg >= 2:
+            pw2 = 2 * (ew * b[2]).sum(-1) * inv  # ⟨p, w″⟩
+            apw2 = 2 * (ew * ab[2]).sum(-1) * inv
+        else:
+            pw2 = apw2 = torch.zeros_like(rho)
+        curv = sq - grad * grad + pw2  # ℓ″ = Var_p(w′) + ⟨p, w″⟩
+        # rounding of ℓ′ and ℓ″ at tm: relative for the softmax and the sums, absolute for the b_i (round_taylor)
+        g_rel = gamma(max(64, 2 * dif.shape[-1] + 16))
+        e1 = rt[:, 1] if deg >= 1 else torch.zeros_like(rho)
+        e2 = rt[:, 2] if deg >= 2 else torch.zeros_like(rho)
+        rnd = g_rel * (apw1 + rho * (sq + apw2)) + e1 + 1e-300
+
+        def sup_max(j: int) -> Tensor:
+            """M_j = max_i sup |w_i^{(j)}| on the fragment, (F,)."""
+            if j > deg:
+                return torch.zeros_like(rho)
+            if j == deg:  # the top coefficient is the same at every τ: its max is precomputed per piece
+                val, err = self.top_max[gp], rt[:, deg]
+            elif j == 1:
+                val, err = v1.amax(-1), e1s
+            else:
+                val, err = scaled_sup(j)
+            return (val + err) * (fac * math.factorial(j))
+
+        # on the fragment, with q >= 1 − p_y = Σ_{i≠y} p_i (q = min(1, Σ_{i≠y} exp(sup w_i))) and
+        # M_j = max_i sup|w_i^(j)|:  |ℓ″| <= q (M1² + M2),  |ℓ‴| <= q (M3 + 3 M1 M2 + 2 M1³)
+        if deg >= 1:  # sup w_i <= w_i(tm) + ρ sup |w_i′|
+            top = torch.addcmul(dif, v1, r1 * fac) + ((rho * e1s + rt[:, 0]) * fac).unsqueeze(-1)
+        else:
+            top = dif + (rt[:, :1] * fac)
+        top.scatter_(1, self.yl[gp].unsqueeze(-1), -math.inf)
+        # Σ_{i≠y} exp(top_i), shifted by mx >= 0 (no overflow to inf times 0); the terms that underflow are < 1e-300
+        q = (top.sub_(mx).exp_().sum(-1) * (1 + 2.0**-40) + 1e-290) * mx.squeeze(-1).exp()
+        q = q.clamp(max=1.0)
+        m1, m2, m3 = sup_max(1), sup_max(2), sup_max(3)
+        slack = q * (m1 * m1 + m2) * rho * fac + rnd
+        rem = 0.5 * q * (m3 + 3 * m1 * m2 + 2 * m1 * m1 * m1) * fac
+        rndc = g_rel * (sq + grad * grad + apw2) + 2 * e1 * (m1 + e1) + 2 * e2 + 2 * grad.abs() * rnd + 1e-300
+        return grad + slack, grad - slack, grad, curv, rem, rnd, rndc, rho
 
     def slope_at(self, alphas: Tensor) -> Tensor:
         """L′ from the right at ``alphas`` ``(M,)``."""
@@ -323,27 +404,32 @@ class _CEPieces:
         idx = torch.from_numpy(pp.piece_index(alphas.numpy()))  # (M, N)
         t = (alphas.unsqueeze(1) - self.centre[idx]).unsqueeze(-1)
         z = horner(self.c[idx], t)
-        dz = horner(self.d1[idx], t)
+        dz = horner(derivative(self.c[idx]), t)
         p = torch.softmax(z, -1)
         yy = self.y.unsqueeze(0).expand(idx.shape)
         return ((p * dz).sum(-1) - dz.gather(-1, yy.unsqueeze(-1)).squeeze(-1)).mean(-1)
 
 
-def _enclose(c: Tensor, lo: Tensor, hi: Tensor) -> tuple[Tensor, Tensor]:
-    """Bernstein bounds of every component of ``c`` ``(F, k, K)`` on ``[lo, hi]`` ``(F,)``."""
-    if c.shape[-1] == 1:
-        return c[..., 0], c[..., 0]
-    if c.shape[-1] == 2:  # a line: the range is spanned by the end values (plus their rounding)
-        a = c[..., 0] + lo.unsqueeze(-1) * c[..., 1]
-        b = c[..., 0] + hi.unsqueeze(-1) * c[..., 1]
-        slack = gamma(4) * (c[..., 0].abs() + torch.maximum(lo.abs(), hi.abs()).unsqueeze(-1) * c[..., 1].abs())
-        return torch.minimum(a, b) - slack, torch.maximum(a, b) + slack
-    b = bernstein(c, lo.reshape(-1, 1), hi.reshape(-1, 1))
-    slack = gamma(4 * c.shape[-1]) * c.shape[-1] * b.abs().amax(-1) + 1e-300
-    return b.amin(-1) - slack, b.amax(-1) + slack
+def _scaled_sup(ab: list, rt: Tensor, rho: Tensor, j: int, per_output: bool = False) -> tuple[Tensor, Tensor]:
+    r"""$\sum_{i\ge j}\binom ij|b_i|\rho^{i-j}$ (its max over the outputs unless ``per_output``) and the same sum of
+    the rounding bounds ``rt`` ``(F, K)`` of the $b_i$: a bound of $\sup_{|s|\le\rho}|p^{(j)}(s)|/j!$ for
+    $p(s)=\sum_i b_is^i$, before a factor for the rounding of the sums.
+
+    Args:
+        ab: ``[None, |b_1|, …, |b_d|]``, each ``(F, k)``. rho: ``(F,)``. j: the derivative order (``1 <= j <= d``).
+    """
+    deg = len(ab) - 1
+    r1 = rho.unsqueeze(-1)
+    val = ab[deg]
+    err = rt[:, deg]
+    for i in range(deg - 1, j - 1, -1):
+        ratio = (i + 1) / (i + 1 - j)  # C(i + 1, j) / C(i, j), nested
+        val = torch.addcmul(ab[i], val, r1 if ratio == 1 else r1 * ratio)
+        err = rt[:, i] + err * rho * ratio
+    return (val if per_output else val.amax(-1)), err
 
 
-def _decide_ce(pp: PiecewisePath, y: Tensor, tol: float, *, cells: int = 64, max_rounds: int = 60):
+def _decide_ce(pp: PiecewisePath, y: Tensor, tol: float, *, cells: int = 32, max_rounds: int = 60):
     a, b = pp.interval
     ce = _CEPieces(pp, y)
     edges = torch.linspace(a, b, cells + 1, dtype=torch.float64)
@@ -521,7 +607,9 @@ def decide_mli(
     l_ends = piecewise_loss(pieces, yt.numpy(), loss, [a, b])
     if tol is None:
         tol = 2.0**-40 * (1 + abs(float(l_ends[0])) + abs(float(l_ends[1])))
-    n_break = int(np.unique(pieces.hi[np.isin(np.arange(len(pieces.hi)), pieces.offsets[1:] - 1, invert=True)]).size)
+    inner = np.ones(len(pieces.hi), dtype=bool)
+    inner[pieces.offsets[1:] - 1] = False  # the last piece of every example ends at b, not at a breakpoint
+    n_break = int(np.unique(pieces.hi[inner]).size)
 
     if loss == "mse":
         a_lo, a_hi, sign, l_lo, l_hi, l_err, _, _ = _decide_mse(pieces, yt, tol)
@@ -537,7 +625,7 @@ def decide_mli(
         err = 64 * UNIT * (1 + float(np.abs(vals).max()))
         zero = sign == 0
         hidden = float((up[zero].clamp_min(0) * (a_hi - a_lo)[zero]).sum())
-        method = "centred-form bounds of L′ on cells (Bernstein enclosures of z′, z″), bisection"
+        method = "centred-form bounds of L′ on cells (Taylor enclosures of z′, z″, z‴), bisection"
     crit = np.unique(_extrema(al, vals))
     md, i, j = _min_delta(al, vals)
     md_err = 2 * err + hidden

@@ -119,17 +119,15 @@ class ExactGaussLength(Result):
         return "\n".join(lines)
 
 
-def _per_piece(pp: PiecewisePath, tol: float):
-    """Smooth part, reversal angles and error of every piece (local basis τ ∈ [−r, r])."""
-    c = torch.from_numpy(pp.coefficients)
-    r = torch.from_numpy(0.5 * (pp.hi - pp.lo))
+def _per_piece(c: Tensor, r: Tensor, d1: Tensor, tol: float):
+    """Smooth part, reversal angles and error of every piece ``c`` (local basis τ ∈ [−r, r]; ``d1`` its derivative)."""
     p = c.shape[0]
     smooth = torch.zeros(p, dtype=c.dtype)
     err = torch.zeros(p, dtype=c.dtype)
     rev = torch.zeros(p, dtype=c.dtype)
     if c.shape[-1] <= 2:
         return smooth, rev, err
-    zi, zt = zero_speed_points(c, r)
+    zi, zt = zero_speed_points(c, r, d1=d1)
     # reversal angles at the zeros of the speed
     if zi.numel():
         left, _ = one_sided_tangent(c[zi], zt, "left")
@@ -143,9 +141,13 @@ def _per_piece(pp: PiecewisePath, tol: float):
         smooth = torch.where(has_zero, torch.zeros_like(q), q)
         err = err + 16 * UNIT * (smooth + 1)
         return smooth, rev, err
-    # split the pieces at the zeros of the speed, then integrate every sub-piece
-    ids = torch.cat([torch.arange(p), torch.arange(p), zi])
-    pts = torch.cat([-r, r, zt])
+    if zi.numel() == 0:  # no zero of the speed: every piece whole
+        val, e = smooth_parts(c, -r, r, tol=tol, d1=d1)
+        return smooth + val, rev, err + e
+    # split the pieces with zeros of the speed at them, then integrate every sub-piece
+    hz = has_zero.nonzero().squeeze(1)
+    ids = torch.cat([hz, hz, zi])
+    pts = torch.cat([-r[hz], r[hz], zt])
     order = torch.argsort(pts, stable=True)
     ids, pts = ids[order], pts[order]
     order = torch.argsort(ids, stable=True)
@@ -153,8 +155,10 @@ def _per_piece(pp: PiecewisePath, tol: float):
     same = ids[1:] == ids[:-1]
     sub, u, v = ids[:-1][same], pts[:-1][same], pts[1:][same]
     keep = v > u
-    sub, u, v = sub[keep], u[keep], v[keep]
-    val, e = smooth_parts(c[sub], u, v, tol=tol)
+    whole = (~has_zero).nonzero().squeeze(1)
+    sub = torch.cat([whole, sub[keep]])
+    u, v = torch.cat([-r[whole], u[keep]]), torch.cat([r[whole], v[keep]])
+    val, e = smooth_parts(c[sub], u, v, tol=tol, d1=d1[sub])
     smooth.index_add_(0, sub, val)
     err.index_add_(0, sub, e)
     return smooth, rev, err
@@ -166,11 +170,12 @@ def path_gauss_length(pp: PiecewisePath, *, tol: float = 1e-12, concatenated: bo
     n = pp.n_examples
     c = torch.from_numpy(pp.coefficients)
     r = torch.from_numpy(0.5 * (pp.hi - pp.lo))
-    smooth, rev, err = _per_piece(pp, tol)
+    d1 = derivative(c)
+    smooth, rev, err = _per_piece(c, r, d1, tol)
     ex = torch.repeat_interleave(torch.arange(n), torch.from_numpy(pp.n_pieces))
     # tangents at the two ends of every piece; stationary pieces (z constant) carry no tangent
-    t_start, ok_start = one_sided_tangent(c, -r, "right")
-    t_end, ok_end = one_sided_tangent(c, r, "left")
+    t_start, ok_start = one_sided_tangent(c, -r, "right", d1=d1)
+    t_end, ok_end = one_sided_tangent(c, r, "left", d1=d1)
     defined = ok_start & ok_end
     # corner between each defined piece and the next defined piece of the same example
     p = c.shape[0]

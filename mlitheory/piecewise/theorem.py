@@ -289,11 +289,12 @@ def check_theorem3_piecewise(curve: PiecewisePath) -> PiecewiseTheorem3Result:
 def _per_piece_parts(curve: PiecewisePath) -> tuple[torch.Tensor, torch.Tensor]:
     """(smooth part + reversals of every piece, exterior angle at every interior breakpoint)."""
     from mlitheory.piecewise._curvature import angle
+    from mlitheory.piecewise._poly import derivative
     from mlitheory.piecewise.gauss import _per_piece
 
-    smooth, rev, _ = _per_piece(curve, 1e-13)
     c = torch.from_numpy(curve.coefficients)
     r = torch.from_numpy(0.5 * (curve.hi - curve.lo))
+    smooth, rev, _ = _per_piece(c, r, derivative(c), 1e-13)
     t_end, _ = one_sided_tangent(c[:-1], r[:-1], "left")
     t_start, _ = one_sided_tangent(c[1:], -r[1:], "right")
     return smooth + rev, angle(t_end, t_start)

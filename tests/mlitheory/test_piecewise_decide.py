@@ -14,6 +14,7 @@ from torch import nn
 
 from mlitheory import MLIDecision, decide_mli, exact_gauss_length, interpolate
 from mlitheory.paths import linear_path
+from mlitheory.piecewise._poly import derivative, horner
 from tests.strategies import seeds
 
 pytestmark = pytest.mark.usefixtures("float64_default")
@@ -174,3 +175,78 @@ def test_save_load_and_errors(seeded_mlp, tmp_path):
     bn = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2)).double()
     with pytest.raises(ValueError, match="bn='interpolate'"):
         interpolate(bn, bn, bn, (x, y), exact=True, progress=False)
+
+
+def _slope(pp, y, alphas):
+    """ℓ′ per example at ``alphas`` ``(m,)`` from the exact pieces (right derivative), ``(m, N)``."""
+    z = torch.from_numpy(pp.evaluate(alphas))
+    dz = torch.from_numpy(pp.evaluate(alphas, 1))
+    p = torch.softmax(z, -1)
+    return (p * dz).sum(-1) - dz.gather(-1, y.reshape(1, -1, 1).expand(len(alphas), -1, 1)).squeeze(-1)
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=seeds, depth=st.integers(min_value=1, max_value=3))
+def test_cross_entropy_fragment_bounds_enclose_the_slope(seed, depth, seeded_mlp):
+    # the first-order bounds of ℓ′ on a fragment and the second-order form about its centre hold at every point of
+    # the fragment (degree 2, 3, 4 pieces), and the cell bounds of L′ hold at every point of the cell
+    from mlitheory.piecewise import piecewise_logit_path
+    from mlitheory.piecewise.decide import _CEPieces
+
+    widths = (3, *([7] * depth), 4)
+    net, other = seeded_mlp(widths, seed=seed % 1000), seeded_mlp(widths, seed=seed % 1000 + 1)
+    g = torch.Generator().manual_seed(seed)
+    x = 2 * torch.randn(5, 3, generator=g)
+    y = torch.randint(0, 4, (5,), generator=g)
+    pp = piecewise_logit_path(net, other, net, x)
+    ce = _CEPieces(pp, y)
+    rng = np.random.default_rng(seed)
+    gp = torch.arange(len(pp.lo))
+    lo, hi = torch.from_numpy(pp.lo), torch.from_numpy(pp.hi)
+    ab = torch.from_numpy(np.sort(rng.uniform(size=(2, len(gp))), 0))
+    ab[:, ::3] = torch.tensor([[0.0], [1.0]])  # every third fragment a whole piece
+    fu, fv = lo + ab[0] * (hi - lo), lo + ab[1] * (hi - lo)
+    up, dn, grad, curv, rem, rnd, rndc, rho = ce.fragment_bounds(gp, fu, fv, ce.ex)
+    s = torch.linspace(0, 1, 41, dtype=torch.float64)
+    al = fu.unsqueeze(1) + s * (fv - fu).unsqueeze(1)  # (P, 41) points of each fragment
+    cen = torch.from_numpy(pp.centre).unsqueeze(1)
+    c = torch.from_numpy(pp.coefficients)
+    t = (al - cen).unsqueeze(-1)
+    z = horner(c.unsqueeze(1), t)
+    dz = horner(derivative(c).unsqueeze(1), t)
+    yy = y[ce.ex].reshape(-1, 1, 1).expand(-1, al.shape[1], 1)
+    slope = (torch.softmax(z, -1) * dz).sum(-1) - dz.gather(-1, yy).squeeze(-1)  # (P, 41)
+    margin = 1e-13 * (1 + slope.abs())
+    assert (slope <= up.unsqueeze(1) + margin).all() and (slope >= dn.unsqueeze(1) - margin).all()
+    d = al - cen - 0.5 * ((fu - cen.squeeze(1)) + (fv - cen.squeeze(1))).unsqueeze(1)
+    assert (d.abs() <= rho.unsqueeze(1)).all()
+    resid = (slope - grad.unsqueeze(1) - curv.unsqueeze(1) * d).abs()
+    assert (resid <= rem.unsqueeze(1) * d * d + rnd.unsqueeze(1) + rndc.unsqueeze(1) * d.abs() + margin).all()
+    # cells of L′ (the mean over examples): random cells, some inside one piece of every example, some across kinks
+    edges = torch.from_numpy(np.unique(np.concatenate([[0.0, 1.0], rng.uniform(size=12)])))
+    u, v = edges[:-1], edges[1:]
+    cu, cd, _ = ce.bounds(u, v)
+    pts = (u.unsqueeze(1) + s[1:-1] * (v - u).unsqueeze(1)).reshape(-1)
+    mean = _slope(pp, y, pts.numpy()).mean(-1).reshape(len(u), -1)
+    m2 = 1e-13 * (1 + mean.abs())
+    assert (mean <= cu.unsqueeze(1) + m2).all() and (mean >= cd.unsqueeze(1) - m2).all()
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=seeds, deg=st.integers(min_value=1, max_value=5))
+def test_taylor_sup_bounds_every_derivative(seed, deg):
+    # Σ_{i>=j} C(i, j)|b_i|ρ^{i−j} bounds |p^{(j)}|/j! on [−ρ, ρ], for every j, sampled densely
+    from mlitheory.piecewise.decide import _scaled_sup
+
+    rng = np.random.default_rng(seed)
+    b = torch.from_numpy(rng.normal(size=(20, 3, deg + 1)) * rng.uniform(0.1, 10, size=(20, 1, deg + 1)))
+    rho = torch.from_numpy(rng.uniform(0.01, 2, size=20))
+    s = rho.unsqueeze(1) * torch.linspace(-1, 1, 201, dtype=torch.float64)  # (20, 201)
+    ab = [None] + [b[..., i].abs() for i in range(1, deg + 1)]
+    rt = torch.zeros(20, deg + 1, dtype=torch.float64)
+    for j in range(1, deg + 1):
+        val, err = _scaled_sup(ab, rt, rho, j, per_output=True)
+        dj = derivative(b, j) / math.factorial(j)
+        sup = horner(dj.unsqueeze(2), s.reshape(20, 1, -1, 1).expand(20, 3, -1, 1)[..., 0]).abs().amax(-1)
+        assert (sup <= val * (1 + 1e-12)).all()
+        assert (err == 0).all()

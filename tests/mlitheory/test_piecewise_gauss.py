@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from mlitheory import exact_gauss_length, logit_gauss_length, piecewise_logit_path
@@ -186,3 +187,36 @@ def test_logit_gauss_length_is_exact_for_relu_networks(seeded_mlp):
     assert t.method == "taylor" and t.exact is None
     with pytest.raises(TypeError, match="Tanh"):
         logit_gauss_length(tanh, tanh, tanh, x, method="exact")
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=seeds, k=st.integers(min_value=4, max_value=12), deg=st.integers(min_value=3, max_value=5))
+def test_smooth_part_in_the_column_space_of_the_velocity(seed, k, deg):
+    # the smooth part integrated on the projected curve R v(τ) (z′ = QR v) equals the one integrated in ℝ^k
+    # (the integrand evaluated with the full velocity, one integration per piece)
+    from mlitheory.piecewise._curvature import _integrand, gk15_rule, smooth_parts
+    from mlitheory.piecewise._poly import derivative
+
+    rng = np.random.default_rng(seed)
+    c = torch.from_numpy(rng.normal(size=(6, k, deg + 1)))
+    c[:, 0, 1] += 4.0  # speed away from zero
+    lo, hi = torch.full((6,), -0.3, dtype=torch.float64), torch.full((6,), 0.4, dtype=torch.float64)
+    val, err = smooth_parts(c, lo, hi, tol=1e-13)
+    # reference: composite GK15 on 64 sub-intervals with the velocity in ℝ^k
+    x, wk, _ = gk15_rule()
+    edges = torch.linspace(-0.3, 0.4, 65, dtype=torch.float64)
+    half, mid = 0.5 * (edges[1:] - edges[:-1]), 0.5 * (edges[1:] + edges[:-1])
+    nodes = (mid.unsqueeze(1) + half.unsqueeze(1) * x).reshape(1, -1).expand(6, -1)
+    d1 = derivative(c)
+    f = _integrand(d1, derivative(d1), nodes).reshape(6, 64, 15)
+    ref = ((f * wk).sum(-1) * half).sum(-1)
+    assert ((val - ref).abs() <= err + 1e-11).all()
+
+
+def test_inner_product_of_polynomial_curves_is_the_summed_product():
+    from mlitheory.piecewise._poly import inner, multiply
+
+    rng = np.random.default_rng(0)
+    for na, nb in ((1, 1), (3, 2), (2, 4), (5, 5)):
+        a, b = torch.from_numpy(rng.normal(size=(7, 4, na))), torch.from_numpy(rng.normal(size=(7, 4, nb)))
+        np.testing.assert_allclose(inner(a, b).numpy(), multiply(a, b).sum(1).numpy(), rtol=1e-13, atol=1e-14)

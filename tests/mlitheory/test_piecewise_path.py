@@ -280,3 +280,22 @@ def test_interval_other_than_the_unit_interval(seeded_mlp, forward):
     al = np.linspace(-0.5, 1.5, 21)
     assert _rel(pp.evaluate(al), forward(net, linear_path(other, net), x, al)) < 1e-12
     assert all(math.isclose(pp.lo[i], -0.5) for i in pp.offsets[:-1])
+
+
+def test_two_hidden_layers_in_many_blocks_of_neurons(seeded_mlp, monkeypatch):
+    # the blocked sweep (layer-2 neurons a few at a time) gives the general engine's pieces whatever the block size
+    from mlitheory.piecewise import _mlp
+
+    net, other = seeded_mlp((3, 9, 11, 4), seed=5), seeded_mlp((3, 9, 11, 4), seed=6)
+    with torch.no_grad():  # layer-2 neurons 0–2 start at exactly 0 (a sign decided only inside the first piece)
+        other[2].weight[:3] = 0.0
+        other[2].bias[:3] = 0.0
+    x = 2 * torch.randn(7, 3, generator=torch.Generator().manual_seed(8))
+    slow = piecewise_logit_path(net, other, net, x, engine="graph")
+    for elems in (1, 50, 2**18):
+        monkeypatch.setattr(_mlp, "_BLOCK_ELEMS", elems)
+        fast = piecewise_logit_path(net, other, net, x)
+        assert fast.engine == "mlp" and fast.n_pieces.tolist() == slow.n_pieces.tolist()
+        np.testing.assert_allclose(fast.lo, slow.lo, rtol=0, atol=1e-13)
+        al = np.random.default_rng(0).uniform(0, 1, 40)
+        assert _rel(fast.evaluate(al), slow.evaluate(al)) < 1e-12

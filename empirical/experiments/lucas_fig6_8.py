@@ -57,7 +57,7 @@ def exact_pair_lines(ctx, p, classifiers, n: int = EXACT_EXAMPLES) -> list[tuple
             "optimum ↔ optimum": (ra.checkpoint("final"), rb.checkpoint("final")),
         }
         for kind, (s, e) in ends.items():
-            key = {"kind": f"exact {kind}", "runs": [ra.config.hash, rb.config.hash], "n": len(y), "version": 1}
+            key = {"kind": f"exact {kind}", "runs": [ra.config.hash, rb.config.hash], "n": len(y), "version": 2}
             r = ctx.cached(key, exact_line, ra, s, e, x, y, alphas, ctx.device)
             out.append((f"{kind}, seeds {ra.config.seed} and {rb.config.seed}", r))
     return out

@@ -78,7 +78,7 @@ def measure_row(rec: RunRecord) -> dict[str, Any]:
 
 
 def run_label(row: dict[str, Any]) -> str:
-    """A short label of a [`measure_row`][empirical.experiments._common.measure_row]: data, optimiser, learning rate,
+    """A short label of a `measure_row`: data, optimiser, learning rate,
     activation, batch norm, seed."""
     bn = ", BN" if row["batchnorm"] else ""
     return f"{row['dataset']}, {row['optimizer']} lr {row['lr']:g}, {row['activation']}{bn}, seed {row['seed']}"
@@ -301,7 +301,7 @@ def exact_mli(ctx, rec: RunRecord, *, n: int = EXACT_EXAMPLES) -> dict[str, Any]
     r"""MLI of run ``rec``'s line θ_0 → θ_T decided on the continuum of α, beside the sampled verdict.
 
     On the first ``n`` examples of the run's own measuring set (those of its curve): see
-    [`exact_line`][empirical.experiments._common.exact_line], with the run's own α grid. Cached in ``ctx``.
+    `exact_line` (in `empirical.experiments._common`), with the run's own α grid. Cached in ``ctx``.
     """
     c = rec.config
     _, x, y = load_data(c, split=c.measure_split, n=c.n_measure)

@@ -43,7 +43,7 @@ def _measured(rec) -> bool:
 
 def exact_pair_lines(ctx, p, classifiers, n: int = EXACT_EXAMPLES) -> list[tuple[str, dict]]:
     """The disjoint pairs' three lines (init ↔ init, init → optimum, optimum ↔ optimum of classifiers 2k, 2k + 1)
-    decided exactly ([`exact_line`][empirical.experiments._common.exact_line]) on the first ``n`` examples of the
+    decided exactly (`exact_line` (in `empirical.experiments._common`)) on the first ``n`` examples of the
     pairs' data, with their α grid (cached)."""
     out = []
     for k in range(len(classifiers) // 2):

@@ -90,6 +90,8 @@ class Context:
     derived_seconds: float = 0.0
     #: stored derived values used without a recorded time (written before times were stored)
     derived_untimed: int = 0
+    #: derived values computed by this call (a budgeted call computes at least one, so that every call progresses)
+    derived_computed: int = 0
 
     @property
     def params(self) -> dict:
@@ -132,8 +134,8 @@ class Context:
         The value is a JSON value or a [`mlitheory.results.Result`][mlitheory.results.Result] (saved with
         ``Result.save`` beside the key file and loaded back as the same object). The stored value is returned on later
         calls (a resumed or regenerated report does not recompute it). With a time budget whose deadline has passed, a
-        value not yet stored is not computed: [`Incomplete`][empirical.reproduce.Incomplete] is raised, and the next
-        call continues.
+        value not yet stored is not computed once this call has computed one (so every call progresses):
+        [`Incomplete`][empirical.reproduce.Incomplete] is raised, and the next call continues.
         """
         text = json.dumps(key, sort_keys=True, default=str)
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -149,11 +151,12 @@ class Context:
                     return value
             except (OSError, ValueError, TypeError, AttributeError):  # a damaged entry of the cache: computed again
                 pass
-        if self.deadline is not None and time.time() > self.deadline:  # a budgeted call stops between items
-            raise Incomplete(self.spec.name, 0, 0)
+        if self.deadline is not None and time.time() > self.deadline and self.derived_computed:
+            raise Incomplete(self.spec.name, 0, 0)  # a budgeted call stops between items, after at least one
         t0 = time.perf_counter()
         value = compute(*args, **kwargs)
         seconds = time.perf_counter() - t0
+        self.derived_computed += 1
         self.derived_seconds += seconds
         record: dict[str, Any] = {"key": json.loads(text), "seconds": seconds}
         if isinstance(value, Result):

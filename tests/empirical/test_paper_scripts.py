@@ -51,7 +51,7 @@ def test_a_script_run_as_is_on_a_cpu_chunks_and_resumes(tmp_path):
     env = {**os.environ, "SCALE": "smoke", "DEVICE": "cpu", "BUDGET": "0", "PYTHON": sys.executable}
     args = ["--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")]
     codes = []
-    while len(codes) < 20:
+    while len(codes) < 40:
         done = subprocess.run(
             ["sh", str(SCRIPTS / "lucas_autoencoder.sh"), *args], env=env, capture_output=True, text=True
         )

@@ -116,8 +116,8 @@ def test_a_budgeted_reproduction_resumes_and_writes_the_same_report(tmp_path):
             )
             break
         except Incomplete as e:
-            assert e.done < e.total
-        assert calls < 20
+            assert e.done < e.total or e.total == 0  # runs left, or the analysis's measurements (total 0)
+        assert calls < 40
     assert calls > 1
     assert [c.to_json() for c in chunked.claims] == [c.to_json() for c in whole.claims]
     assert [t.rows for t in chunked.tables] == [t.rows for t in whole.tables]

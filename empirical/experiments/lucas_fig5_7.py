@@ -261,13 +261,11 @@ def analyse(ctx) -> Report:
             label=f"G = {np.exp(fit_main['intercept']):.2g}·d^{fit_main['slope']:.2f}, R² = {fit_main['r2']:.2f}",
         )
         ax.legend()
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="‖θ_T − θ_0‖ / ‖θ_0‖",
-        ylabel="mean logit Gauss length",
-        title=f"{p['fit_dataset']} runs",
-    )
+    ax.set(xlabel="‖θ_T − θ_0‖ / ‖θ_0‖", ylabel="mean logit Gauss length", title=f"{p['fit_dataset']} runs")
+    if fit_rows:
+        ax.set(xscale="log", yscale="log")
+    else:  # no counted run of the fit's data set: an empty panel that says so (a log axis needs data)
+        ax.text(0.5, 0.5, f"no {p['fit_dataset']} run reached\nthe loss filter", ha="center", transform=ax.transAxes)
     rep.figure(
         "fig7_power_law",
         fig,

@@ -304,12 +304,13 @@ def exact_mli(ctx, rec: RunRecord, *, n: int = EXACT_EXAMPLES) -> dict[str, Any]
     `exact_line` (in `empirical.experiments._common`), with the run's own α grid. Cached in ``ctx``.
     """
     c = rec.config
-    _, x, y = load_data(c, split=c.measure_split, n=c.n_measure)
-    alphas = rec.curve.alphas if rec.curve is not None else np.linspace(0.0, 1.0, c.alphas)
-    key = {"kind": "exact_mli", "run": c.hash, "n": n, "version": 3}
-    return ctx.cached(
-        key, exact_line, rec, rec.checkpoint("init"), rec.checkpoint("final"), x[:n], y[:n], alphas, ctx.device
-    )
+
+    def compute():  # the data and checkpoints are read only when the value is not stored yet
+        _, x, y = load_data(c, split=c.measure_split, n=c.n_measure)
+        alphas = rec.curve.alphas if rec.curve is not None else np.linspace(0.0, 1.0, c.alphas)
+        return exact_line(rec, rec.checkpoint("init"), rec.checkpoint("final"), x[:n], y[:n], alphas, ctx.device)
+
+    return ctx.cached({"kind": "exact_mli", "run": c.hash, "n": n, "version": 3}, compute)
 
 
 def exact_line(

@@ -45,21 +45,21 @@ def exact_pair_lines(ctx, p, classifiers, n: int = EXACT_EXAMPLES) -> list[tuple
     """The disjoint pairs' three lines (init ↔ init, init → optimum, optimum ↔ optimum of classifiers 2k, 2k + 1)
     decided exactly (`exact_line` (in `empirical.experiments._common`)) on the first ``n`` examples of the
     pairs' data, with their α grid (cached)."""
+    alphas = np.linspace(0.0, 1.0, p["pair_alphas"]) if isinstance(p["pair_alphas"], int) else p["pair_alphas"]
+    ends = {"init ↔ init": ("init", "init"), "init → optimum": ("init", "final")}
+    ends["optimum ↔ optimum"] = ("final", "final")
     out = []
     for k in range(len(classifiers) // 2):
         ra, rb = classifiers[2 * k], classifiers[2 * k + 1]
-        _, x, y = load_data(ra.config, split="train", n=p["n_pair_examples"])
-        x, y = x[:n], y[:n]
-        alphas = np.linspace(0.0, 1.0, p["pair_alphas"]) if isinstance(p["pair_alphas"], int) else p["pair_alphas"]
-        ends = {
-            "init ↔ init": (ra.checkpoint("init"), rb.checkpoint("init")),
-            "init → optimum": (ra.checkpoint("init"), rb.checkpoint("final")),
-            "optimum ↔ optimum": (ra.checkpoint("final"), rb.checkpoint("final")),
-        }
+        m = min(n, p["n_pair_examples"], ra.config.n_train)  # the examples the line is decided on
         for kind, (s, e) in ends.items():
-            key = {"kind": f"exact {kind}", "runs": [ra.config.hash, rb.config.hash], "n": len(y), "version": 2}
-            r = ctx.cached(key, exact_line, ra, s, e, x, y, alphas, ctx.device)
-            out.append((f"{kind}, seeds {ra.config.seed} and {rb.config.seed}", r))
+
+            def compute(ra=ra, rb=rb, s=s, e=e):  # data and checkpoints read only when not stored yet
+                _, x, y = load_data(ra.config, split="train", n=p["n_pair_examples"])
+                return exact_line(ra, ra.checkpoint(s), rb.checkpoint(e), x[:n], y[:n], alphas, ctx.device)
+
+            key = {"kind": f"exact {kind}", "runs": [ra.config.hash, rb.config.hash], "n": m, "version": 2}
+            out.append((f"{kind}, seeds {ra.config.seed} and {rb.config.seed}", ctx.cached(key, compute)))
     return out
 
 

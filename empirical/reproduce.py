@@ -316,8 +316,9 @@ def _compute_time(records: Sequence[RunRecord], analysis_s: float) -> dict[str, 
         timing = (r.metrics or {}).get("timing") or {}
         train += float(timing.get("train_s", 0.0))
         measure += float(timing.get("measure_s", 0.0))
-    return {"runs": len(records), "train_s": round(train, 1), "measure_s": round(measure, 1),
-            "analysis_s": round(analysis_s, 1)}  # fmt: skip
+    # Milliseconds: a smoke run trains in a few of them, and a total rounded to 0.1 s would read as "no training".
+    return {"runs": len(records), "train_s": round(train, 3), "measure_s": round(measure, 3),
+            "analysis_s": round(analysis_s, 3)}  # fmt: skip
 
 
 def _repo_relative(path: Any) -> str:

@@ -155,6 +155,12 @@ def mlp_sweep(layers: list[Layer], x: Tensor, a: float, b: float) -> tuple[Tenso
     has = (q != 0) & (root > a - g + edge) & (root < b - g - edge)
     nflip = has.sum(1)
     width = int(max(layer.w0.shape[0] for layer in layers[1:]))
+    if n <= max(1, _BUDGET // (8 * (int(nflip.max()) + 1) * width)):  # one chunk: no reordering of the examples
+        ex, lo, hi, coef = _sweep_chunk(layers, p, q, root, has, a, b, 0)
+        if bool((ex[1:] >= ex[:-1]).all()):
+            return ex, lo, hi, coef
+        order = torch.argsort(ex, stable=True)
+        return ex[order], lo[order], hi[order], coef[order]
     # examples in the order of their number of flips: a chunk's tensors are padded to its largest count
     perm = torch.argsort(nflip, stable=True)
     p, q, root, has, nflip = p[perm], q[perm], root[perm], has[perm], nflip[perm]
@@ -200,9 +206,11 @@ def _sweep_chunk(layers: list[Layer], p: Tensor, q: Tensor, root: Tensor, has: T
     pj, qj = (p.gather(1, order) * sgn).unsqueeze(-1), (q.gather(1, order) * sgn).unsqueeze(-1)
     # a bound of the magnitudes summed into every coefficient (rounding floor of the values): Σ_j |W2||a1| + |b2|
     rr = max(abs(lo_t), abs(hi_t))
-    mag = (p.abs() + rr * q.abs()) @ (w2.abs() + rr * w2d.abs()).T
-    if b2 is not None:
-        mag = mag + b2.abs() + rr * b2d.abs()
+    mag = None
+    if len(layers) > 2:  # (deeper layers screen their roots against it)
+        mag = (p.abs() + rr * q.abs()) @ (w2.abs() + rr * w2d.abs()).T
+        if b2 is not None:
+            mag = mag + b2.abs() + rr * b2d.abs()
     plo, phi = bnd[:, :-1], bnd[:, 1:]
     valid = (torch.arange(nf + 1, device=dev).unsqueeze(0) <= nflip.unsqueeze(1)) & (phi - plo > edge)
     if len(layers) == 3:
@@ -211,6 +219,21 @@ def _sweep_chunk(layers: list[Layer], p: Tensor, q: Tensor, root: Tensor, has: T
         centre = 0.5 * (lo + hi)
         return ex + base, lo + g, hi + g, shift(coef, centre.reshape(-1, 1))
     cw, cwd = w2.T[order], w2d.T[order]  # (n, F, H2): columns of W2 in flip order
+    if len(layers) == 2:  # one hidden layer: the output's coefficients, one running sum over all three at once
+        buf = torch.empty(n, nf + 1, a2.shape[1], 3, dtype=torch.float64, device=dev)
+        buf[:, 0] = a2
+        torch.mul(cw, pj, out=buf[:, 1:, :, 0])
+        torch.mul(cw, qj, out=buf[:, 1:, :, 1])
+        buf[:, 1:, :, 1].addcmul_(cwd, pj)
+        torch.mul(cwd, qj, out=buf[:, 1:, :, 2])
+        del cw, cwd
+        for i in range(1, nf + 1):
+            buf[:, i] += buf[:, i - 1]
+        coef = buf[valid]
+        ex = torch.arange(n, device=dev).unsqueeze(1).expand(n, nf + 1)[valid]
+        lo, hi = plo[valid], phi[valid]
+        centre = 0.5 * (lo + hi)
+        return ex + base, lo + g, hi + g, shift(coef, centre.reshape(-1, 1))
     planes = []
     for k in range(3):
         pl = torch.empty(n, nf + 1, a2.shape[1], dtype=torch.float64, device=dev)
@@ -226,19 +249,14 @@ def _sweep_chunk(layers: list[Layer], p: Tensor, q: Tensor, root: Tensor, has: T
             pl[:, i] += pl[:, i - 1]
         planes.append(pl)
     del cw, cwd
-    if len(layers) == 2:
-        coef = torch.stack(planes, -1)[valid]
-        ex = torch.arange(n, device=dev).unsqueeze(1).expand(n, nf + 1)[valid]
-        lo, hi = plo[valid], phi[valid]
-    else:
-        ex, lo, hi, coef = _level2(planes, plo, phi, valid, layers, edge, g, 2 * mag * gamma(2 * nf + 8))
-        for li in range(3, len(layers)):
-            ex, lo, hi, coef = _refine(ex, lo, hi, coef, edge)
-            mid = 0.5 * (lo + hi)
-            val = horner(coef, mid.reshape(-1, 1))
-            fac = torch.where(val > 0, 1.0, layers[li - 1].slope).to(torch.float64)
-            w, wd, bb, bd = layers[li].at(g)
-            coef = _poly_matmul(fac.unsqueeze(-1) * coef, w, wd, bb, bd)
+    ex, lo, hi, coef = _level2(planes, plo, phi, valid, layers, edge, g, 2 * mag * gamma(2 * nf + 8))
+    for li in range(3, len(layers)):
+        ex, lo, hi, coef = _refine(ex, lo, hi, coef, edge)
+        mid = 0.5 * (lo + hi)
+        val = horner(coef, mid.reshape(-1, 1))
+        fac = torch.where(val > 0, 1.0, layers[li - 1].slope).to(torch.float64)
+        w, wd, bb, bd = layers[li].at(g)
+        coef = _poly_matmul(fac.unsqueeze(-1) * coef, w, wd, bb, bd)
     centre = 0.5 * (lo + hi)
     coef = shift(coef, centre.reshape(-1, 1))  # powers of α − centre
     return ex + base, lo + g, hi + g, coef

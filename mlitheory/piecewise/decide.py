@@ -239,7 +239,8 @@ class _CEPieces:
         yl = y[self.ex]
         kk = self.c.shape[-1]
         rows = torch.arange(self.c.shape[0])
-        self.planes = [self.c[..., i] - self.c[rows, yl, i].unsqueeze(-1) for i in range(kk)]
+        w = self.c - self.c[rows, yl].unsqueeze(1)  # (P, k, K), one subtraction for every power
+        self.planes = list(w.permute(2, 0, 1).contiguous())
         self.yl = yl
         # rounding of the Taylor coefficients of w at any τ of the piece: the same synthetic division on |w|'s
         # coefficients at the piece's radius R (|τ| <= R for every τ computed from a point of the piece), with the
@@ -617,17 +618,24 @@ def decide_mli(
         vals = torch.cat([l_lo[:1], l_hi]).numpy()
         err = float(l_err.max()) if l_err.numel() else 0.0
         hidden = 0.0  # L is monotone on every sub-interval (no root of L′ inside): the end values are the extremes
+        decreasing = False  # the values at the sub-interval ends are at hand: the extrema come from them
         method = "exact root isolation of the polynomial L′ on every union piece (Bernstein subdivision)"
     else:
         a_lo, a_hi, sign, up = _decide_ce(pieces, yt, tol)
         al = torch.cat([a_lo[:1], a_hi]).numpy()
-        vals = piecewise_loss(pieces, yt.numpy(), loss, al)
+        # L′ < 0 proven on every cell: L decreases strictly, and its values at the cell ends (a loss evaluation of
+        # every example at every end) would add nothing: no rise, no interior extremum, |L| <= max(L(a), L(b))
+        decreasing = bool((sign < 0).all())
+        vals = l_ends if decreasing else piecewise_loss(pieces, yt.numpy(), loss, al)
         err = 64 * UNIT * (1 + float(np.abs(vals).max()))
         zero = sign == 0
         hidden = float((up[zero].clamp_min(0) * (a_hi - a_lo)[zero]).sum())
         method = "centred-form bounds of L′ on cells (Taylor enclosures of z′, z″, z‴), bisection"
-    crit = np.unique(_extrema(al, vals))
-    md, i, j = _min_delta(al, vals)
+    if decreasing:
+        crit, (md, i, j) = np.zeros(0), (0.0, 0, 0)
+    else:
+        crit = np.unique(_extrema(al, vals))
+        md, i, j = _min_delta(al, vals)
     md_err = 2 * err + hidden
     monotone = md <= tol
     strict = bool(monotone and (sign < 0).all())

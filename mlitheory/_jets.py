@@ -114,7 +114,9 @@ def _relu(v: Tensor, **_: Any):
 
 def _leaky(v: Tensor, negative_slope: float = 0.01, **_: Any):
     pos = v > 0
-    return F.leaky_relu(v, negative_slope), torch.where(pos, 1.0, negative_slope).to(v.dtype), None
+    # the slope in v's dtype: torch.where on two Python numbers would make it a float32 (torch's default) first
+    one, s = (torch.tensor(c, dtype=v.dtype, device=v.device) for c in (1.0, negative_slope))
+    return F.leaky_relu(v, negative_slope), torch.where(pos, one, s), None
 
 
 def _tanh(v: Tensor, **_: Any):

@@ -28,7 +28,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mlitheory._jets import LINEAR_MODULES
 from mlitheory._model import ModelView, extra_buffers
 from mlitheory.paths import ParameterPath
-from mlitheory.piecewise._poly import gamma, radius_bound
+from mlitheory.piecewise._poly import gamma, pick, radius_bound
 from mlitheory.piecewise._values import (
     GlobalPoly,
     SegPoly,
@@ -322,7 +322,7 @@ class GraphEngine:
         mask = x.c[0] > 0
         if x.K > 1:
             self._events_sign(x.c)
-        factor = torch.where(mask, 1.0, slope).to(x.c.dtype)
+        factor = pick(mask, 1.0, slope, x.c.dtype)
         return SegPoly(x.c * factor)
 
     def _events_sign(self, c: Tensor) -> None:

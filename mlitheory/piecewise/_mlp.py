@@ -25,7 +25,7 @@ from torch import fx, nn
 
 from mlitheory._model import ModelView
 from mlitheory.paths import ParameterPath
-from mlitheory.piecewise._poly import derivative, gamma, horner, horner_bound, shift
+from mlitheory.piecewise._poly import derivative, gamma, horner, horner_bound, pick, shift
 from mlitheory.piecewise._sweep import edge_of
 from mlitheory.piecewise.roots import sign_changes
 
@@ -199,10 +199,10 @@ def _sweep_chunk(layers: list[Layer], p: Tensor, q: Tensor, root: Tensor, has: T
     bnd = torch.cat([torch.full_like(top, lo_t), torch.where(flips, r_sorted, top), top], 1)
     # a2 on the first piece, then rank-one updates in the order of the flips: one plane per coefficient
     w2, w2d, b2, b2d = layers[1].at(g)
-    fac = torch.where(first_on, 1.0, slope1).to(torch.float64)
+    fac = pick(first_on, 1.0, slope1)
     a2 = _poly_matmul(torch.stack([fac * p, fac * q], -1), w2, w2d, b2, b2d)  # (n, H2, 3)
     on = ~first_on.gather(1, order)  # after the flip: on if it was off
-    sgn = torch.where(on, 1.0 - slope1, -(1.0 - slope1)).to(torch.float64) * flips
+    sgn = pick(on, 1.0 - slope1, -(1.0 - slope1)) * flips
     pj, qj = (p.gather(1, order) * sgn).unsqueeze(-1), (q.gather(1, order) * sgn).unsqueeze(-1)
     # a bound of the magnitudes summed into every coefficient (rounding floor of the values): Σ_j |W2||a1| + |b2|
     rr = max(abs(lo_t), abs(hi_t))
@@ -254,7 +254,7 @@ def _sweep_chunk(layers: list[Layer], p: Tensor, q: Tensor, root: Tensor, has: T
         ex, lo, hi, coef = _refine(ex, lo, hi, coef, edge)
         mid = 0.5 * (lo + hi)
         val = horner(coef, mid.reshape(-1, 1))
-        fac = torch.where(val > 0, 1.0, layers[li - 1].slope).to(torch.float64)
+        fac = pick(val > 0, 1.0, layers[li - 1].slope)
         w, wd, bb, bd = layers[li].at(g)
         coef = _poly_matmul(fac.unsqueeze(-1) * coef, w, wd, bb, bd)
     centre = 0.5 * (lo + hi)
@@ -424,7 +424,7 @@ def _level2_blocked(a2, w2, w2d, order, pj, qj, plo, phi, valid, layers, edge, g
     on_first = horner(cc, probe) > 0
     fix = (on_first != on_start).nonzero().squeeze(1)
     if fix.numel():
-        sg = torch.where(on_first[fix], 1.0 - slope, -(1.0 - slope)).to(torch.float64)
+        sg = pick(on_first[fix], 1.0 - slope, -(1.0 - slope))
         col = torch.stack([w3[:, i[fix]].T, w3d[:, i[fix]].T], -1)  # (C, k, 2): W3(τ)[:, i]
         out.index_put_((e[fix], m[fix]), _mul_poly(col, (sg.unsqueeze(-1) * cc[fix]).unsqueeze(1)), accumulate=True)
     out = out[valid]  # (P1, k, 4)
@@ -439,7 +439,7 @@ def _children_rank_one(ex, lo, hi, out, seg, cut, ri, turn_on, a2i, w3, w3d, slo
 
     dev = lo.device
     pn = lo.numel()
-    sg = torch.where(turn_on, 1.0 - slope, -(1.0 - slope)).to(torch.float64).unsqueeze(-1)
+    sg = pick(turn_on, 1.0 - slope, -(1.0 - slope)).unsqueeze(-1)
     col = torch.stack([w3[:, ri].T, w3d[:, ri].T], -1)  # (R, k, 2): W3(τ)[:, i]
     delta = _mul_poly(col, (sg * a2i).unsqueeze(1))  # (R, k, 4)
     parent, nlo, nhi = _split(lo, hi, seg, cut, edge)
@@ -498,7 +498,7 @@ def _children_dense(planes, valid, lo, hi, ex, seg, cut, layers, edge, g, pn, sp
     pe, pm = pe[par], pm[par]
     mid = (0.5 * (lo2 + hi2)).unsqueeze(-1)
     a2 = torch.stack([c0[pe, pm], c1[pe, pm], c2[pe, pm]], -1)  # (P, H2, 3)
-    fac = torch.where(horner(a2, mid) > 0, 1.0, layers[1].slope).to(torch.float64)
+    fac = pick(horner(a2, mid) > 0, 1.0, layers[1].slope)
     w3, w3d, b3, b3d = layers[2].at(g)
     return ex[par], lo2, hi2, _poly_matmul(fac.unsqueeze(-1) * a2, w3, w3d, b3, b3d)
 

@@ -23,6 +23,13 @@ Tensor = torch.Tensor
 UNIT = 2.0**-53
 
 
+def pick(cond: Tensor, a: float, b: float, dtype: torch.dtype = torch.float64) -> Tensor:
+    """``a`` where ``cond``, else ``b``, in ``dtype`` (``torch.where`` with two Python numbers rounds them to the
+    default dtype, float32, first: a LeakyReLU slope 0.1 would lose its float64 digits)."""
+    dev = cond.device
+    return torch.where(cond, torch.tensor(a, dtype=dtype, device=dev), torch.tensor(b, dtype=dtype, device=dev))
+
+
 def gamma(n: int) -> float:
     """$\\gamma_n = nu/(1 - nu)$, the factor of a rounding-error bound after ``n`` operations."""
     return n * UNIT / (1 - n * UNIT)

@@ -187,14 +187,22 @@ def add(a: Any, b: Any, centres: Tensor, sign: float = 1.0) -> Any:
         pb = _as_seg(b, centres, nd)
         return seg_add(pa, pb, sign)
     if isinstance(a, GlobalPoly) or isinstance(b, GlobalPoly):
-        ga = a if isinstance(a, GlobalPoly) else GlobalPoly({0: torch.as_tensor(a)})
-        gb = b if isinstance(b, GlobalPoly) else GlobalPoly({0: torch.as_tensor(b)})
+        ref = (a if isinstance(a, GlobalPoly) else b).ref  # a Python number takes the polynomial's dtype
+        ga = a if isinstance(a, GlobalPoly) else GlobalPoly({0: _constant(a, ref)})
+        gb = b if isinstance(b, GlobalPoly) else GlobalPoly({0: _constant(b, ref)})
         out = dict(ga.terms)
         for j, u in gb.terms.items():
             v = u if sign == 1.0 else sign * u
             out[j] = v if j not in out else out[j] + v
         return GlobalPoly(out)
     return a + b if sign == 1.0 else a + sign * b
+
+
+def _constant(v: Any, ref: Tensor) -> Tensor:
+    """``v`` as a tensor; a Python number in ``ref``'s dtype (``torch.as_tensor(0.1)`` would be a float32)."""
+    if isinstance(v, Tensor):
+        return v
+    return torch.as_tensor(v, dtype=ref.dtype if ref.is_floating_point() else None, device=ref.device)
 
 
 def _as_seg(v: Any, centres: Tensor, ndim: int) -> SegPoly:

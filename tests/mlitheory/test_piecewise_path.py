@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -299,3 +300,51 @@ def test_two_hidden_layers_in_many_blocks_of_neurons(seeded_mlp, monkeypatch):
         np.testing.assert_allclose(fast.lo, slow.lo, rtol=0, atol=1e-13)
         al = np.random.default_rng(0).uniform(0, 1, 40)
         assert _rel(fast.evaluate(al), slow.evaluate(al)) < 1e-12
+
+
+@pytest.mark.parametrize("engine", ["mlp", "graph"])
+def test_a_leaky_slope_keeps_its_float64_digits_under_torchs_float32_default(engine, forward):
+    # A user's session has torch's default dtype float32 (this module's fixture sets float64); torch.where on two
+    # Python numbers makes a float32 tensor, which would round the slope 0.1 to 0.10000000149 (a relative 1.5e-8).
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        net = nn.Sequential(nn.Linear(2, 3), nn.LeakyReLU(0.1), nn.Linear(3, 2), nn.LeakyReLU(0.3), nn.Linear(2, 2))
+        net = net.double()
+        other = copy.deepcopy(net)
+        with torch.no_grad():
+            for p in other.parameters():
+                p.mul_(-1.3).add_(0.2)
+        x = torch.tensor([[-9.0, 2.0], [3.0, -4.0], [0.5, 0.25]], dtype=torch.float64)
+        pp = piecewise_logit_path(net, net, other, x, engine=engine)
+        al = np.linspace(0, 1, 101)
+        assert _rel(pp.evaluate(al), forward(net, linear_path(net, other), x, al)) < 1e-14
+    finally:
+        torch.set_default_dtype(old)
+
+
+class _Constants(nn.Module):
+    """Python numbers in the forward, next to values and parameters: each must enter in float64."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(2, 3), nn.Linear(3, 2)
+
+    def forward(self, x):
+        h = F.leaky_relu(self.l1(x) * 0.1 + 0.3, 0.1)
+        return F.linear(h, self.l2.weight + 0.1, self.l2.bias) - 0.7
+
+
+def test_python_numbers_in_the_forward_enter_in_float64_under_torchs_float32_default(forward):
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        torch.manual_seed(0)
+        net, other = _Constants().double(), _Constants().double()
+        x = torch.randn(4, 2, dtype=torch.float64)
+        pp = piecewise_logit_path(net, net, other, x)
+        assert pp.engine == "graph"
+        al = np.linspace(0, 1, 101)
+        assert _rel(pp.evaluate(al), forward(net, linear_path(net, other), x, al)) < 1e-14
+    finally:
+        torch.set_default_dtype(old)

@@ -350,3 +350,22 @@ def test_model_untouched():
     assert m0.training and all(m.training for m in m0.modules())
     assert all(torch.equal(before[k], v) for k, v in m0.state_dict().items())
     assert not any("forward" in vars(m) for m in m0.modules())
+
+
+def test_leaky_relu_jets_keep_the_slope_in_float64_under_torchs_float32_default():
+    # torch.where on two Python numbers gives torch's default dtype: under float32 the slope 0.1 of z′ was rounded
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        m0 = nn.Sequential(nn.Linear(1, 1), nn.LeakyReLU(0.1), nn.Linear(1, 1)).double()
+        m1 = nn.Sequential(nn.Linear(1, 1), nn.LeakyReLU(0.1), nn.Linear(1, 1)).double()
+        with torch.no_grad():
+            for m, w in ((m0, 1.0), (m1, 2.0)):
+                m[0].weight.fill_(w), m[0].bias.fill_(-1.0), m[2].weight.fill_(1.0), m[2].bias.fill_(0.0)
+        x = torch.full((1, 1), -9.0, dtype=torch.float64)
+        # pre-activation −9(1 + α) − 1 < 0 on the whole line: z = 0.1·(−9(1 + α) − 1), z′ = −0.9, z″ = 0 exactly
+        z, d1, d2 = TaylorForward(m0, linear_path(m0, m1))(x, 0.5, {}).dense()
+        assert float(z) == pytest.approx(-1.45, rel=1e-15) and float(d1) == pytest.approx(-0.9, rel=1e-15)
+        assert float(d2) == 0.0
+    finally:
+        torch.set_default_dtype(old)

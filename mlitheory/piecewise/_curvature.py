@@ -21,6 +21,8 @@ Angles are $2\operatorname{atan2}(\|a-b\|,\|a+b\|)$ of unit vectors (accurate at
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -28,6 +30,8 @@ from mlitheory.piecewise._poly import UNIT, derivative, horner, horner_bound, in
 from mlitheory.piecewise.roots import sign_changes
 
 Tensor = torch.Tensor
+_MAX_OPEN = 2**16  # open sub-intervals of the adaptive quadrature, at most (memory: 15 nodes × k × this)
+_BLIND = 2.0**23  # a speed below this many times its Horner rounding bound leaves the tangent undetermined
 
 # Gauss–Kronrod 7/15 on [-1, 1] (QUADPACK's qk15): Kronrod nodes ±x, weights; Gauss weights on x[1], x[3], x[5], x[7]
 _XK = [
@@ -154,15 +158,27 @@ def zero_speed_points(c: Tensor, r: Tensor, *, d1: Tensor | None = None) -> tupl
     return pi[zero], tau[zero]
 
 
-def _integrand(d1: Tensor, d2: Tensor, tau: Tensor) -> Tensor:
-    """‖T′‖ at τ for curves with derivative coefficients d1 ``(M, k, ·)``, d2; ``tau`` ``(M, q)``."""
+def _integrand(d1: Tensor, d2: Tensor, tau: Tensor, *, noise: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    r"""‖T′‖ at τ for curves with derivative coefficients d1 ``(M, k, ·)``, d2; ``tau`` ``(M, q)``.
+
+    With ``noise``, also the scale of its rounding, $(\|e_2\| + \|z''\|\,\|e_1\|/s)/s$ with $e_i$ the Horner
+    rounding bounds of $z'$, $z''$ and $s=\|z'\|$: ‖T′‖ cannot be computed more accurately than that (where the
+    speed is below ``_BLIND`` times its own rounding, the scale is infinite: there the pieces' coefficients, which
+    carry rounding of their own, may not even fix the tangent's direction)."""
     v1 = horner(d1.unsqueeze(1), tau.unsqueeze(-1))  # (M, q, k)
     v2 = horner(d2.unsqueeze(1), tau.unsqueeze(-1))
     s = torch.linalg.vector_norm(v1, dim=-1)
     safe = torch.where(s > 0, s, 1.0).unsqueeze(-1)
     t = v1 / safe
     perp = v2 - (v2 * t).sum(-1, keepdim=True) * t
-    return torch.where(s > 0, torch.linalg.vector_norm(perp, dim=-1) / safe.squeeze(-1), torch.zeros_like(s))
+    f = torch.where(s > 0, torch.linalg.vector_norm(perp, dim=-1) / safe.squeeze(-1), torch.zeros_like(s))
+    if not noise:
+        return f
+    e1 = torch.linalg.vector_norm(horner_bound(d1.unsqueeze(1), tau.unsqueeze(-1)), dim=-1)
+    e2 = torch.linalg.vector_norm(horner_bound(d2.unsqueeze(1), tau.unsqueeze(-1)), dim=-1)
+    sc = safe.squeeze(-1)
+    scale = (e2 + torch.linalg.vector_norm(v2, dim=-1) * e1 / sc) / sc
+    return f, torch.where(s > _BLIND * e1, scale, torch.full_like(s, math.inf))
 
 
 def smooth_parts(
@@ -197,7 +213,17 @@ def smooth_parts(
         mid = 0.5 * (u + v)
         nodes = mid.unsqueeze(1) + half.unsqueeze(1) * x  # (n, 15)
         a1, a2 = (d1, d2) if depth == 0 else (d1[idx], d2[idx])  # every curve in the first pass
-        f = _integrand(a1, a2, nodes)
+        if depth == 0:
+            f = _integrand(a1, a2, nodes)
+            floor = torch.zeros_like(u)
+            blind = blind_all = torch.zeros_like(u, dtype=torch.bool)
+        else:
+            # what rounding allows: the integrand's rounding scale over the nodes times the width (a sub-interval
+            # whose Kronrod–Gauss difference is at that level cannot gain from splitting: accepted with that error)
+            f, fnoise = _integrand(a1, a2, nodes, noise=True)
+            inf = ~fnoise.isfinite()  # nodes where the speed is below its rounding
+            blind, blind_all = inf.any(1), inf.all(1)
+            floor = 64 * UNIT * (v - u) * torch.where(inf, 0.0, fnoise).amax(1)
         kr = (f * wk).sum(1) * half
         ga = (f * wg).sum(1) * half
         err = (kr - ga).abs()
@@ -205,16 +231,27 @@ def smooth_parts(
         # the zeros of the speed were split off before, so z′ ≠ 0 there up to a near-reversal, which the guard
         # then catches as a large chord)
         chord = angle(horner(a1, u.reshape(-1, 1)), horner(a1, v.reshape(-1, 1)))
-        ok = (err <= tol * (v - u) + 64 * UNIT * kr.abs()) & (kr >= chord - 1e-12 - 64 * UNIT * chord)
+        guard = kr >= chord - 1e-12 - 64 * UNIT * chord
+        met = err <= tol * (v - u) + 64 * UNIT * kr.abs()
+        # accepted at the rounding floor only: the value there may be all rounding noise (the pieces' coefficients
+        # carry rounding of their own, which the floor does not see), so all of it counts in the error
+        at_floor = ~met & (err <= tol * (v - u) + 64 * UNIT * kr.abs() + floor)
+        # a node whose speed is below its rounding: its value is noise, so the sub-interval is split until it lies
+        # wholly in such a stretch, which is then accepted with all of its value and its chord in the error
+        ok = ((met | at_floor) & guard & ~blind) | blind_all
+        err = torch.where(at_floor, torch.maximum(err, kr.abs()), err)
+        err = torch.where(blind_all, torch.maximum(err, kr.abs()) + chord, err)
         if depth == 0:
             # the first pass accepts only what it certifies; everything else is redone whole with GK15
             value.index_add_(0, idx[ok], torch.maximum(kr[ok], chord[ok]))
             error.index_add_(0, idx[ok], err[ok] + 64 * UNIT * kr[ok].abs())
             idx, u, v = idx[~ok], u[~ok], v[~ok]
             continue
-        if depth == max_depth:
+        if depth == max_depth or idx.numel() > _MAX_OPEN:
+            # out of depth, or of sub-intervals (a speed below its rounding over a stretch of α): accept the rest
+            # with the error estimate and the chord's shortfall, reported in the error
             ok = torch.ones_like(ok)
-            err = torch.maximum(err, (chord - kr).clamp_min(0))
+            err = torch.maximum(err, (chord - kr).clamp_min(0)) + torch.where(blind & ~blind_all, kr.abs(), 0.0)
         value.index_add_(0, idx[ok], torch.maximum(kr[ok], chord[ok]))
         error.index_add_(0, idx[ok], err[ok] + 64 * UNIT * kr[ok].abs())
         bad = ~ok

@@ -43,8 +43,12 @@ from mlitheory.paths import ParameterPath, StateLike
 from mlitheory.piecewise._poly import UNIT, derivative, gamma, horner, horner_bound, multiply
 from mlitheory.piecewise._union import union_sums
 from mlitheory.piecewise.path import (
+    _CHECK_EXAMPLES,
     PiecewisePath,
     _interval,
+    check_alpha,
+    check_pieces,
+    model_logits,
     piecewise_logit_path,
     resolve_path,
     statistic_overrides,
@@ -503,7 +507,7 @@ def _model_loss(model, path, x, y, name, alphas, overrides) -> list[float]:
         extra = extra_buffers(model, path.start, x.device)
         for al in alphas:
             state = {**path.state(float(al)), **extra, **(overrides or {})}
-            z = torch.func.functional_call(view.module, state, (x,))
+            z = torch.func.functional_call(view.module, view.private(state), (x,))  # tied names: one value
             z = z.reshape(z.shape[0], -1).to(torch.float64)
             out.append(float(_per_example_loss(z, y, name).mean()))
     return out
@@ -563,6 +567,8 @@ def decide_mli(
     if loss not in LOSSES:
         raise ValueError(f"loss must be 'cross_entropy' or 'mse', got {loss!r}")
     x, y = _stack_data(data)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"data has {x.shape[0]} inputs but {y.shape[0]} labels/targets: one per input")
     path = resolve_path(model, start, end, path)
     a, b = _interval(interval)
     ref = next(iter(path.start.values()))
@@ -576,8 +582,20 @@ def decide_mli(
         )
     elif not isinstance(pieces, PiecewisePath):
         raise TypeError(f"pieces must be a PiecewisePath, got {type(pieces).__name__}")
-    if pieces.n_examples != x.shape[0]:
-        raise ValueError(f"pieces has {pieces.n_examples} examples but data has {x.shape[0]}")
+    else:
+        if pieces.n_examples != x.shape[0]:
+            raise ValueError(f"pieces has {pieces.n_examples} examples but data has {x.shape[0]}")
+        if tuple(pieces.interval) != (a, b):
+            raise ValueError(
+                f"pieces were computed on the interval {tuple(pieces.interval)} but interval={(a, b)}: pass "
+                f"interval={tuple(pieces.interval)}, or compute the pieces on {(a, b)}"
+            )
+        at = check_alpha(a, b)
+        why = (
+            "pieces do not belong to this model, path and data (they were computed for other inputs, states or "
+            "path); compute them with piecewise_logit_path on the same arguments"
+        )
+        check_pieces(pieces, model_logits(model, path64, x64[:_CHECK_EXAMPLES], at, overrides), at, why)
     k = pieces.n_outputs
     if loss == "cross_entropy":
         if targets is not None:
@@ -596,7 +614,7 @@ def decide_mli(
 
                 with ModelView(model) as view:
                     st = {**path64.state(1.0), **extra_buffers(model, path64.start, dev), **(overrides or {})}
-                    zs = torch.func.functional_call(view.module, st, (x64,))
+                    zs = torch.func.functional_call(view.module, view.private(st), (x64,))
             yt = zs.reshape(zs.shape[0], -1).to(torch.float64).cpu()
         else:
             yt = torch.as_tensor(targets if targets is not None else y).to(torch.float64).cpu()
@@ -648,6 +666,14 @@ def decide_mli(
         direct = _model_loss(model, path64, x64, yt.to(dev), loss, [al[i], al[j]], overrides)
         witness = (float(al[i]), float(al[j]), direct[0], direct[1])
         witness_exact = (float(al[i]), float(al[j]), float(vals[i]), float(vals[j]))
+        # the rise is confirmed through the model itself: its own losses must be the exact pieces' (float64 both)
+        gap = max(abs(direct[0] - float(vals[i])), abs(direct[1] - float(vals[j])))
+        if not gap <= 1e-9 * (1 + abs(float(vals[i])) + abs(float(vals[j]))):
+            raise RuntimeError(
+                f"the model's own loss at the witness α = {al[i]:.17g}, {al[j]:.17g} is {direct[0]!r}, {direct[1]!r}; "
+                f"the exact pieces give {float(vals[i])!r}, {float(vals[j])!r}: the model's forward is not what the "
+                "pieces represent (please report it with the model); no decision is returned"
+            )
     return MLIDecision(
         monotone=bool(monotone),
         strict=strict,

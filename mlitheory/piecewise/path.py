@@ -238,6 +238,56 @@ def statistic_overrides(path: ParameterPath, bn: str) -> dict[str, torch.Tensor]
     )
 
 
+_CHECK_EXAMPLES = 64  # inputs of the model's own forward that the pieces are checked against
+
+
+def check_alpha(a: float, b: float) -> float:
+    """Where the pieces are checked against the model: off the interval's centre, so that a reversed path (the same
+    state at the centre) is told apart."""
+    return a + 0.3819660112501051 * (b - a)
+
+
+def model_logits(model: nn.Module, path: ParameterPath, x: torch.Tensor, alpha: float, overrides=None) -> torch.Tensor:
+    """The model's own logits ``(N, k)`` at ``alpha`` (float64 states, tied names one value, never modified).
+
+    Raises:
+        ValueError: the inputs do not fit the model (its own forward fails on them), with torch's message.
+    """
+    from mlitheory._model import ModelView, extra_buffers
+
+    with ModelView(model) as view, torch.no_grad():
+        state = {**path.state(float(alpha)), **extra_buffers(model, path.start, x.device), **(overrides or {})}
+        try:
+            z = torch.func.functional_call(view.module, view.private(state), (x,))
+        except (RuntimeError, ValueError, TypeError, IndexError) as err:
+            raise ValueError(
+                f"inputs of shape {tuple(x.shape)} ({x.dtype}) do not fit the model: its own forward fails on them "
+                f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); pass a batch (N, ...) of "
+                "the shape the model takes"
+            ) from err
+    if not isinstance(z, torch.Tensor):
+        raise TypeError(f"the model must return one tensor of logits, got {type(z).__name__}")
+    return z.reshape(z.shape[0], -1).to(torch.float64)
+
+
+def check_pieces(
+    pieces: PiecewisePath, z_ref: torch.Tensor, alpha: float, what: str, error: type[Exception] = ValueError
+) -> None:
+    """Raise ``error`` unless the pieces give the model's own logits ``z_ref`` (the first examples) at ``alpha``."""
+    m = z_ref.shape[0]
+    z = torch.from_numpy(pieces.evaluate([alpha])[0, :m])
+    if z.shape != z_ref.shape:
+        shapes = f"{tuple(z.shape[1:])} per example, the model {tuple(z_ref.shape[1:])}"
+        raise error(f"{what}: the pieces have logits of shape {shapes}")
+    scale = 1.0 + float(z_ref.abs().max()) if z_ref.numel() else 1.0
+    err = float((z - z_ref.cpu()).abs().max()) if z_ref.numel() else 0.0
+    if not err <= 1e-9 * scale:
+        raise error(
+            f"{what}: the pieces differ from the model's own forward at α = {alpha:.6g} by {err:.3g} (logits of "
+            f"size {scale - 1:.3g})"
+        )
+
+
 def piecewise_logit_path(
     model: nn.Module,
     start: StateLike | None,
@@ -297,15 +347,22 @@ def piecewise_logit_path(
     x = stack_inputs(inputs).to(dev)
     x = x.to(torch.float64) if x.is_floating_point() else x
     overrides = statistic_overrides(path, bn)
+    if x.shape[0] == 0:
+        raise ValueError("inputs is empty: pass at least one input")
+    at = check_alpha(a, b)
+    # the model's own forward on a few inputs: a clear error when they do not fit it, and the check of the pieces
+    z_ref = model_logits(model, path, x[:_CHECK_EXAMPLES], at, overrides)
     use_mlp = False
     if engine in ("auto", "mlp"):
         from mlitheory.piecewise._mlp import mlp_layers
 
         layers = mlp_layers(model, path, overrides)
+        if layers is not None and z_ref.shape[1] != layers[-1].w0.shape[0]:
+            layers = None  # Linear layers applied along a trailing axis of (N, ..., features) inputs: not a chain
         if layers is None and engine == "mlp":
             raise ValueError(
-                "engine='mlp' needs a plain chain of Linear and ReLU/LeakyReLU layers on a path that is affine in α; "
-                "use engine='graph' (or 'auto') for this model"
+                "engine='mlp' needs a plain chain of Linear and ReLU/LeakyReLU layers on a path that is affine in α, "
+                "applied to inputs (N, features) (or flattened first); use engine='graph' (or 'auto') for this model"
             )
         use_mlp = layers is not None
     if use_mlp:
@@ -321,7 +378,7 @@ def piecewise_logit_path(
             eng.close()
         name = "graph"
     offsets, lo, hi, coefs = sort_pieces(ex, lo, hi, coefs, x.shape[0])
-    return PiecewisePath(
+    out = PiecewisePath(
         offsets=offsets.cpu().numpy(),
         lo=lo.cpu().numpy(),
         hi=hi.cpu().numpy(),
@@ -334,3 +391,9 @@ def piecewise_logit_path(
         engine=name,
         path=path.label,
     )
+    why = (
+        "the model's forward is not the composition of its traced operations (a forward hook, or an operation that "
+        "torch.fx does not see); the exact tools cannot represent it, use the sampled tools"
+    )
+    check_pieces(out, z_ref, at, why, Unsupported)
+    return out

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from mlitheory import MLIDecision, decide_mli, exact_gauss_length, interpolate
+from mlitheory import MLIDecision, decide_mli, exact_gauss_length, interpolate, piecewise_logit_path
 from mlitheory.paths import linear_path
 from mlitheory.piecewise._poly import derivative, horner
 from tests.strategies import seeds
@@ -250,3 +250,45 @@ def test_taylor_sup_bounds_every_derivative(seed, deg):
         sup = horner(dj.unsqueeze(2), s.reshape(20, 1, -1, 1).expand(20, 3, -1, 1)[..., 0]).abs().amax(-1)
         assert (sup <= val * (1 + 1e-12)).all()
         assert (err == 0).all()
+
+
+class _Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(3, 3), nn.Linear(3, 3)
+        self.b.weight = self.a.weight  # one parameter under two names
+
+    def forward(self, x):
+        return self.b(torch.relu(self.a(x)))
+
+
+def test_tied_weights_are_decided_and_the_rise_is_confirmed_through_the_model():
+    torch.manual_seed(0)
+    net, other = _Tied().double(), _Tied().double()
+    x = torch.randn(6, 3, dtype=torch.float64)
+    y = torch.randint(0, 3, (6,))
+    d = decide_mli(net, net.state_dict(), other.state_dict(), (x, y))  # the witness runs the model itself
+    dense = d.loss(np.linspace(0, 1, 2001))
+    rise = max(dense[j] - dense[:j].min() for j in range(1, len(dense)))
+    assert d.monotone == (rise <= d.tol) and d.min_delta >= rise - 1e-12
+    if not d.monotone:
+        assert d.witness[3] - d.witness[2] == pytest.approx(d.min_delta, rel=1e-9)
+    f = decide_mli(net, net.state_dict(), other.state_dict(), (x, torch.zeros(6, 3)), loss="mse", targets="final")
+    assert f.monotone is not None
+
+
+def test_pieces_of_another_interval_inputs_or_labels_are_refused(seeded_mlp):
+    net, other = seeded_mlp((2, 5, 3), seed=1), seeded_mlp((2, 5, 3), seed=2)
+    x = torch.randn(8, 2, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(8) % 3
+    wide = piecewise_logit_path(net, net, other, x, interval=(-0.5, 1.5))
+    with pytest.raises(ValueError, match=r"interval \(-0.5, 1.5\).*interval=\(0.0, 1.0\)"):
+        decide_mli(net, net, other, (x, y), pieces=wide)
+    assert decide_mli(net, net, other, (x, y), pieces=wide, interval=(-0.5, 1.5)).interval == (-0.5, 1.5)
+    elsewhere = piecewise_logit_path(net, net, other, x + 1.0)
+    with pytest.raises(ValueError, match="do not belong to this model, path and data"):
+        decide_mli(net, net, other, (x, y), pieces=elsewhere)
+    with pytest.raises(ValueError, match="do not belong"):
+        decide_mli(net, other, net, (x, y), pieces=piecewise_logit_path(net, net, other, x))  # the other direction
+    with pytest.raises(ValueError, match="8 inputs but 5 labels"):
+        decide_mli(net, net, other, (x, y[:5]))

@@ -220,3 +220,50 @@ def test_inner_product_of_polynomial_curves_is_the_summed_product():
     for na, nb in ((1, 1), (3, 2), (2, 4), (5, 5)):
         a, b = torch.from_numpy(rng.normal(size=(7, 4, na))), torch.from_numpy(rng.normal(size=(7, 4, nb)))
         np.testing.assert_allclose(inner(a, b).numpy(), multiply(a, b).sum(1).numpy(), rtol=1e-13, atol=1e-14)
+
+
+def _bias_free(seed: int) -> nn.Sequential:
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Linear(3, 6, bias=False), nn.ReLU(), nn.Linear(6, 6, bias=False), nn.ReLU(), nn.Linear(6, 2, bias=False)
+    ).double()
+
+
+def test_a_speed_below_its_rounding_ends_the_quadrature_with_an_honest_error(monkeypatch):
+    # A bias-free net from the zero state: θ_α = αθ₁, so z(α) = α³ f(x; θ₁) is a ray (G = 0 exactly), whose speed
+    # 3α²‖f‖ vanishes at α = 0. Near there ‖T′‖ is rounding noise that no splitting removes: before, the open
+    # sub-intervals doubled every round (millions, out of memory). Now their number is capped and what could not be
+    # resolved is in the error, so the reported interval holds the truth.
+    from mlitheory.piecewise import _curvature
+
+    monkeypatch.setattr(_curvature, "_MAX_OPEN", 2**12)
+    calls = []
+    orig = _curvature._integrand
+
+    def counting(d1, d2, tau, **kw):
+        calls.append(tau.shape[0])
+        return orig(d1, d2, tau, **kw)
+
+    monkeypatch.setattr(_curvature, "_integrand", counting)
+    model, end = _bias_free(0), _bias_free(1).state_dict()
+    zero = {k: torch.zeros_like(v) for k, v in end.items()}
+    x = torch.randn(10, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    g = exact_gauss_length(model, zero, end, x, concatenated=False)
+    assert max(calls) <= 2 * 2**12
+    assert np.isfinite(g.total).all() and np.isfinite(g.error).all()
+    assert (g.total - g.error <= 1e-9).all()  # G = 0 lies inside every example's reported interval
+    # a small start (the bias-plateau setting) ends too; an inscribed polygon of the model's own curve turns by at
+    # most the curve's total curvature, so it is a lower bound that the reported interval must reach
+    small = {k: 1e-3 * v for k, v in _bias_free(3).state_dict().items()}
+    g = exact_gauss_length(model, small, end, x, concatenated=False)
+    assert np.isfinite(g.total).all() and np.isfinite(g.error).all()
+    al = np.unique(np.concatenate([np.linspace(0, 1, 4001), np.geomspace(1e-7, 1, 4001)]))
+    path = linear_path(small, end)
+    with torch.no_grad():
+        z = np.stack([torch.func.functional_call(model, path.state(float(a)), (x,)).numpy() for a in al])
+    for i in range(x.shape[0]):
+        d = np.diff(z[:, i], axis=0)
+        d = d[np.linalg.norm(d, axis=-1) > 0]  # a vertex repeated (the curve standing still) is dropped
+        u = d / np.linalg.norm(d, axis=-1, keepdims=True)
+        turn = np.arccos(np.clip((u[1:] * u[:-1]).sum(-1), -1, 1)).sum()
+        assert g.total[i] + g.error[i] >= turn - 1e-6, (i, g.total[i], turn)

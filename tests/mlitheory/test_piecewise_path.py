@@ -348,3 +348,32 @@ def test_python_numbers_in_the_forward_enter_in_float64_under_torchs_float32_def
         assert _rel(pp.evaluate(al), forward(net, linear_path(net, other), x, al)) < 1e-14
     finally:
         torch.set_default_dtype(old)
+
+
+def test_inputs_that_do_not_fit_and_linear_layers_along_a_trailing_axis(seeded_mlp, forward):
+    net, other = seeded_mlp((3, 5, 2), seed=1), seeded_mlp((3, 5, 2), seed=2)
+    x = torch.randn(4, 6, 3, generator=torch.Generator().manual_seed(0))  # Linear acts on the last axis: (4, 6, 2)
+    pp = piecewise_logit_path(net, net, other, x)  # the MLP sweep would flatten (4, 18): the general engine runs
+    assert pp.engine == "graph" and pp.n_outputs == 12
+    al = np.linspace(0, 1, 31)
+    assert _rel(pp.evaluate(al), forward(net, linear_path(net, other), x, al)) < 1e-12
+    with pytest.raises(ValueError, match="engine='mlp' needs"):
+        piecewise_logit_path(net, net, other, x, engine="mlp")
+    with pytest.raises(ValueError, match=r"inputs of shape \(4, 7\).*do not fit the model"):
+        piecewise_logit_path(net, net, other, torch.randn(4, 7))
+
+
+def test_a_forward_hook_that_changes_the_output_is_refused_and_the_model_keeps_it(seeded_mlp):
+    net, other = seeded_mlp((3, 5, 2), seed=1), seeded_mlp((3, 5, 2), seed=2)
+    handle = net.register_forward_hook(lambda mod, inp, out: out + 1.0)  # fx tracing does not see hooks
+    try:
+        with pytest.raises(Unsupported, match="forward hook"):
+            piecewise_logit_path(net, net.state_dict(), other.state_dict(), torch.randn(4, 3))
+        assert len(net._forward_hooks) == 1
+    finally:
+        handle.remove()
+    quiet = net.register_forward_hook(lambda mod, inp, out: None)  # one that only looks is fine
+    try:
+        assert piecewise_logit_path(net, net.state_dict(), other.state_dict(), torch.randn(4, 3)).n_examples == 4
+    finally:
+        quiet.remove()

@@ -274,8 +274,13 @@ def check_pieces(
     pieces: PiecewisePath, z_ref: torch.Tensor, alpha: float, what: str, error: type[Exception] = ValueError
 ) -> None:
     """Raise ``error`` unless the pieces give the model's own logits ``z_ref`` (the first examples) at ``alpha``."""
-    m = z_ref.shape[0]
-    z = torch.from_numpy(pieces.evaluate([alpha])[0, :m])
+    m = min(z_ref.shape[0], pieces.n_examples)
+    rows = []
+    for e in range(m):  # the first examples only (evaluate would index every example's pieces)
+        o0, o1 = int(pieces.offsets[e]), int(pieces.offsets[e + 1])
+        j = o0 + max(0, int(np.searchsorted(pieces.lo[o0:o1], alpha, side="right")) - 1)
+        rows.append(horner(torch.from_numpy(pieces.coefficients[j]), float(alpha - pieces.centre[j])))
+    z = torch.stack(rows) if rows else torch.zeros(0, pieces.n_outputs, dtype=torch.float64)
     if z.shape != z_ref.shape:
         shapes = f"{tuple(z.shape[1:])} per example, the model {tuple(z_ref.shape[1:])}"
         raise error(f"{what}: the pieces have logits of shape {shapes}")

@@ -500,17 +500,8 @@ def _min_delta(alphas: np.ndarray, values: np.ndarray) -> tuple[float, int, int]
 
 
 def _model_loss(model, path, x, y, name, alphas, overrides) -> list[float]:
-    from mlitheory._model import ModelView, extra_buffers
-
-    out = []
-    with ModelView(model) as view, torch.no_grad():
-        extra = extra_buffers(model, path.start, x.device)
-        for al in alphas:
-            state = {**path.state(float(al)), **extra, **(overrides or {})}
-            z = torch.func.functional_call(view.module, view.private(state), (x,))  # tied names: one value
-            z = z.reshape(z.shape[0], -1).to(torch.float64)
-            out.append(float(_per_example_loss(z, y, name).mean()))
-    return out
+    """The loss through the model itself at ``alphas`` (float64)."""
+    return [float(_per_example_loss(model_logits(model, path, x, al, overrides), y, name).mean()) for al in alphas]
 
 
 def decide_mli(
@@ -609,12 +600,7 @@ def decide_mli(
         if isinstance(targets, str):
             if targets != "final":
                 raise ValueError(f"targets must be None, 'final' or a tensor, got {targets!r}")
-            with torch.no_grad():
-                from mlitheory._model import ModelView, extra_buffers
-
-                with ModelView(model) as view:
-                    st = {**path64.state(1.0), **extra_buffers(model, path64.start, dev), **(overrides or {})}
-                    zs = torch.func.functional_call(view.module, view.private(st), (x64,))
+            zs = model_logits(model, path64, x64, 1.0, overrides)
             yt = zs.reshape(zs.shape[0], -1).to(torch.float64).cpu()
         else:
             yt = torch.as_tensor(targets if targets is not None else y).to(torch.float64).cpu()

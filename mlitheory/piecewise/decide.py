@@ -21,7 +21,8 @@ samples:
 
 Where $L'$ touches 0 without changing sign (the end of a plateau) bisection cannot prove strictness: such
 cells are kept once the largest rise they could hide is below ``tol``, and the decision says it is monotone up to
-``tol``. A rise is confirmed by evaluating the model itself at the two α of the witness.
+``tol``. A rise is confirmed by evaluating the model itself at the two α of the witness (a disagreement with the exact
+losses beyond 10⁻⁹ relative raises an error instead of returning a decision).
 
 References:
     ``theory_piecewise_paths.md`` (this project) §5. Moore, Kearfott, Cloud, *Introduction to Interval Analysis*,
@@ -541,7 +542,8 @@ def decide_mli(
             rise they could hide is below ``tol`` in total (plateaus); that allowance is in ``min_delta_error``.
         engine, device: as for [`piecewise_logit_path`][mlitheory.piecewise.path.piecewise_logit_path].
         pieces: an already computed [`PiecewisePath`][mlitheory.piecewise.path.PiecewisePath] of the same inputs and
-            path.
+            path, on the same ``interval`` (checked: the interval must be equal, and the pieces must give the model's
+            own logits at one α on up to 64 of the inputs, else a ``ValueError``).
 
     Returns:
         [`MLIDecision`][mlitheory.piecewise.decide.MLIDecision].

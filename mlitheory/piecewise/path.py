@@ -329,7 +329,10 @@ def piecewise_logit_path(
 
     Raises:
         Unsupported: a module or operation is not piecewise polynomial along the path (named), e.g. a smooth
-            activation or batch norm with batch statistics; use the sampled tools then.
+            activation or batch norm with batch statistics; or the model's forward is not what its traced operations
+            compute (a forward hook that changes the output): the pieces are checked against the model's own forward
+            at one α on up to 64 inputs. Use the sampled tools then.
+        ValueError: the inputs do not fit the model (its own forward fails on them), with torch's message.
 
     Examples:
         >>> import torch

@@ -292,3 +292,15 @@ def test_pieces_of_another_interval_inputs_or_labels_are_refused(seeded_mlp):
         decide_mli(net, other, net, (x, y), pieces=piecewise_logit_path(net, net, other, x))  # the other direction
     with pytest.raises(ValueError, match="8 inputs but 5 labels"):
         decide_mli(net, net, other, (x, y[:5]))
+
+
+def test_a_witness_that_the_model_does_not_confirm_is_an_error(monkeypatch):
+    from mlitheory.piecewise import decide as decide_module
+
+    net, s, e = _tent_net(2, 1.0)
+    x, y = torch.ones(1, 1), torch.zeros(1, dtype=torch.long)
+    assert not decide_mli(net, s, e, (x, y)).monotone  # confirmed through the model
+    real = decide_module._model_loss
+    monkeypatch.setattr(decide_module, "_model_loss", lambda *a: [v + 1e-6 for v in real(*a)])
+    with pytest.raises(RuntimeError, match="model's own loss at the witness"):
+        decide_mli(net, s, e, (x, y))

@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("config", help="sweep TOML file, or the name of a bundled sweep (see `info`)")
     s.add_argument("--backend", choices=["local", "process", "ray"], default="local")
-    s.add_argument("--scale", choices=["smoke", "small", "paper"], default="small")
+    s.add_argument("--scale", choices=["smoke", "small", "medium", "paper"], default="small")
     s.add_argument("--quick", action="store_true", help="same as --scale smoke")
     s.add_argument("--workers", type=arg_int(1), default=None, help="parallel runs (default: CPU count)")
     s.add_argument(

@@ -130,6 +130,8 @@ def _run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device or "cpu")
     rec, names = _load(args)
+    if args.out is not None and args.out.exists() and not args.out.is_dir():  # checked before the work, not after
+        raise _Refused(f"--out {args.out} is a file, not a folder; pass the path of a folder (created if missing)")
     before = [n for n in names if n != "final"]
     if args.directions == "pca" and len(before) < 2:
         raise _Refused(

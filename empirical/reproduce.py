@@ -21,8 +21,10 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 import os
 import platform
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,7 +36,7 @@ import mlitheory
 from empirical.experiments import EXPERIMENTS, ExperimentSpec, experiment_module, load_experiment
 from empirical.report import Report
 from empirical.runs import RunConfig, RunRecord, inspect_folder, is_finished, load_run, run_folder
-from empirical.sweep import BACKENDS, SCALES, SweepSummary, run_sweep
+from empirical.sweep import BACKENDS, SCALES, SweepLocked, SweepSummary, run_sweep
 from mlitheory.cli_args import UsageError, arg_device, arg_dir, arg_int, one_line, writable_dir
 from mlitheory.results import Result, atomic_write_text
 
@@ -202,7 +204,7 @@ def _run_entry(rec: RunRecord, *, curve: bool) -> dict:
         "measures": m.get("measures"),
     }
     if rec.error:
-        out["error"] = rec.error
+        out["error"] = _no_machine_paths(str(rec.error))
     if curve and rec.curve is not None:
         out["curve"] = {"alphas": rec.curve.alphas.tolist()}
         out["curve"].update({k: rec.curve[k].tolist() for k in ("loss", "accuracy") if k in rec.curve.values})
@@ -267,8 +269,9 @@ def reproduce(
     report: Report = experiment_module(name).analyse(ctx)
     failed = [r for r in records + ctx.derived_runs if r.state in ("failed", "killed")]
     if failed:
+        first = _no_machine_paths(str(failed[0].error))
         report.note(
-            f"{len(failed)} run(s) failed and are left out (first: {failed[0].config.hash}: {failed[0].error}); "
+            f"{len(failed)} run(s) failed and are left out (first: {failed[0].config.hash}: {first}); "
             "re-running the same command retries them."
         )
     keep_curves = len(records) + len(ctx.derived_runs) <= 400
@@ -307,6 +310,11 @@ def reproduce(
     )
     report.write(out, force=force)
     return report
+
+
+def _no_machine_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its last two parts (a report holds no path of this machine)."""
+    return re.sub(r"(?<![\w.])/(?:[^\s/:'\"]+/)*([^\s/:'\"]+/[^\s/:'\"]+)", r"…/\1", text)
 
 
 def _compute_time(records: Sequence[RunRecord], analysis_s: float) -> dict[str, Any]:
@@ -349,9 +357,14 @@ def write_index(folder: str | os.PathLike) -> Path:
 
     folder = Path(folder)
     found, others = {}, []
+    damaged = []
     for path in sorted(folder.glob("**/results.json")):
-        data = json.loads(path.read_text())
         name = path.parent.relative_to(folder).as_posix()
+        try:
+            data = json.loads(path.read_bytes().decode("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:  # listed as damaged; the other reports are indexed
+            damaged.append((name, one_line(e)))
+            continue
         if isinstance(data, dict) and data.get("experiment") in EXPERIMENTS:
             found[name] = data
         elif (path.parent / "report.md").is_file():  # another study's report (the exact ReLU study): linked only
@@ -415,6 +428,13 @@ def write_index(folder: str | os.PathLike) -> Path:
     if others:
         lines += ["## Other reports in this folder", ""] + [f"- [{n}/report.md]({n}/report.md)" for n in others]
         lines.append("")
+    if damaged:
+        lines += ["## Damaged reports (not indexed)", ""]
+        lines += [
+            f"- `{n}/results.json`: {esc(why)}; regenerate it with `python -m empirical reproduce`"
+            for n, why in damaged
+        ]
+        lines.append("")
     path = folder / "index.md"
     atomic_write_text(path, "\n".join(lines))
     return path
@@ -465,8 +485,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     r.add_argument(
         "--scale",
         choices=list(SCALES),
-        default="small",
-        help="smoke (seconds), small (CPU, minutes), medium (full MNIST / Fashion-MNIST, < 1 h on 2 cores), paper",
+        default=None,
+        help="smoke (seconds), small (CPU, minutes; the default), medium (full MNIST / Fashion-MNIST, < 1 h on 2 "
+        "cores), paper",
     )
     r.add_argument("--quick", action="store_true", help="same as --scale smoke")
     r.add_argument("--backend", choices=list(BACKENDS), default="local")
@@ -490,7 +511,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     r.add_argument("--no-progress", action="store_true")
     r.add_argument(
         "--budget",
-        type=float,
+        type=_seconds,
         default=None,
         help="seconds this call may train (then it exits with status 3; call again to resume): for GPU sessions "
         "with a time limit per call",
@@ -503,16 +524,32 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     return r
 
 
-def _other_report(folder: Path, name: str, scale: str) -> bool:
-    """Whether ``folder`` holds the report of another experiment or scale (or an unreadable one)."""
+def _seconds(text: str) -> float:
+    """A ``--budget``: a finite number of seconds >= 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text!r}")
+    return v
+
+
+def _other_report(folder: Path, name: str, scale: str, runs: set[str] | None = None) -> str:
+    """Why ``folder`` holds another report ('' when it holds none, or this experiment's at this scale on the same
+    ``runs``, the run hashes): another experiment or scale, other runs (another ``--seed`` or data), or unreadable."""
     old = Path(folder) / "results.json"
     if not old.is_file():
-        return False
+        return ""
     try:
         prev = json.loads(old.read_bytes().decode("utf-8"))
-        return (prev.get("experiment"), prev.get("scale")) != (name, scale)
+        if (prev.get("experiment"), prev.get("scale")) != (name, scale):
+            return f"the report of {prev.get('experiment')!r} at scale {prev.get('scale')!r}"
+        if runs is not None and set((prev.get("configs") or {}).get("runs") or {}) != runs:
+            return f"a report of {name!r} at scale {scale!r} from other runs (another --seed or data set)"
+        return ""
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-        return True
+        return f"an unreadable {old.name} (a damaged report)"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -537,37 +574,48 @@ def main(args: argparse.Namespace) -> int:
     if args.address is not None and args.backend != "ray":
         raise UsageError("--address is the address of a Ray cluster; use it with --backend ray")
     names = list(EXPERIMENTS) if args.name == "all" else [args.name]
-    scale = "smoke" if args.quick else args.scale
+    if args.quick and args.scale not in (None, "smoke"):
+        raise UsageError(f"--quick runs the smoke scale; it contradicts --scale {args.scale}: give one of them")
+    scale = "smoke" if args.quick else (args.scale or "small")
     deadline = None if args.budget is None else time.time() + args.budget
+    specs = {}
+    for n in names:  # every check before the first run
+        try:
+            specs[n] = load_experiment(n, scale, data_dir=args.data_dir, seed_offset=args.seed)
+        except (TypeError, ValueError) as e:
+            raise UsageError(one_line(e)) from None
+    writable_dir(args.runs or default_root(scale), "--runs")
     if args.train_only:
-        left = 0
+        left = failed_runs = 0
         for n in names:
-            spec = load_experiment(n, scale, data_dir=args.data_dir, seed_offset=args.seed)
+            spec = specs[n]
             root = args.runs if args.runs is not None else default_root(scale)
             kw = {"backend": args.backend, "workers": args.workers, "address": args.address, "device": args.device}
-            summary = _sweep(spec.configs, Path(root), progress=not args.no_progress, deadline=deadline, **kw)
+            try:
+                summary = _sweep(spec.configs, Path(root), progress=not args.no_progress, deadline=deadline, **kw)
+            except SweepLocked as e:
+                raise UsageError(one_line(e)) from None
             left += summary.pending
+            failed_runs += summary.failed
             print(
                 f"{n} ({scale}): {summary.total} runs, {summary.done} trained now, {summary.skipped} already done, "
                 f"{summary.failed} failed, {summary.pending} left for the next call, {summary.seconds:.0f} s"
             )
-        return 3 if left else 0
+        return 3 if left else (1 if failed_runs else 0)
     if args.name == "all" and args.out is not None:
         outs = {n: args.out / n for n in names}
     else:
         outs = {n: args.out for n in names}
-    for n in names:  # every check before the first run
-        try:
-            load_experiment(n, scale, data_dir=args.data_dir, seed_offset=args.seed)
-        except (TypeError, ValueError) as e:
-            raise UsageError(one_line(e)) from None
+    for n in names:
         folder = outs[n] or default_out(n, scale)
-        if not args.force and _other_report(folder, n, scale):
-            raise UsageError(f"{folder} holds another report; choose another --out or pass --force to replace it")
+        other = "" if args.force else _other_report(folder, n, scale, {c.hash for c in specs[n].configs})
+        if other:
+            hint = "choose another --out or pass --force to replace it"
+            raise UsageError(f"{folder} holds another report ({other}); {hint}")
         writable_dir(folder, "--out")
-    writable_dir(args.runs or default_root(scale), "--runs")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    failed = 0
     for n in names:
         t0 = time.perf_counter()
         try:
@@ -575,6 +623,8 @@ def main(args: argparse.Namespace) -> int:
         except Incomplete as e:
             print(f"{e} (budget {args.budget:g} s; exit status 3)")
             return 3
+        except SweepLocked as e:
+            raise UsageError(one_line(e)) from None
         folder = outs[n] or default_out(n, scale)
         print(f"\n== {rep.title} ({n}, scale {scale})")
         for note in rep.notes:
@@ -586,6 +636,10 @@ def main(args: argparse.Namespace) -> int:
             p = "–" if c.p_value is None else f"{c.p_value:.2g}"
             print(f"  [{c.verdict}] {c.statement} — {c.evidence} (p = {p})")
         print(f"\nwrote {folder}/report.md ({time.perf_counter() - t0:.0f} s)")
+        failed += int(rep.numbers.get("environment", {}).get("runs_failed", 0))
+    if failed:
+        print(f"error: {failed} run(s) failed (see the report's notes); the report leaves them out (exit status 1)")
+        return 1
     return 0
 
 

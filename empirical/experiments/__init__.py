@@ -199,6 +199,10 @@ def load_experiment(
         ok = (available or {}).get(target)
         if ok is None:
             ok = _dataset_available(target, data_dir)
+            if not ok and data_dir is not None:  # a folder named by the user: its data set is meant, not a stand-in
+                from empirical.data import available as _available
+
+                raise ValueError(f"data_dir={str(data_dir)!r}: {_available(target, data_dir)[1]}")
         if not ok:
             configs = [
                 RunConfig.from_dict(merge_values(c.to_dict(), fb["replace"])) if c.dataset == target else c

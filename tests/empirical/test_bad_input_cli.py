@@ -25,7 +25,7 @@ import pytest
 import torch
 
 from empirical.__main__ import main as empirical_main
-from empirical.data import Dataset
+from empirical.data import DATA_DIR_ENV, Dataset
 from empirical.runs import ConfigMismatch, CorruptRun, RunConfig, execute_run, inspect_folder, load_run, run_folder
 from empirical.sweep import expand, load_sweep
 from mlitheory.bias_plateau.demo import main as demo_main
@@ -120,10 +120,24 @@ def _other_report(tmp: Path) -> None:
     (tmp / "rep" / "results.json").write_text(json.dumps({"experiment": "lucas_table2", "scale": "smoke"}))
 
 
+def _same_report_other_runs(tmp: Path) -> None:
+    # lucas_table1 at smoke, but from other runs (another --seed): regenerating it in place would lose it
+    (tmp / "rep").mkdir()
+    report = {"experiment": "lucas_table1", "scale": "smoke", "configs": {"runs": {"0123456789abcdef": {}}}}
+    (tmp / "rep" / "results.json").write_text(json.dumps(report))
+
+
+def _incomplete_cifar(tmp: Path) -> None:
+    (tmp / "cifar" / "cifar-10-batches-py").mkdir(parents=True)
+    (tmp / "cifar" / "cifar-10-batches-py" / "data_batch_1").write_bytes(b"x")
+
+
 NOCUDA = "a CUDA device is here" if CUDA else ""
 T = "train --dataset gaussian --n-train 32 --epochs 1 --out {tmp}/runs"
 S = "sweep {tmp}/tiny.toml --out {tmp}/runs --no-progress"
 R = "reproduce lucas_table1 --quick --out {tmp}/rep --runs {tmp}/runs --no-progress"
+T2 = "reproduce lucas_table2 --out {tmp}/rep --runs {tmp}/runs --no-progress"
+_AFILE = _write("afile", "x")
 D = "--quick --out {tmp}/bp --no-progress"
 
 CLIS: list[Cli] = [
@@ -279,6 +293,19 @@ CLIS: list[Cli] = [
     ),
     C("reproduce address without Ray", "empirical", R + " --address auto", "use it with --backend ray"),
     C("reproduce into another report", "empirical", R, "holds another report", _other_report),
+    C("reproduce into a report of other runs", "empirical", R + " --seed 1", "other runs", _same_report_other_runs),
+    C("reproduce quick and paper", "empirical", R + " --scale paper", "contradicts --scale paper"),
+    C("reproduce NaN budget", "empirical", R + " --budget nan", "finite number of seconds"),
+    C("reproduce negative budget", "empirical", R + " --budget -5", "finite number of seconds"),
+    C("reproduce train-only runs a file", "empirical", R + " --train-only --runs {tmp}/afile", "is a file", _AFILE),
+    C("reproduce train-only scale it lacks", "empirical", T2 + " --scale medium --train-only", "no scale 'medium'"),
+    C(
+        "reproduce an incomplete CIFAR folder",
+        "empirical",
+        T2 + " --quick --data-dir {tmp}/cifar",
+        "lacks data_batch_2",
+        _incomplete_cifar,
+    ),
     C("reproduce missing data folder", "empirical", R + " --data-dir {tmp}/nothere", "is not a folder"),
     C("empirical without a command", "empirical", "", "the following arguments are required"),
     C("empirical unknown command", "empirical", "fit", "invalid choice: 'fit'"),
@@ -315,6 +342,9 @@ def test_cli_matrix(case: Cli, tmp_path, capsys, monkeypatch):
     if case.skip:
         pytest.skip(case.skip)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(DATA_DIR_ENV, os.environ.get(DATA_DIR_ENV, ""))  # a --data-dir sets it: undone after the case
+    if not os.environ[DATA_DIR_ENV]:
+        monkeypatch.delenv(DATA_DIR_ENV)
     if case.setup is not None:
         case.setup(tmp_path)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))

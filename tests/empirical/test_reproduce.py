@@ -99,3 +99,46 @@ def test_index_puts_the_paper_beside_ours_for_every_claim(tmp_path):
     assert "| `study`" not in text and "- [study/report.md](study/report.md)" in text
     with pytest.raises(FileNotFoundError, match="no reports"):
         write_index(tmp_path / "empty")
+
+
+def test_failed_runs_make_the_command_fail_and_the_report_holds_no_machine_path(tmp_path, capsys, monkeypatch):
+    # a CIFAR folder with every file name but no data: the folder counts as installed, every run fails to load it
+    from empirical.__main__ import main
+    from empirical.data import DATA_DIR_ENV
+
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "cifar"))  # the command sets it too: undone after the test
+
+    batches = tmp_path / "cifar" / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (batches / name).write_bytes(b"not a pickle")
+    argv = ["reproduce", "lucas_table2", "--quick", "--no-progress", "--data-dir", str(tmp_path / "cifar"),
+            "--out", str(tmp_path / "rep"), "--runs", str(tmp_path / "runs")]  # fmt: skip
+    assert main(argv) == 1
+    assert "run(s) failed" in capsys.readouterr().out
+    text = (tmp_path / "rep" / "report.md").read_text() + (tmp_path / "rep" / "results.json").read_text()
+    assert "failed and are left out" in text and str(tmp_path) not in text and "cifar-10-batches-py/" in text
+
+
+def test_the_index_lists_a_damaged_report_and_indexes_the_others(tmp_path):
+    good = {"experiment": "lucas_table1", "scale": "smoke", "title": "T", "claims": [], "claims_summary": {}}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "results.json").write_text(json.dumps(good))
+    (tmp_path / "a" / "report.md").write_text("# T\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "results.json").write_text('{"experiment": "luc')  # cut off
+    text = write_index(tmp_path).read_text()
+    assert "a/report.md" in text and "## Damaged reports (not indexed)" in text and "`b/results.json`" in text
+
+
+def test_result_files_get_the_mode_of_any_new_file(tmp_path):
+    import os
+
+    from mlitheory.results import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "r.md", "x")
+        assert (os.stat(tmp_path / "r.md").st_mode & 0o777) == 0o644
+    finally:
+        os.umask(old)

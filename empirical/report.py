@@ -336,21 +336,17 @@ class Report:
         """Write the report folder (atomically, file by file).
 
         Raises:
-            FileExistsError: ``folder`` holds the report of another experiment or scale (pass ``force=True``
-                to replace it). A report of the same experiment and scale is regenerated in place.
+            FileExistsError: ``folder`` holds the report of another experiment or scale, or one from other runs
+                (another seed or data set; pass ``force=True`` to replace it). A report of the same experiment and
+                scale from the same runs is regenerated in place.
         """
         folder = Path(folder)
-        old = folder / "results.json"
-        if old.is_file() and not force:
-            try:
-                prev = json.loads(old.read_bytes().decode("utf-8"))
-                same = (prev.get("experiment"), prev.get("scale")) == (self.name, self.scale)
-            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-                same = False
-            if not same:
-                raise FileExistsError(
-                    f"{folder} holds another report ({old}); choose another --out or pass --force to replace it"
-                )
+        runs = set(self.configs["runs"]) if isinstance(self.configs.get("runs"), dict) else None
+        other = "" if force else other_report(folder, self.name, self.scale, runs)
+        if other:
+            raise FileExistsError(
+                f"{folder} holds another report ({other}); choose another --out or pass --force to replace it"
+            )
         folder.mkdir(parents=True, exist_ok=True)
         for t in self.tables:
             atomic_write_text(
@@ -363,6 +359,24 @@ class Report:
         atomic_write_text(folder / "results.json", json.dumps(self.to_json(), indent=1, allow_nan=False) + "\n")
         atomic_write_text(folder / "report.md", self.markdown())
         return folder / "report.md"
+
+
+def other_report(folder: str | os.PathLike, name: str, scale: str, runs: set[str] | None = None) -> str:
+    """Why ``folder`` holds another report: '' when it holds none, or the report of experiment ``name`` at ``scale``
+    from the same ``runs`` (run hashes; not compared when ``None``); else another experiment or scale, other runs
+    (another seed or data set), or an unreadable ``results.json``."""
+    old = Path(folder) / "results.json"
+    if not old.is_file():
+        return ""
+    try:
+        prev = json.loads(old.read_bytes().decode("utf-8"))
+        if (prev.get("experiment"), prev.get("scale")) != (name, scale):
+            return f"the report of {prev.get('experiment')!r} at scale {prev.get('scale')!r}"
+        if runs is not None and set((prev.get("configs") or {}).get("runs") or {}) != runs:
+            return f"a report of {name!r} at scale {scale!r} from other runs (another --seed or data set)"
+        return ""
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return f"an unreadable {old.name} (a damaged report)"
 
 
 def proportion(flags: Sequence[bool]) -> float | None:

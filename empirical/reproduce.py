@@ -34,7 +34,7 @@ import torch
 
 import mlitheory
 from empirical.experiments import EXPERIMENTS, ExperimentSpec, experiment_module, load_experiment
-from empirical.report import Report
+from empirical.report import Report, other_report
 from empirical.runs import RunConfig, RunRecord, inspect_folder, is_finished, load_run, run_folder
 from empirical.sweep import BACKENDS, SCALES, SweepLocked, SweepSummary, run_sweep
 from mlitheory.cli_args import UsageError, arg_device, arg_dir, arg_int, one_line, writable_dir
@@ -535,23 +535,6 @@ def _seconds(text: str) -> float:
     return v
 
 
-def _other_report(folder: Path, name: str, scale: str, runs: set[str] | None = None) -> str:
-    """Why ``folder`` holds another report ('' when it holds none, or this experiment's at this scale on the same
-    ``runs``, the run hashes): another experiment or scale, other runs (another ``--seed`` or data), or unreadable."""
-    old = Path(folder) / "results.json"
-    if not old.is_file():
-        return ""
-    try:
-        prev = json.loads(old.read_bytes().decode("utf-8"))
-        if (prev.get("experiment"), prev.get("scale")) != (name, scale):
-            return f"the report of {prev.get('experiment')!r} at scale {prev.get('scale')!r}"
-        if runs is not None and set((prev.get("configs") or {}).get("runs") or {}) != runs:
-            return f"a report of {name!r} at scale {scale!r} from other runs (another --seed or data set)"
-        return ""
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-        return f"an unreadable {old.name} (a damaged report)"
-
-
 def main(args: argparse.Namespace) -> int:
     """Run the ``reproduce`` command for parsed ``args``."""
     if args.name == "list":
@@ -608,7 +591,7 @@ def main(args: argparse.Namespace) -> int:
         outs = {n: args.out for n in names}
     for n in names:
         folder = outs[n] or default_out(n, scale)
-        other = "" if args.force else _other_report(folder, n, scale, {c.hash for c in specs[n].configs})
+        other = "" if args.force else other_report(folder, n, scale, {c.hash for c in specs[n].configs})
         if other:
             hint = "choose another --out or pass --force to replace it"
             raise UsageError(f"{folder} holds another report ({other}); {hint}")

@@ -155,26 +155,25 @@ def mlp_sweep(layers: list[Layer], x: Tensor, a: float, b: float) -> tuple[Tenso
     has = (q != 0) & (root > a - g + edge) & (root < b - g - edge)
     nflip = has.sum(1)
     width = int(max(layer.w0.shape[0] for layer in layers[1:]))
-    if n <= max(1, _BUDGET // (8 * (int(nflip.max()) + 1) * width)):  # one chunk: no reordering of the examples
-        ex, lo, hi, coef = _sweep_chunk(layers, p, q, root, has, a, b, 0)
-        if bool((ex[1:] >= ex[:-1]).all()):
-            return ex, lo, hi, coef
-        order = torch.argsort(ex, stable=True)
-        return ex[order], lo[order], hi[order], coef[order]
-    # examples in the order of their number of flips: a chunk's tensors are padded to its largest count
-    perm = torch.argsort(nflip, stable=True)
-    p, q, root, has, nflip = p[perm], q[perm], root[perm], has[perm], nflip[perm]
+    perm = None
+    if n > max(1, _BUDGET // (8 * (int(nflip.max()) + 1) * width)):  # more than one chunk
+        # examples in the order of their number of flips: a chunk's tensors are padded to its largest count
+        perm = torch.argsort(nflip, stable=True)
+        p, q, root, has, nflip = p[perm], q[perm], root[perm], has[perm], nflip[perm]
     outs = []
     i = 0
     while i < n:  # chunks sized by their own number of flips (the rank-one tensors are chunk × flips × width)
-        f = int(nflip[i : i + 256].max()) + 1
+        f = int(nflip[i : i + 256].max() if perm is not None else nflip.max()) + 1
         step = max(1, _BUDGET // (8 * f * width))
         sl = slice(i, i + step)
         outs.append(_sweep_chunk(layers, p[sl], q[sl], root[sl], has[sl], a, b, i))
         i += step
     ex, lo, hi, coef = (torch.cat([o[j] for o in outs]) for j in range(4))
+    if perm is not None:
+        ex = perm[ex]
+    if bool((ex[1:] >= ex[:-1]).all()):  # already in the examples' order (one chunk of one hidden layer)
+        return ex, lo, hi, coef
     # back to the examples' own order; every example's pieces are consecutive and sorted by α (a stable sort)
-    ex = perm[ex]
     order = torch.argsort(ex, stable=True)
     return ex[order], lo[order], hi[order], coef[order]
 

@@ -275,12 +275,13 @@ def check_pieces(
 ) -> None:
     """Raise ``error`` unless the pieces give the model's own logits ``z_ref`` (the first examples) at ``alpha``."""
     m = min(z_ref.shape[0], pieces.n_examples)
-    rows = []
-    for e in range(m):  # the first examples only (evaluate would index every example's pieces)
-        o0, o1 = int(pieces.offsets[e]), int(pieces.offsets[e + 1])
-        j = o0 + max(0, int(np.searchsorted(pieces.lo[o0:o1], alpha, side="right")) - 1)
-        rows.append(horner(torch.from_numpy(pieces.coefficients[j]), float(alpha - pieces.centre[j])))
-    z = torch.stack(rows) if rows else torch.zeros(0, pieces.n_outputs, dtype=torch.float64)
+    # the first m examples only (evaluate would index every example's pieces): the last piece starting at or
+    # before α, counted within each example (every example has at least one piece)
+    first = pieces.offsets[:m]
+    starts = np.add.reduceat(pieces.lo[: pieces.offsets[m]] <= alpha, first) if m else np.zeros(0, dtype=int)
+    j = first + np.maximum(starts - 1, 0)
+    t = torch.from_numpy(alpha - pieces.centre[j]).reshape(-1, 1)
+    z = horner(torch.from_numpy(pieces.coefficients[j]), t)
     if z.shape != z_ref.shape:
         shapes = f"{tuple(z.shape[1:])} per example, the model {tuple(z_ref.shape[1:])}"
         raise error(f"{what}: the pieces have logits of shape {shapes}")

@@ -127,3 +127,18 @@ def test_claims_table_shows_paper_ours_p_power_and_verdict():
     sens = rep.sensitivity_analysis("another filter", [Rule.from_dict(RULE)], {"runs": _units()}, Settings(sims=200))
     assert sens[0].verdict == "supported" and rep.claims[0].verdict == "not detected"  # shown, not the verdict
     assert "### Sensitivity analysis: another filter" in rep.markdown()
+
+
+def test_a_report_from_other_runs_is_not_replaced_without_force(tmp_path):
+    def report(runs):
+        rep = Report(name="x", version=1, scale="small", title="t")
+        rep.configs = {"runs": {h: {} for h in runs}}
+        return rep
+
+    report(["a1"]).write(tmp_path)
+    report(["a1"]).write(tmp_path)  # the same runs: regenerated in place
+    with pytest.raises(FileExistsError, match="from other runs"):
+        report(["b2"]).write(tmp_path)  # another seed: the finished report is kept
+    assert json.loads((tmp_path / "results.json").read_text())["configs"]["runs"] == {"a1": {}}
+    report(["b2"]).write(tmp_path, force=True)
+    assert json.loads((tmp_path / "results.json").read_text())["configs"]["runs"] == {"b2": {}}

@@ -32,6 +32,7 @@ from mlitheory.piecewise.roots import sign_changes
 Tensor = torch.Tensor
 _MAX_OPEN = 2**16  # open sub-intervals of the adaptive quadrature, at most (memory: 15 nodes × k × this)
 _BLIND = 2.0**23  # a speed below this many times its Horner rounding bound leaves the tangent undetermined
+_CHUNK = 4096  # pieces integrated at a time (their temporaries stay in cache)
 
 # Gauss–Kronrod 7/15 on [-1, 1] (QUADPACK's qk15): Kronrod nodes ±x, weights; Gauss weights on x[1], x[3], x[5], x[7]
 _XK = [
@@ -191,6 +192,19 @@ def smooth_parts(
     of width ``w`` is integrated to about ``tol·w``).
     """
     m = c.shape[0]
+    if m > _CHUNK:  # in chunks of pieces: the temporaries of a chunk stay in cache (the pieces are independent)
+        parts = [
+            smooth_parts(
+                c[s : s + _CHUNK],
+                lo[s : s + _CHUNK],
+                hi[s : s + _CHUNK],
+                tol=tol,
+                max_depth=max_depth,
+                d1=None if d1 is None else d1[s : s + _CHUNK],
+            )
+            for s in range(0, m, _CHUNK)
+        ]
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
     value = torch.zeros(m, dtype=c.dtype, device=c.device)
     error = torch.zeros_like(value)
     if m == 0 or c.shape[-1] <= 2:

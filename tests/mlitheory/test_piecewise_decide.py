@@ -206,7 +206,7 @@ def test_cross_entropy_fragment_bounds_enclose_the_slope(seed, depth, seeded_mlp
     ab = torch.from_numpy(np.sort(rng.uniform(size=(2, len(gp))), 0))
     ab[:, ::3] = torch.tensor([[0.0], [1.0]])  # every third fragment a whole piece
     fu, fv = lo + ab[0] * (hi - lo), lo + ab[1] * (hi - lo)
-    up, dn, grad, curv, rem, rnd, rndc, rho = ce.fragment_bounds(gp, fu, fv, ce.ex)
+    up, dn, grad, curv, rem, rnd, rndc, rho = ce.fragment_bounds(gp, fu, fv)
     s = torch.linspace(0, 1, 41, dtype=torch.float64)
     al = fu.unsqueeze(1) + s * (fv - fu).unsqueeze(1)  # (P, 41) points of each fragment
     cen = torch.from_numpy(pp.centre).unsqueeze(1)
@@ -304,3 +304,27 @@ def test_a_witness_that_the_model_does_not_confirm_is_an_error(monkeypatch):
     monkeypatch.setattr(decide_module, "_model_loss", lambda *a: [v + 1e-6 for v in real(*a)])
     with pytest.raises(RuntimeError, match="model's own loss at the witness"):
         decide_mli(net, s, e, (x, y))
+
+
+def test_chunked_bounds_and_quadrature_equal_one_pass(seeded_mlp, monkeypatch):
+    """The cross-entropy bounds and the Gauss-length quadrature run in chunks of fragments / pieces; tiny chunks
+    (many of them, the last one partial) give the same decision and the same Gauss lengths as one pass."""
+    from mlitheory.piecewise import _curvature
+    from mlitheory.piecewise import decide as decide_module
+
+    net, other = seeded_mlp((3, 10, 6, 3), seed=5), seeded_mlp((3, 10, 6, 3), seed=6)
+    x = torch.randn(40, 3, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    y = torch.arange(40) % 3
+    pp = piecewise_logit_path(net, net.state_dict(), other.state_dict(), x)
+    whole_d = decide_mli(net, net.state_dict(), other.state_dict(), (x, y), pieces=pp)
+    whole_g = exact_gauss_length(None, None, None, None, pieces=pp)
+    monkeypatch.setattr(decide_module, "_FRAGMENTS", 7)
+    monkeypatch.setattr(_curvature, "_CHUNK", 5)
+    part_d = decide_mli(net, net.state_dict(), other.state_dict(), (x, y), pieces=pp)
+    part_g = exact_gauss_length(None, None, None, None, pieces=pp)
+    assert part_d.monotone == whole_d.monotone and part_d.min_delta == whole_d.min_delta
+    np.testing.assert_array_equal(
+        part_d.certificate.lo if part_d.certificate else 0, whole_d.certificate.lo if whole_d.certificate else 0
+    )
+    np.testing.assert_array_equal(part_g.total, whole_g.total)
+    np.testing.assert_array_equal(part_g.error, whole_g.error)

@@ -26,7 +26,7 @@ import math
 import numpy as np
 import torch
 
-from mlitheory.piecewise._poly import UNIT, derivative, horner, horner_bound, inner
+from mlitheory.piecewise._poly import UNIT, derivative, horner, horner_bound, in_chunks, inner
 from mlitheory.piecewise.roots import sign_changes
 
 Tensor = torch.Tensor
@@ -193,18 +193,8 @@ def smooth_parts(
     """
     m = c.shape[0]
     if m > _CHUNK:  # in chunks of pieces: the temporaries of a chunk stay in cache (the pieces are independent)
-        parts = [
-            smooth_parts(
-                c[s : s + _CHUNK],
-                lo[s : s + _CHUNK],
-                hi[s : s + _CHUNK],
-                tol=tol,
-                max_depth=max_depth,
-                d1=None if d1 is None else d1[s : s + _CHUNK],
-            )
-            for s in range(0, m, _CHUNK)
-        ]
-        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+        one = lambda c_, lo_, hi_, d1_: smooth_parts(c_, lo_, hi_, tol=tol, max_depth=max_depth, d1=d1_)
+        return in_chunks(one, _CHUNK, c, lo, hi, d1)  # type: ignore[return-value]
     value = torch.zeros(m, dtype=c.dtype, device=c.device)
     error = torch.zeros_like(value)
     if m == 0 or c.shape[-1] <= 2:

@@ -30,6 +30,22 @@ def pick(cond: Tensor, a: float, b: float, dtype: torch.dtype = torch.float64) -
     return torch.where(cond, torch.tensor(a, dtype=dtype, device=dev), torch.tensor(b, dtype=dtype, device=dev))
 
 
+def in_chunks(fn, size: int, *args: Tensor | None) -> tuple[Tensor, ...]:
+    """``fn`` on consecutive slices of ``size`` rows of every tensor in ``args`` (``None`` passes as ``None``), its
+    outputs (a tensor or a tuple of tensors) concatenated along the first axis: the same result as one call on
+    the whole rows when the rows are independent, with each slice's temporaries small enough to stay in cache.
+    Always returns a tuple."""
+    m = next(a for a in args if a is not None).shape[0]
+    if m <= size:
+        out = fn(*args)
+        return out if isinstance(out, tuple) else (out,)
+    parts = []
+    for s in range(0, m, size):
+        out = fn(*(None if a is None else a[s : s + size] for a in args))
+        parts.append(out if isinstance(out, tuple) else (out,))
+    return tuple(torch.cat(t) for t in zip(*parts))
+
+
 def gamma(n: int) -> float:
     """$\\gamma_n = nu/(1 - nu)$, the factor of a rounding-error bound after ``n`` operations."""
     return n * UNIT / (1 - n * UNIT)

@@ -41,7 +41,7 @@ from torch import nn
 
 from mlitheory import _data
 from mlitheory.paths import ParameterPath, StateLike
-from mlitheory.piecewise._poly import UNIT, derivative, gamma, horner, horner_bound, multiply
+from mlitheory.piecewise._poly import UNIT, derivative, gamma, horner, horner_bound, in_chunks, multiply
 from mlitheory.piecewise._union import union_sums
 from mlitheory.piecewise.path import (
     _CHECK_EXAMPLES,
@@ -286,11 +286,7 @@ class _CEPieces:
         fv = torch.minimum(v[cell], self.hi[gp])
         # in chunks of fragments: each chunk's (F, k) temporaries stay in cache (one pass over all fragments at once
         # spends most of its time allocating and faulting in fresh pages)
-        parts = [
-            self.fragment_bounds(gp[s : s + _FRAGMENTS], fu[s : s + _FRAGMENTS], fv[s : s + _FRAGMENTS])
-            for s in range(0, gp.numel(), _FRAGMENTS)
-        ]
-        up, dn, grad, curv, rem, rnd, rndc, frho = (torch.cat(t) for t in zip(*parts))
+        up, dn, grad, curv, rem, rnd, rndc, frho = in_chunks(self.fragment_bounds, _FRAGMENTS, gp, fu, fv)
         key = e * m + cell
         # first order, every example: the mean of the per-example maxima over their fragments (plus the rounding of
         # the sum, γ_n Σ|·|)
